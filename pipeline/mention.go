@@ -1,0 +1,219 @@
+// Package pipeline is earshot's hub: the Mention wire schema, the stage
+// interfaces (Source, Enricher, Sink), the JetStream streams and the runners
+// that move mentions between them with at-least-once delivery.
+//
+// pipeline imports no connector, enricher or sink; they import pipeline.
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SchemaVersion is the wire schema version written into every Mention.
+const SchemaVersion = 1
+
+// Kinds of mention.
+const (
+	KindPost    = "post"
+	KindReply   = "reply"
+	KindRepost  = "repost"
+	KindQuote   = "quote"
+	KindComment = "comment"
+	KindArticle = "article"
+)
+
+// Sentiment labels.
+const (
+	SentimentPositive = "positive"
+	SentimentNeutral  = "neutral"
+	SentimentNegative = "negative"
+	SentimentUnknown  = "unknown"
+)
+
+// Mention is one post, comment or article that talks about something earshot
+// listens for, normalised across platforms. It is the JSON wire schema v1
+// carried on the MENTIONS and ENRICHED streams; readers ignore unknown fields.
+type Mention struct {
+	Schema         int        `json:"schema"`
+	ID             string     `json:"id"`       // platform-qualified and stable: "twitter:1790…", "rss:<hash>"
+	Platform       string     `json:"platform"` // "twitter", "rss", "reddit", …
+	Source         string     `json:"source"`   // connector instance and query/feed: "hn/https://…"
+	Kind           string     `json:"kind"`
+	URL            string     `json:"url,omitempty"`
+	Author         Author     `json:"author"`
+	Title          string     `json:"title,omitempty"`
+	Text           string     `json:"text"`
+	Lang           string     `json:"lang,omitempty"` // as declared by the platform, if any
+	CreatedAt      time.Time  `json:"created_at"`
+	CollectedAt    time.Time  `json:"collected_at"`
+	Engagement     Engagement `json:"engagement"`
+	ParentID       string     `json:"parent_id,omitempty"`
+	ConversationID string     `json:"conversation_id,omitempty"`
+	// MatchedRule is the platform-side rule or query that returned this
+	// mention (an X stream rule tag, a search query), when there is one.
+	MatchedRule string `json:"matched_rule,omitempty"`
+
+	Enrichment Enrichment `json:"enrichment"`
+}
+
+// Author of a mention.
+type Author struct {
+	ID        string `json:"id,omitempty"`
+	Handle    string `json:"handle,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Followers int64  `json:"followers,omitempty"`
+	Verified  bool   `json:"verified,omitempty"`
+}
+
+// Engagement counts as reported by the platform when collected.
+type Engagement struct {
+	Likes   int64 `json:"likes,omitempty"`
+	Reposts int64 `json:"reposts,omitempty"`
+	Replies int64 `json:"replies,omitempty"`
+	Quotes  int64 `json:"quotes,omitempty"`
+	Views   int64 `json:"views,omitempty"`
+}
+
+// Enrichment is what the enrich stages add. Every field is optional: a stage
+// that did not run, or failed, leaves its fields empty and records the
+// failure in Errors.
+type Enrichment struct {
+	Sentiment      *Sentiment        `json:"sentiment,omitempty"`
+	Lang           string            `json:"lang,omitempty"` // detected language, ISO 639-1
+	LangConfidence float64           `json:"lang_confidence,omitempty"`
+	Topics         []string          `json:"topics,omitempty"` // matched topic (rule) ids
+	Spans          []Span            `json:"spans,omitempty"`
+	Hashtags       []string          `json:"hashtags,omitempty"` // lower-cased, without '#'
+	Mentions       []string          `json:"mentions,omitempty"` // lower-cased handles, without '@'
+	Cashtags       []string          `json:"cashtags,omitempty"` // upper-cased, without '$'
+	Links          []string          `json:"links,omitempty"`    // canonical URLs
+	Domains        []string          `json:"domains,omitempty"`
+	Emoji          []string          `json:"emoji,omitempty"`
+	DupCluster     string            `json:"dup_cluster,omitempty"`
+	Trends         []string          `json:"trends,omitempty"`
+	NeedsResponse  bool              `json:"needs_response,omitempty"`
+	Versions       map[string]string `json:"versions,omitempty"` // stage name -> version
+	Errors         []StageError      `json:"errors,omitempty"`
+}
+
+// Sentiment score in [-1, 1] and its label.
+type Sentiment struct {
+	Score float64 `json:"score"`
+	Label string  `json:"label"`
+}
+
+// Span is a matched region of a mention field, in byte offsets.
+type Span struct {
+	Topic string `json:"topic"`
+	Field string `json:"field"` // "text", "title", …
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// StageError records that an enrichment stage failed on this mention. The
+// mention is still delivered: a failure is marked, never dropped.
+type StageError struct {
+	Stage string `json:"stage"`
+	Error string `json:"error"`
+}
+
+// MarkError records a stage failure on the mention.
+func (m *Mention) MarkError(stage string, err error) {
+	m.Enrichment.Errors = append(m.Enrichment.Errors, StageError{Stage: stage, Error: err.Error()})
+}
+
+// SetVersion records which version of a stage enriched the mention.
+func (m *Mention) SetVersion(stage, version string) {
+	if m.Enrichment.Versions == nil {
+		m.Enrichment.Versions = make(map[string]string, 8)
+	}
+	m.Enrichment.Versions[stage] = version
+}
+
+// Limits on field sizes; longer values are truncated at a rune boundary by
+// Normalize so one hostile post cannot bloat every downstream stage.
+const (
+	MaxTextBytes  = 64 << 10
+	MaxTitleBytes = 2 << 10
+	MaxFieldBytes = 2 << 10 // ids, handles, urls, names
+)
+
+// Normalize makes a mention safe to publish: fills schema and timestamps,
+// replaces invalid UTF-8, truncates oversized fields, and reports what is
+// missing. It returns an error when the mention cannot be stored at all.
+func (m *Mention) Normalize(now time.Time) error {
+	m.Schema = SchemaVersion
+	for _, f := range []*string{&m.ID, &m.Platform, &m.Source, &m.Kind, &m.URL, &m.Author.ID,
+		&m.Author.Handle, &m.Author.Name, &m.Lang, &m.ParentID, &m.ConversationID, &m.MatchedRule} {
+		*f = clean(*f, MaxFieldBytes)
+	}
+	m.Title = clean(m.Title, MaxTitleBytes)
+	m.Text = clean(m.Text, MaxTextBytes)
+	if m.CollectedAt.IsZero() {
+		m.CollectedAt = now
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = m.CollectedAt
+	}
+	m.CreatedAt = m.CreatedAt.UTC()
+	m.CollectedAt = m.CollectedAt.UTC()
+	if m.Kind == "" {
+		m.Kind = KindPost
+	}
+	var missing []string
+	if m.ID == "" {
+		missing = append(missing, "id")
+	}
+	if m.Platform == "" {
+		missing = append(missing, "platform")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("mention from %q: missing %s", m.Source, strings.Join(missing, ", "))
+	}
+	if strings.ContainsAny(m.Platform, ".*> \t") {
+		return fmt.Errorf("mention %q: platform %q is not a valid subject token", m.ID, m.Platform)
+	}
+	return nil
+}
+
+// clean replaces invalid UTF-8 and NUL bytes and truncates s to at most max
+// bytes at a rune boundary.
+func clean(s string, max int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// Marshal encodes a mention for the wire.
+func (m *Mention) Marshal() ([]byte, error) { return json.Marshal(m) }
+
+// Unmarshal decodes a mention from the wire, rejecting a schema newer than
+// this binary understands.
+func Unmarshal(data []byte) (*Mention, error) {
+	var m Mention
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("decode mention: %w", err)
+	}
+	if m.Schema > SchemaVersion {
+		return nil, fmt.Errorf("decode mention %q: schema %d is newer than %d", m.ID, m.Schema, SchemaVersion)
+	}
+	if m.ID == "" {
+		return nil, fmt.Errorf("decode mention: no id")
+	}
+	return &m, nil
+}

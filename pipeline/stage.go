@@ -1,0 +1,63 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+)
+
+// Source is one connector worker: it reads a platform and publishes mentions
+// until ctx is done.
+//
+// The delivery contract: Publish returns nil only after JetStream has
+// acknowledged every mention passed to it (or recognised it as a duplicate).
+// A source advances its platform cursor (since_id, ETag, seen GUIDs, …) in
+// env.Cursors only after Publish returned nil, so a crash re-reads and
+// re-publishes instead of losing; the stream deduplicates by mention id.
+type Source interface {
+	Run(ctx context.Context, env *SourceEnv) error
+}
+
+// Publisher publishes mentions and waits for their acknowledgement.
+type Publisher interface {
+	Publish(ctx context.Context, ms []*Mention) error
+}
+
+// CursorStore keeps a connector's platform cursors. Keys are scoped to the
+// connector instance by the store.
+type CursorStore interface {
+	// Get returns ErrNoCursor when the key was never written.
+	Get(ctx context.Context, key string) ([]byte, error)
+	Put(ctx context.Context, key string, value []byte) error
+}
+
+// ErrNoCursor is returned by CursorStore.Get for a key that was never written.
+var ErrNoCursor = errors.New("no cursor")
+
+// SourceEnv is what a running source gets from the pipeline.
+type SourceEnv struct {
+	Name      string // connector instance name, from config
+	Publisher Publisher
+	Cursors   CursorStore
+	Logger    *slog.Logger
+	Metrics   *ConnectorMetrics // labelled for this connector's platform and name
+}
+
+// Enricher is one enrichment stage. Stages run as a chain on batches.
+type Enricher interface {
+	// Name is the stage name, stored with its Version on each mention.
+	Name() string
+	Version() string
+	// Enrich enriches the batch in place. A failure on one mention is marked
+	// on it with Mention.MarkError and the mention goes on; a returned error
+	// means the whole batch could not be processed and will be retried.
+	Enrich(ctx context.Context, batch []*Mention) error
+}
+
+// Sink stores enriched mentions.
+type Sink interface {
+	// Write stores the batch. It returns nil only when the store has accepted
+	// every mention; the runner acknowledges the messages after that.
+	// Writing the same mention twice must not change any query result.
+	Write(ctx context.Context, batch []*Mention) error
+}
