@@ -1,0 +1,176 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnrichConfig tunes the enrich role.
+type EnrichConfig struct {
+	// Stages is the chain, in order; empty means every registered stage in
+	// its default order.
+	Stages    []string             `yaml:"stages"`
+	BatchSize int                  `yaml:"batch_size"` // messages fetched and enriched together (default 256)
+	Options   map[string]yaml.Node `yaml:"options"`    // per-stage options, by stage name
+	Consumer  ConsumerConfig       `yaml:"consumer"`
+}
+
+// EnrichRunner consumes raw mentions, runs the enrichment chain and
+// publishes enriched copies. It acknowledges a raw message only after its
+// enriched copy was acknowledged by JetStream.
+type EnrichRunner struct {
+	JS        jetstream.JetStream
+	Chain     []Enricher
+	BatchSize int
+	Consumer  ConsumerConfig
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	// Durable is the consumer name shared by all enrich replicas (default "enrich").
+	Durable string
+}
+
+const stageEnrich = "enrich"
+
+// Run processes until ctx is done.
+func (r *EnrichRunner) Run(ctx context.Context) error {
+	if r.BatchSize <= 0 {
+		r.BatchSize = 256
+	}
+	if r.Durable == "" {
+		r.Durable = stageEnrich
+	}
+	r.Consumer = r.Consumer.withDefaults()
+	cons, err := ensureConsumer(ctx, r.JS, StreamMentions, r.Durable, SubjectRawPrefix+">", r.Consumer, 4*r.BatchSize)
+	if err != nil {
+		return err
+	}
+	log := r.Logger.With("component", stageEnrich)
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(r.BatchSize, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			if isClosed(ctx, err) {
+				break
+			}
+			r.Metrics.Errors.WithLabelValues(stageEnrich, "fetch").Inc()
+			log.Warn("fetch", "err", err)
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		var msgs []jetstream.Msg
+		for msg := range batch.Messages() {
+			msgs = append(msgs, msg)
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if err := r.process(ctx, log, msgs); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg) error {
+	start := time.Now()
+	r.Metrics.Received.WithLabelValues(stageEnrich).Add(float64(len(msgs)))
+	r.Metrics.InFlight.WithLabelValues(stageEnrich).Set(float64(len(msgs)))
+	defer r.Metrics.InFlight.WithLabelValues(stageEnrich).Set(0)
+
+	ms := make([]*Mention, 0, len(msgs))
+	keep := make([]jetstream.Msg, 0, len(msgs))
+	for _, msg := range msgs {
+		if n, over := overDelivered(msg, r.Consumer.MaxDeliver); over {
+			if err := deadLetter(ctx, r.JS, stageEnrich, msg, fmt.Sprintf("delivered %d times without completing", n), r.Metrics, "redelivered"); err != nil {
+				return err
+			}
+			log.Warn("dead-lettered", "subject", msg.Subject(), "deliveries", n)
+			r.Metrics.Errors.WithLabelValues(stageEnrich, "redelivered").Inc()
+			continue
+		}
+		m, err := Unmarshal(msg.Data())
+		if err == nil {
+			err = m.Normalize(time.Now())
+		}
+		if err != nil {
+			if err := deadLetter(ctx, r.JS, stageEnrich, msg, err.Error(), r.Metrics, "decode"); err != nil {
+				return err
+			}
+			log.Warn("dead-lettered", "subject", msg.Subject(), "err", err)
+			r.Metrics.Errors.WithLabelValues(stageEnrich, "decode").Inc()
+			continue
+		}
+		ms = append(ms, m)
+		keep = append(keep, msg)
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	stop := keepAlive(keep, r.Consumer.AckWait/3)
+	defer stop()
+	RunChain(ctx, r.Chain, ms, r.Metrics)
+
+	err := retry(ctx, log, "publish enriched", func(ctx context.Context) error {
+		return publishBatch(ctx, r.JS, SubjectEnrichedPrefix, ms)
+	}, func(error) { r.Metrics.Errors.WithLabelValues(stageEnrich, "publish").Inc() })
+	if err != nil {
+		return err
+	}
+	for _, msg := range keep {
+		if err := msg.Ack(); err != nil {
+			r.Metrics.Errors.WithLabelValues(stageEnrich, "ack").Inc() // redelivered and deduplicated by id
+		}
+	}
+	r.Metrics.Sent.WithLabelValues(stageEnrich).Add(float64(len(ms)))
+	r.Metrics.Batches.WithLabelValues(stageEnrich).Inc()
+	r.Metrics.Processing.WithLabelValues(stageEnrich).Observe(time.Since(start).Seconds())
+	r.Metrics.LastProcessed.WithLabelValues(stageEnrich).SetToCurrentTime()
+	return nil
+}
+
+// RunChain runs every stage over the batch. A stage that fails or panics on
+// the batch is retried one mention at a time, so the failure is isolated and
+// marked on the mentions it concerns; no mention is dropped. metrics may be nil.
+func RunChain(ctx context.Context, chain []Enricher, batch []*Mention, metrics *Metrics) {
+	for _, st := range chain {
+		t0 := time.Now()
+		if err := safeEnrich(ctx, st, batch); err != nil {
+			for _, m := range batch {
+				if err := safeEnrich(ctx, st, []*Mention{m}); err != nil {
+					m.MarkError(st.Name(), err)
+					if metrics != nil {
+						metrics.Errors.WithLabelValues("enrich_"+st.Name(), "stage").Inc()
+					}
+				}
+			}
+		}
+		if metrics != nil {
+			metrics.Processing.WithLabelValues("enrich_" + st.Name()).Observe(time.Since(t0).Seconds())
+		}
+	}
+}
+
+func safeEnrich(ctx context.Context, st Enricher, batch []*Mention) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return st.Enrich(ctx, batch)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// SinkConfig tunes the sink role's batching. A batch is written when it
+// reaches BatchRows or BatchBytes, or FlushInterval after its first message.
+type SinkConfig struct {
+	BatchRows     int            `yaml:"batch_rows"`     // default 10000
+	BatchBytes    int            `yaml:"batch_bytes"`    // default 16 MiB of wire JSON
+	FlushInterval time.Duration  `yaml:"flush_interval"` // default 1s
+	Consumer      ConsumerConfig `yaml:"consumer"`
+}
+
+// SinkRunner consumes enriched mentions and writes them to a Sink in
+// batches, acknowledging the messages only after the Sink accepted the
+// batch. While the store is down it retries the same batch with backoff,
+// keeping the messages in progress, so nothing is lost or reordered.
+type SinkRunner struct {
+	JS      jetstream.JetStream
+	Sink    Sink
+	Config  SinkConfig
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Durable string // default "sink"
+}
+
+const stageSink = "sink"
+
+// Run processes until ctx is done; pending messages stay unacknowledged and
+// are redelivered after a restart.
+func (r *SinkRunner) Run(ctx context.Context) error {
+	c := &r.Config
+	if c.BatchRows <= 0 {
+		c.BatchRows = 10000
+	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 16 << 20
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = time.Second
+	}
+	c.Consumer = c.Consumer.withDefaults()
+	if r.Durable == "" {
+		r.Durable = stageSink
+	}
+	cons, err := ensureConsumer(ctx, r.JS, StreamEnriched, r.Durable, SubjectEnrichedPrefix+">", c.Consumer, 2*c.BatchRows)
+	if err != nil {
+		return err
+	}
+	log := r.Logger.With("component", stageSink)
+	var (
+		pending []jetstream.Msg
+		ms      []*Mention
+		bytes   int
+		first   time.Time
+	)
+	for ctx.Err() == nil {
+		wait := c.FlushInterval
+		if len(pending) > 0 {
+			wait = time.Until(first.Add(c.FlushInterval))
+		}
+		if wait >= 10*time.Millisecond {
+			batch, err := cons.Fetch(c.BatchRows-len(pending), jetstream.FetchMaxWait(wait), jetstream.FetchMaxBytes(c.BatchBytes))
+			if err != nil {
+				if isClosed(ctx, err) {
+					break
+				}
+				r.Metrics.Errors.WithLabelValues(stageSink, "fetch").Inc()
+				log.Warn("fetch", "err", err)
+				sleepCtx(ctx, time.Second)
+				continue
+			}
+			for msg := range batch.Messages() {
+				if n, over := overDelivered(msg, c.Consumer.MaxDeliver); over {
+					if err := deadLetter(ctx, r.JS, stageSink, msg, fmt.Sprintf("delivered %d times without being stored", n), r.Metrics, "redelivered"); err != nil {
+						log.Warn("dead-letter", "err", err) // left unacked: redelivered later
+						r.Metrics.Errors.WithLabelValues(stageSink, "dead_letter").Inc()
+					}
+					continue
+				}
+				m, err := Unmarshal(msg.Data())
+				if err != nil {
+					if err := deadLetter(ctx, r.JS, stageSink, msg, err.Error(), r.Metrics, "decode"); err != nil {
+						log.Warn("dead-letter", "err", err)
+						r.Metrics.Errors.WithLabelValues(stageSink, "dead_letter").Inc()
+					}
+					r.Metrics.Errors.WithLabelValues(stageSink, "decode").Inc()
+					continue
+				}
+				if len(pending) == 0 {
+					first = time.Now()
+				}
+				pending = append(pending, msg)
+				ms = append(ms, m)
+				bytes += len(msg.Data())
+			}
+			r.Metrics.InFlight.WithLabelValues(stageSink).Set(float64(len(pending)))
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		if len(pending) < c.BatchRows && bytes < c.BatchBytes && time.Since(first) < c.FlushInterval {
+			continue
+		}
+		if err := r.flush(ctx, log, pending, ms); err != nil {
+			break // ctx done: leave unacknowledged for redelivery
+		}
+		pending, ms, bytes = pending[:0], ms[:0], 0
+		r.Metrics.InFlight.WithLabelValues(stageSink).Set(0)
+	}
+	return nil
+}
+
+func (r *SinkRunner) flush(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg, ms []*Mention) error {
+	start := time.Now()
+	r.Metrics.Received.WithLabelValues(stageSink).Add(float64(len(ms)))
+	stop := keepAlive(msgs, r.Config.Consumer.AckWait/3)
+	err := retry(ctx, log, "write batch", func(ctx context.Context) error {
+		return r.Sink.Write(ctx, ms)
+	}, func(error) { r.Metrics.Errors.WithLabelValues(stageSink, "write").Inc() })
+	stop()
+	if err != nil {
+		return err
+	}
+	for _, msg := range msgs {
+		if err := msg.Ack(); err != nil {
+			r.Metrics.Errors.WithLabelValues(stageSink, "ack").Inc() // redelivered; the table dedups by id
+		}
+	}
+	now := time.Now()
+	for _, m := range ms {
+		r.Metrics.IngestLag.WithLabelValues(m.Platform).Observe(now.Sub(m.CreatedAt).Seconds())
+	}
+	r.Metrics.Sent.WithLabelValues(stageSink).Add(float64(len(ms)))
+	r.Metrics.Batches.WithLabelValues(stageSink).Inc()
+	r.Metrics.Processing.WithLabelValues(stageSink).Observe(time.Since(start).Seconds())
+	r.Metrics.LastProcessed.WithLabelValues(stageSink).SetToCurrentTime()
+	return nil
+}
