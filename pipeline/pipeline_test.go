@@ -85,8 +85,8 @@ func TestDecodeStrictNamesUnknownKeysWithLines(t *testing.T) {
 		URL string `yaml:"url"`
 	}
 	type cfg struct {
-		Interval time.Duration `yaml:"interval"`
-		Feeds    []inner       `yaml:"feeds"`
+		Interval time.Duration      `yaml:"interval"`
+		Feeds    []inner            `yaml:"feeds"`
 		Secret   pipeline.SecretRef `yaml:"secret"`
 	}
 	src := "type: rss\nname: a\ninterval: 5m\nfeeds:\n  - url: http://x\n    urll: typo\nbogus: 1\n"

@@ -29,6 +29,8 @@ type SinkRunner struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Durable string // default "sink"
+	// DrainTimeout bounds the final flush at shutdown (default 10s).
+	DrainTimeout time.Duration
 }
 
 const stageSink = "sink"
@@ -115,7 +117,23 @@ func (r *SinkRunner) Run(ctx context.Context) error {
 		pending, ms, bytes = pending[:0], ms[:0], 0
 		r.Metrics.InFlight.WithLabelValues(stageSink).Set(0)
 	}
+	if len(pending) > 0 {
+		// Soft stop: try to store what is held within DrainTimeout; what is
+		// not stored stays unacknowledged and is redelivered after a restart.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.drainTimeout())
+		defer cancel()
+		if err := r.flush(dctx, log, pending, ms); err != nil {
+			log.Warn("stopping with unstored mentions; they will be redelivered", "count", len(pending), "err", err)
+		}
+	}
 	return nil
+}
+
+func (r *SinkRunner) drainTimeout() time.Duration {
+	if r.DrainTimeout > 0 {
+		return r.DrainTimeout
+	}
+	return 10 * time.Second
 }
 
 func (r *SinkRunner) flush(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg, ms []*Mention) error {
