@@ -1,0 +1,80 @@
+package trend
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestBurstTracker(t *testing.T) {
+	cfg := DefaultBurstConfig()
+	b, err := NewBurstTracker(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := base
+	// Two days: "brand" in ~20 mentions per bucket, "support" in ~4, a long
+	// tail of one-off words.
+	for bucket := range 2 * 288 {
+		for range int(poisson(r, 20)) {
+			at = base.Add(time.Duration(bucket)*cfg.Bucket + time.Duration(r.IntN(int(cfg.Bucket))))
+			terms := []string{"brand", fmt.Sprintf("w%d", r.IntN(100000))}
+			if r.Float64() < 0.2 {
+				terms = append(terms, "support")
+			}
+			b.Observe(at, terms)
+		}
+	}
+	now := base.Add(2 * 288 * cfg.Bucket)
+	if got := b.Emerging(now); len(got) != 0 {
+		t.Fatalf("Emerging on steady traffic = %v; want none", got)
+	}
+	// "support" jumps to 60 in a bucket, "recall" appears 40 times.
+	for i := range 60 {
+		b.Observe(now.Add(time.Duration(i)*time.Second), []string{"brand", "support"})
+	}
+	for i := range 40 {
+		b.Observe(now.Add(time.Duration(i)*time.Second), []string{"recall", "recall"})
+	}
+	got := b.Emerging(now.Add(cfg.Bucket + time.Second))
+	if !slices.Contains(got, "support") || !slices.Contains(got, "recall") || slices.Contains(got, "brand") {
+		t.Errorf("Emerging after the burst = %v; want support and recall, not brand", got)
+	}
+	if b.Tracked() > cfg.Capacity {
+		t.Errorf("Tracked() = %d; want at most %d", b.Tracked(), cfg.Capacity)
+	}
+}
+
+func TestBurstTrackerBoundedMemory(t *testing.T) {
+	cfg := DefaultBurstConfig()
+	cfg.Capacity = 100
+	cfg.Admit = 1
+	b, err := NewBurstTracker(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 10000 {
+		b.Observe(base.Add(time.Duration(i)*time.Second), []string{fmt.Sprintf("t%d", i)})
+	}
+	if got := b.Tracked(); got > cfg.Capacity {
+		t.Errorf("Tracked() = %d after 10000 distinct terms; want at most %d", got, cfg.Capacity)
+	}
+}
+
+func TestBurstConfigValidate(t *testing.T) {
+	if err := DefaultBurstConfig().Validate(); err != nil {
+		t.Fatalf("DefaultBurstConfig().Validate() = %v", err)
+	}
+	c := DefaultBurstConfig()
+	c.SketchWidth = 1000
+	c.Capacity = 0
+	if _, err := NewBurstTracker(c); !errors.Is(err, ErrConfig) {
+		t.Errorf("NewBurstTracker(bad) = %v; want ErrConfig", err)
+	}
+}

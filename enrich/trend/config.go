@@ -1,0 +1,202 @@
+package trend
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config tunes a Detector. The zero value is not valid: start from
+// DefaultConfig and change what you need. Durations are converted to whole
+// buckets of Bucket width.
+type Config struct {
+	// Bucket is the width of one observation (default 5m). Observe expects
+	// one call per bucket; a skipped bucket counts as zero mentions.
+	Bucket time.Duration `json:"bucket"`
+
+	// Threshold is the score at or above which a bucket alerts (default
+	// 0.5: a robust z of exactly what is needed, see Result.ZNeeded).
+	Threshold float64 `json:"threshold"`
+	// ZAlert is the least robust z-score that can alert (default 7: the z is
+	// on a variance-stabilised, overdispersion-corrected scale where social
+	// volume routinely reaches 3-5).
+	ZAlert float64 `json:"z_alert"`
+
+	// LevelWindow is how far back the robust level (trimmed mean of the
+	// de-seasonalised counts) looks (default 2h).
+	LevelWindow time.Duration `json:"level_window"`
+	// ScaleHalfLife sets how fast the noise estimates adapt: the robust
+	// scale of one bucket's Anscombe residual (Poisson floor 1) and the
+	// negative-binomial dispersion of RampWindow sums (default 6h).
+	ScaleHalfLife time.Duration `json:"scale_half_life"`
+	// RampWindow is the span over which sustained ramps and drops are
+	// measured (default 3h), against the long-term level: the median of the
+	// de-seasonalised hourly means over LongWindow (default 7 days).
+	RampWindow time.Duration `json:"ramp_window"`
+	LongWindow time.Duration `json:"long_window"`
+
+	// Seasonal turns on the hour-of-day profile (after SeasonDays days of
+	// history) and the hour-of-week profile (after SeasonWeeks weeks).
+	Seasonal    bool `json:"seasonal"`
+	SeasonDays  int  `json:"season_days"`  // default 3; also how many days the daily profile keeps
+	SeasonWeeks int  `json:"season_weeks"` // default 2; the weekly profile keeps SeasonWeeks+2 weeks
+
+	// MinSpike is the minimum excess over the expected count, in mentions,
+	// for a spike or ramp to alert (default 5): no alert for 3 mentions where
+	// 0.1 were expected, however improbable.
+	MinSpike float64 `json:"min_spike"`
+	// MinDrop is the minimum count expected over RampWindow for a drop to
+	// alert (default 20): silence is only news where there was talk.
+	MinDrop float64 `json:"min_drop"`
+	// DropRatio is the largest observed/expected ratio over RampWindow that
+	// can count as a drop (default 0.5).
+	DropRatio float64 `json:"drop_ratio"`
+
+	// MinNegative is the minimum excess of negative mentions over RampWindow,
+	// beyond the usual negative share, for a negative surge (default 10).
+	MinNegative float64 `json:"min_negative"`
+	// NegativeShift is the minimum rise of the negative share over its usual
+	// value for a negative surge, as a fraction (default 0.15 = 15 points).
+	NegativeShift float64 `json:"negative_shift"`
+
+	// Rarity makes alerts rare as well as significant: a test's z must also
+	// exceed the value its own recent history exceeded in only one bucket
+	// per Rarity (default 24h), so a series whose bursts are routine does
+	// not page daily. RarityHalfLife is how fast that history fades
+	// (default 48h). 0 turns the rule off.
+	Rarity         time.Duration `json:"rarity"`
+	RarityHalfLife time.Duration `json:"rarity_half_life"`
+
+	// Cooldown is how long after an alert another alert of the same family
+	// (spike and ramp are one) is held back, unless its z-score is
+	// Escalation times the last one's (default 24h, 2): one page per
+	// event, another when it doubles.
+	Cooldown   time.Duration `json:"cooldown"`
+	Escalation float64       `json:"escalation"`
+
+	// Warmup is the history needed before any alert (default 6h).
+	Warmup time.Duration `json:"warmup"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Bucket:         5 * time.Minute,
+		Threshold:      0.5,
+		ZAlert:         7,
+		LevelWindow:    2 * time.Hour,
+		ScaleHalfLife:  6 * time.Hour,
+		RampWindow:     3 * time.Hour,
+		LongWindow:     7 * 24 * time.Hour,
+		Seasonal:       true,
+		SeasonDays:     3,
+		SeasonWeeks:    2,
+		MinSpike:       5,
+		MinDrop:        20,
+		DropRatio:      0.5,
+		MinNegative:    10,
+		NegativeShift:  0.15,
+		Rarity:         24 * time.Hour,
+		RarityHalfLife: 48 * time.Hour,
+		Cooldown:       24 * time.Hour,
+		Escalation:     2,
+		Warmup:         6 * time.Hour,
+	}
+}
+
+// ErrConfig is wrapped by every Validate error.
+var ErrConfig = errors.New("invalid trend config")
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	}
+	if c.Bucket <= 0 {
+		bad("bucket %s must be positive", c.Bucket)
+	}
+	if !(c.Threshold > 0 && c.Threshold < 1) {
+		bad("threshold %v must be in (0, 1)", c.Threshold)
+	}
+	if !(c.ZAlert > 0) {
+		bad("z_alert %v must be positive", c.ZAlert)
+	}
+	if c.Bucket > 0 {
+		if c.LevelWindow < c.Bucket {
+			bad("level_window %s must be at least one bucket (%s)", c.LevelWindow, c.Bucket)
+		}
+		if c.RampWindow < c.Bucket {
+			bad("ramp_window %s must be at least one bucket (%s)", c.RampWindow, c.Bucket)
+		}
+		if c.ScaleHalfLife < c.Bucket {
+			bad("scale_half_life %s must be at least one bucket (%s)", c.ScaleHalfLife, c.Bucket)
+		}
+		if n := c.LevelWindow / c.Bucket; n > maxWindowBuckets {
+			bad("level_window %s is %d buckets, more than %d", c.LevelWindow, n, maxWindowBuckets)
+		}
+		if c.LongWindow < 2*max(c.Bucket, time.Hour) || c.LongWindow > 28*24*time.Hour {
+			bad("long_window %s must be between two hours (or buckets) and 28 days", c.LongWindow)
+		}
+		if n := c.RampWindow / c.Bucket; n > maxWindowBuckets {
+			bad("ramp_window %s is %d buckets, more than %d", c.RampWindow, n, maxWindowBuckets)
+		}
+	}
+	if c.Seasonal {
+		if c.SeasonDays < 1 || c.SeasonDays > 28 {
+			bad("season_days %d must be in [1, 28]", c.SeasonDays)
+		}
+		if c.SeasonWeeks < 1 || c.SeasonWeeks > 8 {
+			bad("season_weeks %d must be in [1, 8]", c.SeasonWeeks)
+		}
+		if c.Bucket > time.Hour {
+			bad("seasonal profiles need buckets of at most 1h, got %s", c.Bucket)
+		}
+	}
+	if c.MinSpike < 0 {
+		bad("min_spike %v must not be negative", c.MinSpike)
+	}
+	if c.MinDrop < 0 {
+		bad("min_drop %v must not be negative", c.MinDrop)
+	}
+	if !(c.DropRatio > 0 && c.DropRatio < 1) {
+		bad("drop_ratio %v must be in (0, 1)", c.DropRatio)
+	}
+	if c.MinNegative < 0 {
+		bad("min_negative %v must not be negative", c.MinNegative)
+	}
+	if !(c.NegativeShift >= 0 && c.NegativeShift < 1) {
+		bad("negative_shift %v must be in [0, 1)", c.NegativeShift)
+	}
+	if c.Rarity < 0 {
+		bad("rarity %s must not be negative", c.Rarity)
+	}
+	if c.Rarity > 0 && c.Bucket > 0 && c.Rarity < 2*c.Bucket {
+		bad("rarity %s must be at least two buckets (%s)", c.Rarity, c.Bucket)
+	}
+	if c.Rarity > 0 && c.RarityHalfLife < c.Rarity {
+		bad("rarity_half_life %s must be at least rarity %s", c.RarityHalfLife, c.Rarity)
+	}
+	if c.Cooldown < 0 {
+		bad("cooldown %s must not be negative", c.Cooldown)
+	}
+	if !(c.Escalation >= 1) {
+		bad("escalation %v must be at least 1", c.Escalation)
+	}
+	if c.Warmup < 0 {
+		bad("warmup %s must not be negative", c.Warmup)
+	}
+	return errors.Join(errs...)
+}
+
+// maxWindowBuckets bounds the rings a Detector keeps (and serialises).
+const maxWindowBuckets = 4096
+
+// buckets converts d to a whole number of buckets, at least 1.
+func (c Config) buckets(d time.Duration) int {
+	n := int(d / c.Bucket)
+	if n < 1 {
+		n = 1
+	}
+	return n
+}

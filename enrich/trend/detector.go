@@ -1,0 +1,431 @@
+package trend
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Kinds of anomaly.
+const (
+	KindSpike         = "spike"          // a sudden burst in one bucket
+	KindRamp          = "ramp"           // a sustained rise over RampWindow
+	KindDrop          = "drop"           // volume fell far below normal ("we went silent")
+	KindNegativeSurge = "negative_surge" // the negative share rose, whatever the volume
+)
+
+// Sentinel errors.
+var (
+	ErrOutOfOrder = errors.New("observation not after the previous bucket")
+	ErrBadValue   = errors.New("bad observation value")
+)
+
+// Result is the detector's verdict on one bucket.
+type Result struct {
+	Time     time.Time `json:"time"`
+	Count    float64   `json:"count"`
+	Negative float64   `json:"negative"`
+
+	// Score in [0, 1] is the strongest evidence of any kind in this bucket:
+	// r²/(1+r²) with r = z/ZNeeded for the robust z of the winning test, so 0.5 when
+	// z just reaches ZNeeded, and 0 when a guard (minimum volume, drop
+	// ratio, negative shift) holds the test back.
+	Score float64 `json:"score"`
+	// Kind of the strongest test, "" when Score is 0.
+	Kind string `json:"kind,omitempty"`
+	// Z is the robust z-score of that test (negative for a drop), and
+	// ZNeeded the |z| it had to reach: ZAlert, or more where the series'
+	// own recent history makes such a z routine (Config.Rarity), or within
+	// Cooldown of an alert of the same family (spike and ramp are one),
+	// Escalation times that alert's |z|.
+	Z       float64 `json:"z"`
+	ZNeeded float64 `json:"z_needed"`
+	// Alert is true when Score >= Threshold and the detector is warm.
+	Alert bool `json:"alert"`
+	// Warm is false while the detector has less than Warmup of history.
+	Warm bool `json:"warm"`
+
+	// Baseline is the typical count per bucket with the seasonal profile
+	// taken out; Seasonal is the profile's factor for this bucket (1 until
+	// there is enough history) and Expected = Baseline × Seasonal.
+	Baseline float64 `json:"baseline"`
+	Seasonal float64 `json:"seasonal"`
+	Expected float64 `json:"expected"`
+	// Window and WindowExpected are the observed and expected counts over
+	// the last RampWindow (the ramp and drop tests).
+	Window         float64 `json:"window"`
+	WindowExpected float64 `json:"window_expected"`
+	// NegativeShare is the negative share over the last RampWindow and
+	// NegativeBaseline its usual value.
+	NegativeShare    float64 `json:"negative_share"`
+	NegativeBaseline float64 `json:"negative_baseline"`
+}
+
+// Detector finds spikes, drops, ramps and negative surges in one series of
+// per-bucket counts, causally: Observe's verdict on bucket t depends only
+// on buckets up to t. It is not safe for concurrent use. Its state
+// serialises with MarshalBinary, so history survives restarts.
+type Detector struct {
+	cfg Config
+	st  state
+
+	// derived, rebuilt from st
+	profile   [hoursPerWeek]float64
+	haveProf  bool
+	levelN    int
+	longN     int
+	rampN     int
+	alphaS    float64
+	eta       float64
+	negBeta   float64
+	scratch   []float64
+	hourMeanA float64
+	rarityP   float64
+	rarityB   float64
+	longLevel float64 // median of st.Long, updated when an hour closes
+}
+
+const (
+	hoursPerWeek  = 7 * 24
+	dailyKeep     = 7
+	stateVersion  = 1
+	maxGapBuckets = 7 * 24 * 60 // zero-filled at most; longer gaps restart short-term state
+)
+
+// tests, each with its own z history.
+const (
+	testSpike = iota
+	testRamp
+	testDrop
+	testNeg
+	numTests
+)
+
+// family returns the cooldown family of a kind.
+func family(kind string) int {
+	switch kind {
+	case KindDrop:
+		return famDrop
+	case KindNegativeSurge:
+		return famNeg
+	}
+	return famUp
+}
+
+// families share a cooldown.
+const (
+	famUp = iota
+	famDrop
+	famNeg
+	numFam
+)
+
+type state struct {
+	V     int       `json:"v"`
+	Last  time.Time `json:"last"`
+	N     int64     `json:"n"`     // buckets observed (including zero-filled)
+	Since time.Time `json:"since"` // first bucket after the last restart of short-term state
+
+	Level  ring    `json:"level"`  // de-seasonalised counts, LevelWindow
+	Scale1 float64 `json:"scale1"` // robust scale of one bucket's Anscombe residual
+	// LogPhiR is the negative-binomial dispersion (log φ) of RampWindow
+	// sums: Var(Y) = E + φE², so their Anscombe residual has variance
+	// about 1 + φE.
+	LogPhiR float64 `json:"log_phi_r"`
+	ScaleN  float64 `json:"scale_n"` // scale of the negative-share z
+	N1      int64   `json:"n1"`      // updates of Scale1
+	NR      int64   `json:"nr"`      // updates of LogPhiR
+	NN      int64   `json:"nn"`      // updates of ScaleN
+
+	RampY ring `json:"ramp_y"` // counts over RampWindow
+	RampN ring `json:"ramp_n"` // negatives over RampWindow
+	RampS ring `json:"ramp_s"` // seasonal factors over RampWindow
+	Long  ring `json:"long"`   // de-seasonalised hourly means over LongWindow
+
+	NegY float64 `json:"neg_y"` // decayed counts that left the ramp window
+	NegN float64 `json:"neg_n"` // decayed negatives that left the ramp window
+
+	Hour     int64   `json:"hour"` // hour index (Unix hours) being accumulated
+	HourSum  float64 `json:"hour_sum"`
+	HourBkts float64 `json:"hour_buckets"`
+	HourS    float64 `json:"hour_seasonal"` // sum of the hour's seasonal factors
+	Trail    ring    `json:"trail"`         // last 24 hourly means
+	Daily    []ring  `json:"daily"`         // per hour of day: ratios to the daily mean
+	Weekly   []ring  `json:"weekly"`        // per hour of week: same
+
+	Tails [numTests]tail `json:"tails"` // recent z-scores per test, for Rarity
+
+	AlertAt [numFam]time.Time `json:"alert_at"`
+	AlertZ  [numFam]float64   `json:"alert_z"`
+}
+
+// NewDetector returns a detector for one series. It returns an error when
+// cfg is invalid.
+func NewDetector(cfg Config) (*Detector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Detector{cfg: cfg}
+	d.derive()
+	d.st = state{V: stateVersion}
+	d.resetShort()
+	for i := range d.st.Tails {
+		d.st.Tails[i] = newTail()
+	}
+	d.st.Trail = newRing(24)
+	d.st.Daily = make([]ring, 24)
+	for i := range d.st.Daily {
+		d.st.Daily[i] = newRing(max(dailyKeep, cfg.SeasonDays))
+	}
+	d.st.Weekly = make([]ring, hoursPerWeek)
+	for i := range d.st.Weekly {
+		d.st.Weekly[i] = newRing(cfg.SeasonWeeks + 2)
+	}
+	return d, nil
+}
+
+// Config returns the detector's configuration.
+func (d *Detector) Config() Config { return d.cfg }
+
+func (d *Detector) derive() {
+	c := d.cfg
+	d.levelN = c.buckets(c.LevelWindow)
+	d.rampN = c.buckets(c.RampWindow)
+	d.longN = max(2, int(c.LongWindow/max(c.Bucket, time.Hour)))
+	d.alphaS = 1 - math.Exp2(-float64(c.Bucket)/float64(c.ScaleHalfLife))
+	d.eta = 4 * d.alphaS
+	d.negBeta = math.Exp2(-float64(c.Bucket) / float64(24*time.Hour))
+	d.scratch = make([]float64, 0, max(d.levelN, d.longN, dailyKeep, c.SeasonDays, c.SeasonWeeks+2, 24))
+	// Pseudo-count for the hourly profile ratios: 5 mentions per hour, so a
+	// sparse series keeps a flat profile instead of chasing zeros.
+	d.hourMeanA = 5 * float64(c.Bucket) / float64(time.Hour)
+	if c.Rarity > 0 {
+		d.rarityP = float64(c.Bucket) / float64(c.Rarity)
+		d.rarityB = math.Exp2(-float64(c.Bucket) / float64(c.RarityHalfLife))
+	}
+}
+
+func (d *Detector) resetShort() {
+	d.st.Level = newRing(d.levelN)
+	d.st.RampY = newRing(d.rampN)
+	d.st.RampN = newRing(d.rampN)
+	d.st.RampS = newRing(d.rampN)
+	d.st.Long = newRing(d.longN)
+	d.st.Scale1, d.st.LogPhiR, d.st.N1, d.st.NR = 1, math.Log(0.01), 0, 0
+	d.st.Since = time.Time{}
+}
+
+// Observe feeds the bucket starting at t with count mentions, negative of
+// them negative, and returns the verdict on it. t must be at least one
+// bucket after the previous call's; buckets skipped in between count as
+// zero mentions (a gap over a week restarts the short-term state but keeps
+// the seasonal profile).
+func (d *Detector) Observe(t time.Time, count, negative float64) (Result, error) {
+	if math.IsNaN(count) || math.IsInf(count, 0) || count < 0 {
+		return Result{}, fmt.Errorf("bucket %s: count %v: %w", t.Format(time.RFC3339), count, ErrBadValue)
+	}
+	if math.IsNaN(negative) || math.IsInf(negative, 0) || negative < 0 || negative > count {
+		return Result{}, fmt.Errorf("bucket %s: negative %v of count %v: %w", t.Format(time.RFC3339), negative, count, ErrBadValue)
+	}
+	if !d.st.Last.IsZero() {
+		step := t.Sub(d.st.Last)
+		if step < d.cfg.Bucket/2 {
+			return Result{}, fmt.Errorf("bucket %s after %s (bucket %s): %w", t.Format(time.RFC3339), d.st.Last.Format(time.RFC3339), d.cfg.Bucket, ErrOutOfOrder)
+		}
+		missing := int64((step+d.cfg.Bucket/2)/d.cfg.Bucket) - 1
+		if missing > maxGapBuckets {
+			d.resetShort()
+			missing = 0
+		}
+		for i := int64(1); i <= missing; i++ {
+			d.step(d.st.Last.Add(d.cfg.Bucket), 0, 0)
+		}
+	}
+	return d.step(t, count, negative), nil
+}
+
+// anscombe is the variance-stabilising transform of a Poisson count: its
+// standard deviation is about 1 whatever the mean.
+func anscombe(x float64) float64 { return 2 * math.Sqrt(x+3.0/8) }
+
+// scoreOf maps a robust z to [0, 1): 0.5 at ZAlert, never saturating, so
+// NAB-style threshold sweeps can still rank the largest events.
+func (d *Detector) scoreOf(z float64) float64 {
+	if z <= 0 {
+		return 0
+	}
+	r := z / d.cfg.ZAlert
+	return r * r / (1 + r*r)
+}
+
+// nbZ is the robust z of observing y where mu was expected under a
+// negative binomial with dispersion exp(logPhi): the Anscombe residual
+// over its standard deviation sqrt(1 + φμ).
+func nbZ(y, mu, logPhi float64) float64 {
+	return (anscombe(y) - anscombe(mu)) / math.Sqrt(1+math.Exp(logPhi)*mu)
+}
+
+// dispersionUpdate nudges log φ so that half of the |z| exceed 0.6745, the
+// median of |N(0,1)|: an online median-absolute-deviation fit, which one
+// burst moves by at most eta per bucket. Early on it moves faster.
+func dispersionUpdate(logPhi, z, eta float64, n int64) float64 {
+	if e := 2 / math.Sqrt(float64(n+1)); e > eta {
+		eta = e
+	}
+	if math.Abs(z) > 0.6745 {
+		logPhi += eta
+	} else {
+		logPhi -= eta
+	}
+	return math.Min(math.Max(logPhi, math.Log(1e-6)), math.Log(100))
+}
+
+// robustUpdate moves a scale estimate towards |e| (clipped at 4 scales, so
+// one burst cannot blow it up), with weight alpha, or 1/n early on.
+func robustUpdate(scale, e, alpha float64, n int64) float64 {
+	const meanAbsToSigma = 1.2533141373155001 // sqrt(pi/2)
+	a := math.Abs(e) * meanAbsToSigma
+	if lim := 4 * math.Max(scale, 1); a > lim {
+		a = lim
+	}
+	if w := 1 / float64(n+1); w > alpha {
+		alpha = w
+	}
+	return scale + alpha*(a-scale)
+}
+
+func (d *Detector) step(t time.Time, y, neg float64) Result {
+	c := d.cfg
+	st := &d.st
+	st.Last = t
+	st.N++
+	if st.Since.IsZero() {
+		st.Since = t
+	}
+	res := Result{Time: t, Count: y, Negative: neg, Seasonal: 1}
+	res.Warm = t.Sub(st.Since) >= c.Warmup
+
+	d.advanceHour(t)
+	s := d.seasonal(t)
+	res.Seasonal = s
+
+	have := st.Level.len() > 0
+	var level float64
+	if have {
+		level = interquartileMean(st.Level.Buf, d.scratch)
+	}
+	mu := level * s
+	res.Baseline, res.Expected = level, mu
+
+	// Ramp window, including this bucket.
+	oldY, left := st.RampY.push(y)
+	oldN, _ := st.RampN.push(neg)
+	st.RampS.push(s)
+	Y := st.RampY.sum()
+	Nn := st.RampN.sum()
+	// The ramp and drop tests need a full window and a few hours of
+	// long-term history.
+	rampOK := st.RampY.full() && st.Long.len() >= min(6, d.longN)
+	var E float64
+	if rampOK {
+		E = d.longLevel * st.RampS.sum()
+	}
+	res.Window, res.WindowExpected = Y, E
+
+	var best, bestZ, bestNeed float64
+	var bestKind string
+	// consider scores a test whose guards held: z must clear ZAlert; with
+	// Rarity, what this test's own recent z-scores rarely reached; and
+	// within Cooldown of an alert of the same family, Escalation times
+	// that alert's z.
+	consider := func(kind string, test int, z float64) {
+		need := c.ZAlert
+		if d.rarityP > 0 {
+			if q, ok := st.Tails[test].quantile(d.rarityP); ok && q > need {
+				need = q
+			}
+		}
+		f := family(kind)
+		if last := st.AlertAt[f]; !last.IsZero() && t.Sub(last) < c.Cooldown {
+			need = math.Max(need, c.Escalation*math.Abs(st.AlertZ[f]))
+		}
+		score := d.scoreOf(z * c.ZAlert / need)
+		if score > best {
+			best, bestKind, bestZ, bestNeed = score, kind, z, need
+		}
+	}
+	record := func(test int, z float64) {
+		if d.rarityP > 0 {
+			st.Tails[test].add(z, d.rarityB)
+		}
+	}
+	if have {
+		e1 := anscombe(y) - anscombe(mu)
+		z1 := e1 / math.Max(1, st.Scale1)
+		var zR float64
+		if rampOK {
+			zR = nbZ(Y, E, st.LogPhiR)
+		}
+		if y-mu >= c.MinSpike {
+			consider(KindSpike, testSpike, z1)
+		}
+		record(testSpike, z1)
+		if rampOK {
+			if Y-E >= c.MinSpike {
+				consider(KindRamp, testRamp, zR)
+			}
+			if E >= c.MinDrop && Y <= c.DropRatio*E {
+				consider(KindDrop, testDrop, -zR)
+			}
+			record(testRamp, zR)
+			record(testDrop, -zR)
+		}
+		st.Scale1 = robustUpdate(st.Scale1, e1, d.alphaS, st.N1)
+		st.N1++
+		if rampOK {
+			st.LogPhiR = dispersionUpdate(st.LogPhiR, zR, d.eta, st.NR)
+			st.NR++
+		}
+	}
+
+	// Negative share over the ramp window against its usual value.
+	const priorShare, priorWeight = 0.2, 20.0
+	p0 := (st.NegN + priorShare*priorWeight) / (st.NegY + priorWeight)
+	res.NegativeBaseline = p0
+	if Y > 0 {
+		share := Nn / Y
+		res.NegativeShare = share
+		sd := math.Max(1, math.Sqrt(Y*p0*(1-p0)))
+		zRaw := (Nn - p0*Y) / sd
+		zN := zRaw / math.Max(1, st.ScaleN)
+		if Nn-p0*Y >= c.MinNegative && share-p0 >= c.NegativeShift {
+			consider(KindNegativeSurge, testNeg, zN)
+		}
+		record(testNeg, zN)
+		st.ScaleN = robustUpdate(st.ScaleN, zRaw, d.alphaS, st.NN)
+		st.NN++
+	}
+	// Counts leaving the ramp window feed the usual negative share.
+	if left {
+		st.NegY = st.NegY*d.negBeta + oldY
+		st.NegN = st.NegN*d.negBeta + oldN
+	}
+
+	res.Score, res.Kind, res.Z, res.ZNeeded = best, bestKind, bestZ, bestNeed
+	if bestKind == KindDrop {
+		res.Z = -bestZ
+	}
+	if best >= c.Threshold && res.Warm {
+		res.Alert = true
+		f := family(bestKind)
+		st.AlertAt[f], st.AlertZ[f] = t, res.Z
+	}
+
+	// Learn: the level sees this bucket with the seasonal profile taken out.
+	st.Level.push(y / s)
+	st.HourSum += y
+	st.HourBkts++
+	st.HourS += s
+	return res
+}
