@@ -1,0 +1,287 @@
+package lang
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+func TestClean(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"Hello World", "hello world"},
+		{"@acme why?? https://t.co/x #fail 😂", "why"},
+		{"(@acme) see www.example.com now", "see now"},
+		{"L'appli ne marche pas", "l'appli ne marche pas"},
+		{"don’t stop", "don't stop"},
+		{"ÉTÉ À PARIS", "été à paris"},
+		{"3 Wochen, 20 €", "wochen"},
+		{"email me: a@b.c", "email me a b c"},
+		{"  'quoted'  ", "quoted"},
+	}
+	for _, tt := range tests {
+		if got := string(Clean(nil, tt.in)); got != tt.want {
+			t.Errorf("Clean(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"", ""},
+		{"   ", ""},
+		{"lol", ""},
+		{"😂😂😂 🔥", ""},
+		{"@acme https://example.com/a/b #launch", ""},
+		{"12345 !!!", ""},
+		{"The delivery was late again and nobody answered the phone", "en"},
+		{"El pedido llegó tarde otra vez y nadie contestó el teléfono", "es"},
+		{"La commande est encore arrivée en retard et personne ne répond", "fr"},
+		{"Die Lieferung kam wieder zu spät und niemand ging ans Telefon", "de"},
+		{"O pedido chegou atrasado de novo e ninguém atendeu o telefone", "pt"},
+		{"L'ordine è arrivato di nuovo in ritardo e nessuno ha risposto", "it"},
+		{"De bestelling kwam weer te laat en niemand nam de telefoon op", "nl"},
+		{"@acme The delivery was late again #fail https://t.co/x 😡", "en"},
+		{"Zamówienie znowu przyszło za późno i nikt nie odebrał telefonu", "pl"},
+		{"Заказ снова опоздал, и никто не ответил на звонок", "ru"},
+		{"注文がまた遅れて届いた", "ja"},
+		{"주문이 또 늦게 도착했어요", "ko"},
+		{"订单又迟到了", "zh"},
+	}
+	for _, tt := range tests {
+		got, conf := Detect(tt.text)
+		if got != tt.want {
+			t.Errorf("Detect(%q) = %q (%.2f); want %q", tt.text, got, conf, tt.want)
+		}
+		if (got == "") != (conf == 0) || conf < 0 || conf > 1 {
+			t.Errorf("Detect(%q) confidence = %v with code %q; want 0 exactly when the code is empty, else in (0, 1]", tt.text, conf, got)
+		}
+	}
+}
+
+func TestNewDetectorUnknownLanguage(t *testing.T) {
+	if _, err := NewDetector([]string{"en", "xx", "klingon"}, 0); !errors.Is(err, ErrUnknownLanguage) ||
+		!strings.Contains(err.Error(), `"xx"`) || !strings.Contains(err.Error(), `"klingon"`) {
+		t.Errorf("NewDetector(en, xx, klingon) = %v; want ErrUnknownLanguage naming both", err)
+	}
+}
+
+func TestDetectAllocs(t *testing.T) {
+	d, err := NewDetector(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "@acme Pourquoi l'appli plante à chaque fois que je l'ouvre ? #bug https://t.co/x"
+	d.Detect(text)
+	if n := testing.AllocsPerRun(100, func() { d.Detect(text) }); n != 0 {
+		t.Errorf("Detect allocates %v times per call; want 0", n)
+	}
+}
+
+// TestQuality prints the detector's accuracy on testdata/posts.tsv (50 short
+// posts per language, written for earshot) and asserts floors a broken
+// detector would fail:
+//
+//	go test ./enrich/lang -run TestQuality -v
+func TestQuality(t *testing.T) {
+	posts := loadPosts(t, "testdata/posts.tsv")
+	other := loadPosts(t, "testdata/other.tsv")
+	d, err := NewDetector(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ n, full, short, unk int }
+	rows := map[string]*row{}
+	var all row
+	for _, p := range posts {
+		r := rows[p.lang]
+		if r == nil {
+			r = &row{}
+			rows[p.lang] = r
+		}
+		c, _ := d.Detect(p.text)
+		s, _ := d.Detect(firstWords(p.text, 3))
+		for _, x := range []*row{r, &all} {
+			x.n++
+			if c == p.lang {
+				x.full++
+			}
+			if s == p.lang {
+				x.short++
+			}
+			if c == "" {
+				x.unk++
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\n| language | posts | accuracy | accuracy, first 3 words | unknown |\n|---|---:|---:|---:|---:|\n")
+	codes := make([]string, 0, len(rows))
+	for c := range rows {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	pct := func(a, n int) string { return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(n)) }
+	for _, c := range append(codes, "all") {
+		r := rows[c]
+		if c == "all" {
+			r = &all
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", c, r.n, pct(r.full, r.n), pct(r.short, r.n), pct(r.unk, r.n))
+	}
+	right, unknown, wrong := 0, 0, 0
+	for _, p := range other {
+		switch c, _ := d.Detect(p.text); c {
+		case p.lang:
+			right++
+		case "":
+			unknown++
+		default:
+			wrong++
+		}
+	}
+	fmt.Fprintf(&b, "\nPosts in other languages (%d): %d detected as their own language, %d unknown, %d wrong.\n",
+		len(other), right, unknown, wrong)
+	t.Log(b.String())
+	if acc := float64(all.full) / float64(all.n); acc < 0.9 {
+		t.Errorf("accuracy on full posts = %.3f; want > 0.9", acc)
+	}
+	if wrong > len(other)/4 {
+		t.Errorf("%d of %d posts in other languages were given a wrong language; want at most %d", wrong, len(other), len(other)/4)
+	}
+}
+
+func TestEnrich(t *testing.T) {
+	e, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ms := []*pipeline.Mention{
+		{Text: "Gracias por la respuesta rápida, hoy me llegó el reembolso"},
+		{Text: "😂😂", Title: "Die neue Staffel startet nächste Woche"},
+		{Text: "lol"},
+	}
+	if err := e.Enrich(context.Background(), ms); err != nil {
+		t.Fatalf("Enrich: %v", err)
+	}
+	want := []string{"es", "de", ""}
+	for i, m := range ms {
+		if m.Enrichment.Lang != want[i] {
+			t.Errorf("Enrich(%q, title %q) lang = %q; want %q", m.Text, m.Title, m.Enrichment.Lang, want[i])
+		}
+		if (m.Enrichment.Lang == "") != (m.Enrichment.LangConfidence == 0) {
+			t.Errorf("Enrich(%q) confidence = %v with lang %q", m.Text, m.Enrichment.LangConfidence, m.Enrichment.Lang)
+		}
+		if v := m.Enrichment.Versions[StageName]; v != Version {
+			t.Errorf("Enrich(%q) version = %q; want %q", m.Text, v, Version)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Enrich(ctx, ms); !errors.Is(err, context.Canceled) {
+		t.Errorf("Enrich(cancelled) = %v; want context.Canceled", err)
+	}
+}
+
+func TestRegisteredFactory(t *testing.T) {
+	f, ok := pipeline.EnricherFactoryFor(StageName)
+	if !ok {
+		t.Fatalf("EnricherFactoryFor(%q) not registered", StageName)
+	}
+	tests := []struct{ yaml, wantErr string }{
+		{"", ""},
+		{"languages: [en, es]", ""},
+		{"languages: [en, ja]\nmin_confidence: 0.8", ""},
+		{"languages: [en]\nlangs: [es]", `unknown key "langs"`},
+		{"languages: [en, xx]", `languages[1] = "xx"`},
+		{"languages: []", "languages is empty"},
+		{"min_confidence: 2", "min_confidence 2"},
+	}
+	for _, tt := range tests {
+		env := pipeline.EnricherEnv{File: "earshot.yaml"}
+		if tt.yaml != "" {
+			var n yaml.Node
+			if err := yaml.Unmarshal([]byte(tt.yaml), &n); err != nil {
+				t.Fatalf("yaml %q: %v", tt.yaml, err)
+			}
+			env.Options = &n
+		}
+		st, err := f(env)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("factory(%q) = %v; want no error", tt.yaml, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("factory(%q) = %v; want error containing %q", tt.yaml, err, tt.wantErr)
+		case err == nil && (st.Name() != StageName || st.Version() != Version):
+			t.Errorf("factory(%q) = %s/%s; want %s/%s", tt.yaml, st.Name(), st.Version(), StageName, Version)
+		}
+	}
+}
+
+func TestParseTableRejectsCorruptData(t *testing.T) {
+	for _, data := range [][]byte{nil, []byte("not gzip"), ngramsGz[:len(ngramsGz)/2]} {
+		if _, err := parseTable(data); !errors.Is(err, errTable) {
+			t.Errorf("parseTable(%d bytes) = %v; want errTable", len(data), err)
+		}
+	}
+}
+
+func FuzzDetect(f *testing.F) {
+	for _, s := range []string{"hello world", "l'été", "@a #b http://c", "注文", "\xff\xfe"} {
+		f.Add(s)
+	}
+	d, err := NewDetector(nil, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, conf := d.Detect(s)
+		if (c == "") != (conf == 0) || conf < 0 || conf > 1 {
+			t.Errorf("Detect(%q) = %q, %v", s, c, conf)
+		}
+	})
+}
+
+// BenchmarkDetect: go test ./enrich/lang -run '^$' -bench Detect -benchmem
+func BenchmarkDetect(b *testing.B) {
+	posts := loadPosts(b, "testdata/posts.tsv")
+	d, err := NewDetector(nil, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	c := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		d.Detect(posts[i%len(posts)].text)
+	}
+	c.stop(b)
+}
+
+func BenchmarkEnrich(b *testing.B) {
+	posts := loadPosts(b, "testdata/posts.tsv")
+	e, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]*pipeline.Mention, 256)
+	for i := range batch {
+		batch[i] = &pipeline.Mention{Text: posts[i%len(posts)].text}
+		batch[i].SetVersion("warm", "up")
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	c := startCPU(b)
+	for i := 0; i < b.N; i += len(batch) {
+		if err := e.Enrich(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.stop(b)
+}

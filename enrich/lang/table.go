@@ -1,0 +1,187 @@
+package lang
+
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"unicode/utf8"
+)
+
+// ngramsGz is the n-gram table made by internal/ngramgen from lingua-go's
+// language models: per language, its most frequent unigrams, bigrams and
+// trigrams with their conditional log-probabilities in tenths of a nat.
+//
+//go:embed ngrams.bin.gz
+var ngramsGz []byte
+
+// maxLangs bounds the languages of the table, so scores fit a stack array.
+const maxLangs = 96
+
+type table struct {
+	codes []string // language index -> ISO 639-1 code
+	index hashIndex
+	posts []posting
+	// floor[o][l] is the log-probability of an n-gram of order o+1 that
+	// language l's table lacks: just below the least likely one it keeps.
+	floor [3][maxLangs]float32
+}
+
+// posting is one language's log-probability of an n-gram, stored relative
+// to that language's floor for the n-gram's order.
+type posting struct {
+	delta float32
+	lang  uint8
+}
+
+// hashIndex maps packed n-grams to offset<<8 | count in posts: an
+// open-addressing table, faster than a Go map for this read-only use.
+type hashIndex struct {
+	keys  []uint64 // 0 marks an empty slot (no n-gram packs to 0)
+	vals  []uint32
+	shift uint
+}
+
+func newHashIndex(n int) hashIndex {
+	size, shift := 1, uint(64)
+	for size < 2*n {
+		size <<= 1
+		shift--
+	}
+	return hashIndex{keys: make([]uint64, size), vals: make([]uint32, size), shift: shift}
+}
+
+func (h *hashIndex) slot(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> h.shift }
+
+func (h *hashIndex) put(k uint64, v uint32) {
+	mask := uint64(len(h.keys) - 1)
+	for i := h.slot(k); ; i = (i + 1) & mask {
+		if h.keys[i] == 0 || h.keys[i] == k {
+			h.keys[i], h.vals[i] = k, v
+			return
+		}
+	}
+}
+
+func (h *hashIndex) get(k uint64) (uint32, bool) {
+	mask := uint64(len(h.keys) - 1)
+	for i := h.slot(k); ; i = (i + 1) & mask {
+		switch h.keys[i] {
+		case k:
+			return h.vals[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+var (
+	tableOnce sync.Once
+	theTable  *table
+	tableErr  error
+)
+
+func loadTable() (*table, error) {
+	tableOnce.Do(func() { theTable, tableErr = parseTable(ngramsGz) })
+	return theTable, tableErr
+}
+
+var errTable = errors.New("corrupt n-gram table")
+
+func parseTable(gz []byte) (*table, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errTable, err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errTable, err)
+	}
+	if len(raw) < 6 || string(raw[:5]) != "ESNG1" {
+		return nil, fmt.Errorf("%w: bad magic", errTable)
+	}
+	n := int(raw[5])
+	p := 6
+	if n > maxLangs || len(raw) < p+2*n+4 {
+		return nil, fmt.Errorf("%w: %d languages", errTable, n)
+	}
+	t := &table{}
+	for i := 0; i < n; i++ {
+		t.codes = append(t.codes, string(raw[p:p+2]))
+		p += 2
+	}
+	count := int(binary.LittleEndian.Uint32(raw[p:]))
+	p += 4
+	t.index = newHashIndex(count)
+	t.posts = make([]posting, 0, count*4)
+	orders := make([]uint8, 0, count*4)
+	var maxQ [3][maxLangs]uint8
+	for e := 0; e < count; e++ {
+		if p+2 > len(raw) {
+			return nil, fmt.Errorf("%w: truncated at entry %d", errTable, e)
+		}
+		order, gl := int(raw[p]), int(raw[p+1])
+		p += 2
+		if order < 1 || order > 3 || p+gl+1 > len(raw) {
+			return nil, fmt.Errorf("%w: entry %d", errTable, e)
+		}
+		key, ok := packString(string(raw[p : p+gl]))
+		if !ok {
+			return nil, fmt.Errorf("%w: n-gram %q", errTable, raw[p:p+gl])
+		}
+		p += gl
+		np := int(raw[p])
+		p++
+		if p+2*np > len(raw) {
+			return nil, fmt.Errorf("%w: postings of entry %d", errTable, e)
+		}
+		t.index.put(key, uint32(len(t.posts))<<8|uint32(np))
+		for k := 0; k < np; k++ {
+			l, q := raw[p], raw[p+1]
+			p += 2
+			if int(l) >= n {
+				return nil, fmt.Errorf("%w: language %d", errTable, l)
+			}
+			t.posts = append(t.posts, posting{delta: -float32(q) / 10, lang: l})
+			orders = append(orders, uint8(order-1))
+			if q > maxQ[order-1][l] {
+				maxQ[order-1][l] = q
+			}
+		}
+	}
+	for o := range 3 {
+		for l := 0; l < n; l++ {
+			// One nat below the least likely kept n-gram; a language with no
+			// n-grams of this order (a script of its own) gets a fixed floor.
+			q := float32(maxQ[o][l])
+			if q == 0 {
+				q = 100
+			}
+			t.floor[o][l] = -(q/10 + 1)
+		}
+	}
+	for i := range t.posts {
+		p := &t.posts[i]
+		p.delta -= t.floor[orders[i]][p.lang]
+	}
+	return t, nil
+}
+
+// packString packs one to three runes into a key: r1, r1<<21|r2 or
+// r1<<42|r2<<21|r3 (no rune is 0, so the orders never collide).
+func packString(s string) (uint64, bool) {
+	var k uint64
+	n := 0
+	for _, r := range s {
+		if r == utf8.RuneError || r == 0 {
+			return 0, false
+		}
+		k = k<<21 | uint64(r)
+		n++
+	}
+	return k, n >= 1 && n <= 3
+}

@@ -1,0 +1,86 @@
+package sentiment
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jonreiter/govader"
+
+	"github.com/earshot-dev/earshot/enrich/internal/evaldata"
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+// fallbackPosts are used when shared/data is absent.
+var fallbackPosts = []string{
+	"Honestly the new update is sooo good 😍 but the battery drains FAST @acme_help",
+	"@acme why is my order STILL not here?? 3 weeks. never again https://t.co/abc123",
+	"Just tried the oat latte at the new place downtown, not bad at all ☕",
+	"lol this thread 😂😂 I can't",
+	"The keynote was fine I guess. Nothing we didn't already know.",
+	"Worst customer service ever. On hold for 2 hours and then they hung up 😡 #fail",
+	"Congrats to the whole team on the launch!!! 🎉🎉",
+	"is it just me or is the app kinda slow today",
+}
+
+// benchPosts returns tweet-length real posts: GoEmotions dev comments
+// (Reddit, 1–60 words) when shared/data is there.
+func benchPosts(b *testing.B) []string {
+	d, err := evaldata.Dir()
+	if err != nil {
+		return fallbackPosts
+	}
+	ge, err := evaldata.GoEmotionsDev(d)
+	if err != nil {
+		b.Fatalf("GoEmotionsDev: %v", err)
+	}
+	out := make([]string, 0, 2000)
+	for _, c := range ge[:2000] {
+		out = append(out, c.Text)
+	}
+	return out
+}
+
+// BenchmarkScore: go test ./enrich/sentiment -run '^$' -bench . -benchmem
+func BenchmarkScore(b *testing.B) {
+	posts := benchPosts(b)
+	s := Default()
+	b.ReportAllocs()
+	c := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		s.Score(posts[i%len(posts)])
+	}
+	c.stop(b)
+}
+
+func BenchmarkGovader(b *testing.B) {
+	posts := benchPosts(b)
+	g := govader.NewSentimentIntensityAnalyzer()
+	b.ReportAllocs()
+	c := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		g.PolarityScores(posts[i%len(posts)])
+	}
+	c.stop(b)
+}
+
+// BenchmarkEnrich is the stage's cost per mention in batches of 256.
+func BenchmarkEnrich(b *testing.B) {
+	posts := benchPosts(b)
+	e, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]*pipeline.Mention, 256)
+	for i := range batch {
+		batch[i] = &pipeline.Mention{Text: posts[i%len(posts)], Enrichment: pipeline.Enrichment{Lang: "en"}}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	c := startCPU(b)
+	for i := 0; i < b.N; i += len(batch) {
+		if err := e.Enrich(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.stop(b)
+}

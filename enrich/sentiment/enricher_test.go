@@ -1,0 +1,105 @@
+package sentiment
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+func TestEnrich(t *testing.T) {
+	e, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	tests := []struct {
+		name      string
+		m         pipeline.Mention
+		wantLabel string
+		wantZero  bool
+	}{
+		{"english", pipeline.Mention{Text: "I love it", Enrichment: pipeline.Enrichment{Lang: "en"}}, pipeline.SentimentPositive, false},
+		{"unknown language scored", pipeline.Mention{Text: "this is awful"}, pipeline.SentimentNegative, false},
+		{"uncovered language", pipeline.Mention{Text: "c'est nul, je déteste", Enrichment: pipeline.Enrichment{Lang: "fr"}}, pipeline.SentimentUnknown, true},
+		// The word "no" is English-negative; a Spanish post must not be scored on it.
+		{"uncovered language with English words", pipeline.Mention{Text: "no me gusta nada, qué horror", Enrichment: pipeline.Enrichment{Lang: "es"}}, pipeline.SentimentUnknown, true},
+		{"platform language when none detected", pipeline.Mention{Text: "bad", Lang: "ja"}, pipeline.SentimentUnknown, true},
+		{"platform region tag", pipeline.Mention{Text: "bad", Lang: "en-GB"}, pipeline.SentimentNegative, false},
+		{"platform und", pipeline.Mention{Text: "bad", Lang: "und"}, pipeline.SentimentNegative, false},
+		{"title when no text", pipeline.Mention{Title: "Great news for fans"}, pipeline.SentimentPositive, false},
+		{"empty", pipeline.Mention{}, pipeline.SentimentNeutral, true},
+	}
+	batch := make([]*pipeline.Mention, len(tests))
+	for i := range tests {
+		batch[i] = &tests[i].m
+	}
+	if err := e.Enrich(context.Background(), batch); err != nil {
+		t.Fatalf("Enrich: %v", err)
+	}
+	for _, tt := range tests {
+		s := tt.m.Enrichment.Sentiment
+		if s == nil {
+			t.Errorf("%s: Enrich(%q) left no sentiment", tt.name, tt.m.Text)
+			continue
+		}
+		if s.Label != tt.wantLabel || (s.Score == 0) != tt.wantZero {
+			t.Errorf("%s: Enrich(%q) = %+v; want label %s (zero score %v)", tt.name, tt.m.Text, *s, tt.wantLabel, tt.wantZero)
+		}
+		if got := tt.m.Enrichment.Versions[StageName]; got != Version {
+			t.Errorf("%s: version = %q; want %q", tt.name, got, Version)
+		}
+	}
+}
+
+func TestEnrichCancelled(t *testing.T) {
+	e, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Enrich(ctx, []*pipeline.Mention{{Text: "good"}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Enrich(cancelled) = %v; want context.Canceled", err)
+	}
+}
+
+func TestRegisteredFactory(t *testing.T) {
+	f, ok := pipeline.EnricherFactoryFor(StageName)
+	if !ok {
+		t.Fatalf("EnricherFactoryFor(%q) not registered", StageName)
+	}
+	tests := []struct {
+		yaml    string
+		wantErr string
+	}{
+		{"", ""},
+		{"languages: [en]\npositive_threshold: 0.1\nnegative_threshold: -0.1", ""},
+		{"languages: [en]\nlanguage: en", `unknown key "language"`},
+		{"languages: []", "languages is empty"},
+		{"languages: [EN, english]", `languages[0] = "EN"`},
+		{"positive_threshold: -0.5", "must be above"},
+	}
+	for _, tt := range tests {
+		env := pipeline.EnricherEnv{File: "earshot.yaml"}
+		if tt.yaml != "" {
+			var n yaml.Node
+			if err := yaml.Unmarshal([]byte(tt.yaml), &n); err != nil {
+				t.Fatalf("yaml %q: %v", tt.yaml, err)
+			}
+			env.Options = &n
+		}
+		st, err := f(env)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("factory(%q) = %v; want no error", tt.yaml, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("factory(%q) = %v; want error containing %q", tt.yaml, err, tt.wantErr)
+		case err == nil && (st.Name() != StageName || st.Version() != Version):
+			t.Errorf("factory(%q) = %s/%s; want %s/%s", tt.yaml, st.Name(), st.Version(), StageName, Version)
+		}
+	}
+}
