@@ -1,0 +1,313 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// column is one column of an earshot table, in insert order.
+type column struct{ name, typ string }
+
+// Timestamps are DateTime('UTC') (second precision: 18.16 has no
+// DateTime64), so partitions and per-minute buckets do not depend on the
+// server's time zone.
+const dateTime = "DateTime('UTC')"
+
+// mentionColumns is the mentions table, in the order Write appends values.
+var mentionColumns = []column{
+	{"id", "String"},
+	{"platform", "String"},
+	{"source", "String"},
+	{"kind", "String"},
+	{"url", "String"},
+	{"author_id", "String"},
+	{"author_handle", "String"},
+	{"author_name", "String"},
+	{"author_followers", "Int64"},
+	{"author_verified", "UInt8"},
+	{"title", "String"},
+	{"text", "String"},
+	{"lang", "String"},          // declared by the platform
+	{"lang_detected", "String"}, // by the lang stage
+	{"lang_confidence", "Float32"},
+	{"created_at", dateTime},
+	{"collected_at", dateTime},
+	{"ingested_at", dateTime},
+	{"likes", "Int64"},
+	{"reposts", "Int64"},
+	{"replies", "Int64"},
+	{"quotes", "Int64"},
+	{"views", "Int64"},
+	{"parent_id", "String"},
+	{"conversation_id", "String"},
+	{"matched_rule", "String"},
+	{"sentiment", "Float32"},
+	{"sentiment_label", "String"}, // "" when the sentiment stage did not score it
+	{"topics", "Array(String)"},
+	{"hashtags", "Array(String)"},
+	{"mentions", "Array(String)"},
+	{"cashtags", "Array(String)"},
+	{"links", "Array(String)"},
+	{"domains", "Array(String)"},
+	{"emoji", "Array(String)"},
+	{"dup_cluster", "String"},
+	{"trends", "Array(String)"},
+	{"needs_response", "UInt8"},
+	{"enrich_errors", "Array(String)"}, // "stage: error"
+	{"versions", "Array(String)"},      // "stage=version", sorted
+	{"schema", "UInt8"},
+}
+
+// alertColumns is the alerts table, in the order WriteAlert appends values.
+var alertColumns = []column{
+	{"id", "String"},
+	{"topic", "String"},
+	{"platform", "String"},
+	{"kind", "String"},
+	{"started_at", dateTime},
+	{"detected_at", dateTime},
+	{"ingested_at", dateTime},
+	{"window_seconds", "UInt32"},
+	{"observed", "Float64"},
+	{"baseline", "Float64"},
+	{"score", "Float64"},
+	{"negative_share", "Float64"},
+	{"explanation", "String"}, // JSON
+	{"sample_ids", "Array(String)"},
+}
+
+func columnDefs(cols []column) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(",\n  ")
+		}
+		fmt.Fprintf(&b, "`%s` %s", c.name, c.typ)
+	}
+	return b.String()
+}
+
+func columnList(cols []column) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = "`" + c.name + "`"
+	}
+	return strings.Join(names, ", ")
+}
+
+// migration is one schema version. Every statement must be idempotent (IF
+// NOT EXISTS, …): roles migrate concurrently at start, and a migration that
+// failed halfway is simply run again.
+type migration struct {
+	version uint32
+	name    string
+	stmts   func(db string) []string
+}
+
+// migrations, in order. Append only; never edit one that has shipped.
+var migrations = []migration{
+	{1, "mentions and alerts tables", func(db string) []string {
+		return []string{
+			// One row per mention. ReplacingMergeTree keeps, per sorting key
+			// (platform, id), the row with the greatest collected_at: a
+			// redelivered batch is identical and collapses; a mention
+			// collected again later (fresh engagement counts) wins; an old
+			// snapshot redelivered late loses. Equal versions keep the last
+			// insert, so re-enriching a snapshot replaces it. Rows collapse
+			// only within a partition: created_at comes from the wire
+			// message, so every copy of a mention lands in the same month.
+			// Merges are eventual: read through FINAL (mentions_dedup).
+			`CREATE TABLE IF NOT EXISTS ` + "`" + db + "`" + `.mentions (
+  ` + columnDefs(mentionColumns) + `
+) ENGINE = ReplacingMergeTree(collected_at)
+PARTITION BY toYYYYMM(created_at)
+ORDER BY (platform, id)`,
+			// Alerts from the spike detector, deduplicated by id; the latest
+			// write of an alert wins.
+			`CREATE TABLE IF NOT EXISTS ` + "`" + db + "`" + `.alerts (
+  ` + columnDefs(alertColumns) + `
+) ENGINE = ReplacingMergeTree(ingested_at)
+PARTITION BY toYYYYMM(started_at)
+ORDER BY id`,
+		}
+	}},
+	{2, "analyst views", func(db string) []string {
+		q := "`" + db + "`"
+		return []string{
+			`CREATE VIEW IF NOT EXISTS ` + q + `.mentions_dedup AS
+SELECT ` + columnList(mentionColumns) + ` FROM ` + q + `.mentions FINAL`,
+			`CREATE VIEW IF NOT EXISTS ` + q + `.alerts_dedup AS
+SELECT ` + columnList(alertColumns) + ` FROM ` + q + `.alerts FINAL`,
+			// Per-minute counts by platform, topic and sentiment label. A
+			// plain view over FINAL, not a materialized view: an MV sees
+			// every INSERT block, so a redelivered batch, or a Send retried
+			// after the server had in fact committed it, would be counted
+			// twice, and nothing merges the MV's rows by mention id. Reading
+			// through FINAL counts each mention once at query time. A mention
+			// with several topics counts once per topic; one with none counts
+			// under topic ''. Filter on minute in the outer query to bound
+			// the work on large tables.
+			`CREATE VIEW IF NOT EXISTS ` + q + `.mentions_per_minute AS
+SELECT
+  toStartOfMinute(created_at) AS minute,
+  platform,
+  arrayJoin(if(empty(topics), [''], topics)) AS topic,
+  sentiment_label,
+  count() AS mentions
+FROM ` + q + `.mentions FINAL
+GROUP BY minute, platform, topic, sentiment_label`,
+		}
+	}},
+}
+
+// SchemaVersion is the schema version this binary migrates to.
+func SchemaVersion() uint32 { return migrations[len(migrations)-1].version }
+
+// Migrate creates the database and brings the schema to SchemaVersion. It is
+// idempotent and safe to run from several processes at once. A database
+// already migrated by a newer binary is left alone (migrations only add).
+func (s *Store) Migrate(ctx context.Context) error {
+	q := "`" + s.db + "`"
+	for _, stmt := range []string{
+		`CREATE DATABASE IF NOT EXISTS ` + q,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.schema_migrations (
+  version UInt32,
+  name String,
+  applied_at ` + dateTime + `
+) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
+	} {
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate %s: %s: %w", s.db, firstLine(stmt), classify(err))
+		}
+	}
+	applied, err := s.appliedVersions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if slices.Contains(applied, m.version) {
+			continue
+		}
+		for _, stmt := range m.stmts(s.db) {
+			if err := s.conn.Exec(ctx, stmt); err != nil {
+				// A table made by something else is the likelier cause, and
+				// says more than the server's message about a view.
+				if cerr := s.checkColumns(ctx, false); cerr != nil {
+					return cerr
+				}
+				return fmt.Errorf("migrate %s to version %d (%s): %s: %w", s.db, m.version, m.name, firstLine(stmt), classify(err))
+			}
+		}
+		if err := s.recordMigration(ctx, m); err != nil {
+			return err
+		}
+	}
+	return s.checkColumns(ctx, true)
+}
+
+// SchemaVersionApplied returns the highest migration recorded in the database
+// (0 when none).
+func (s *Store) SchemaVersionApplied(ctx context.Context) (uint32, error) {
+	v, err := s.appliedVersions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) == 0 {
+		return 0, nil
+	}
+	return slices.Max(v), nil
+}
+
+func (s *Store) appliedVersions(ctx context.Context) ([]uint32, error) {
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM `"+s.db+"`.schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate %s: read schema_migrations: %w", s.db, classify(err))
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("migrate %s: read schema_migrations: %w", s.db, classify(err))
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate %s: read schema_migrations: %w", s.db, classify(err))
+	}
+	return out, nil
+}
+
+func (s *Store) recordMigration(ctx context.Context, m migration) error {
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO `"+s.db+"`.schema_migrations (version, name, applied_at)")
+	if err != nil {
+		return fmt.Errorf("migrate %s: record version %d: %w", s.db, m.version, classify(err))
+	}
+	defer b.Close()
+	if err := b.Append(m.version, m.name, s.now().UTC().Truncate(time.Second)); err != nil {
+		return fmt.Errorf("migrate %s: record version %d: %w", s.db, m.version, classify(err))
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("migrate %s: record version %d: %w", s.db, m.version, classify(err))
+	}
+	return nil
+}
+
+// checkColumns verifies that the tables have every column this binary
+// writes, so a table created by hand or by another tool fails here with a
+// clear message instead of on the first batch. A table that does not exist
+// is reported only when all is set.
+func (s *Store) checkColumns(ctx context.Context, all bool) error {
+	for _, t := range []struct {
+		name string
+		cols []column
+	}{{"mentions", mentionColumns}, {"alerts", alertColumns}} {
+		rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", s.db, t.name)
+		if err != nil {
+			return fmt.Errorf("migrate %s: check %s columns: %w", s.db, t.name, classify(err))
+		}
+		have := map[string]string{}
+		for rows.Next() {
+			var name, typ string
+			if err := rows.Scan(&name, &typ); err != nil {
+				rows.Close()
+				return fmt.Errorf("migrate %s: check %s columns: %w", s.db, t.name, classify(err))
+			}
+			have[name] = typ
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("migrate %s: check %s columns: %w", s.db, t.name, classify(err))
+		}
+		if len(have) == 0 {
+			if !all {
+				continue
+			}
+			return fmt.Errorf("migrate %s: table %s does not exist after migrating: %w", s.db, t.name, ErrRejected)
+		}
+		var problems []string
+		for _, c := range t.cols {
+			typ, ok := have[c.name]
+			switch {
+			case !ok:
+				problems = append(problems, c.name+" is missing")
+			case typ != c.typ && strings.Replace(typ, "DateTime('UTC')", "DateTime", 1) != strings.Replace(c.typ, "DateTime('UTC')", "DateTime", 1):
+				problems = append(problems, fmt.Sprintf("%s is %s, want %s", c.name, typ, c.typ))
+			}
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("migrate %s: table %s was not created by earshot's migrations: %s: %w",
+				s.db, t.name, strings.Join(problems, "; "), ErrRejected)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.TrimSuffix(strings.TrimSpace(s), " (")
+}

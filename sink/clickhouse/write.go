@@ -1,0 +1,302 @@
+package clickhouse
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+// DateTime (unsigned 32-bit seconds) holds 1970-01-01 … 2106-02-07.
+var (
+	minDateTime = time.Unix(0, 0).UTC()
+	maxDateTime = time.Unix(math.MaxUint32, 0).UTC()
+)
+
+// InvalidError lists the mentions of a batch that Write refused before
+// sending, by index in the batch. The other mentions were written: a runner
+// acks those and dead-letters these. It wraps ErrInvalidMention.
+type InvalidError struct {
+	Invalid []Invalid
+}
+
+// Invalid is one refused mention.
+type Invalid struct {
+	Index int    // in the batch passed to Write
+	ID    string // may be empty
+	Err   error
+}
+
+func (e *InvalidError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d invalid mentions not written:", len(e.Invalid))
+	for i, inv := range e.Invalid {
+		if i == 5 {
+			fmt.Fprintf(&b, " … and %d more", len(e.Invalid)-5)
+			break
+		}
+		fmt.Fprintf(&b, " [%d] %q: %v;", inv.Index, inv.ID, inv.Err)
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidMention) hold.
+func (e *InvalidError) Unwrap() error { return ErrInvalidMention }
+
+// Write stores the batch in one INSERT: PrepareBatch, Append per mention,
+// Send. It makes one attempt; the caller retries with backoff when
+// Retryable(err). A Send that failed may still have been committed by the
+// server, so a retry may insert rows twice: the table deduplicates by id and
+// every query reads through FINAL, so no result changes.
+//
+// Mentions that cannot be stored (nil, no id or platform, a timestamp
+// outside DateTime's range, a non-finite sentiment, …) are not sent; the
+// others are, and Write then returns an *InvalidError naming the refused
+// ones (errors.Is(err, ErrInvalidMention)).
+func (s *Store) Write(ctx context.Context, batch []*pipeline.Mention) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	var invalid []Invalid
+	valid := batch
+	for i, m := range batch {
+		if err := checkMention(m); err != nil {
+			if invalid == nil {
+				valid = make([]*pipeline.Mention, 0, len(batch))
+				valid = append(valid, batch[:i]...)
+			}
+			id := ""
+			if m != nil {
+				id = m.ID
+			}
+			invalid = append(invalid, Invalid{Index: i, ID: id, Err: err})
+			continue
+		}
+		if invalid != nil {
+			valid = append(valid, m)
+		}
+	}
+	if len(valid) > 0 {
+		if err := s.insertMentions(ctx, valid); err != nil {
+			return err
+		}
+	}
+	if invalid != nil {
+		return &InvalidError{Invalid: invalid}
+	}
+	return nil
+}
+
+func (s *Store) insertMentions(ctx context.Context, ms []*pipeline.Mention) error {
+	b, err := s.conn.PrepareBatch(ctx, s.mentionsInsert())
+	if err != nil {
+		return fmt.Errorf("write %d mentions to %s.mentions: prepare: %w", len(ms), s.db, classify(err))
+	}
+	defer b.Close()
+	ingested := s.now().UTC().Truncate(time.Second)
+	for _, m := range ms {
+		if err := b.Append(mentionRow(m, ingested)...); err != nil {
+			return fmt.Errorf("write %d mentions to %s.mentions: append %q: %w", len(ms), s.db, m.ID, fmt.Errorf("%w: %w", ErrRejected, err))
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("write %d mentions to %s.mentions: send (may have been committed): %w", len(ms), s.db, classify(err))
+	}
+	return nil
+}
+
+// mentionRow returns the values of one row, in mentionColumns order.
+func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
+	e := &m.Enrichment
+	var score float32
+	var label string
+	if e.Sentiment != nil {
+		score, label = float32(e.Sentiment.Score), e.Sentiment.Label
+	}
+	return []any{
+		m.ID, m.Platform, m.Source, m.Kind, m.URL,
+		m.Author.ID, m.Author.Handle, m.Author.Name, m.Author.Followers, boolUint8(m.Author.Verified),
+		m.Title, m.Text, m.Lang, e.Lang, float32(e.LangConfidence),
+		m.CreatedAt, m.CollectedAt, ingested,
+		m.Engagement.Likes, m.Engagement.Reposts, m.Engagement.Replies, m.Engagement.Quotes, m.Engagement.Views,
+		m.ParentID, m.ConversationID, m.MatchedRule,
+		score, label,
+		nonNil(e.Topics), nonNil(e.Hashtags), nonNil(e.Mentions), nonNil(e.Cashtags),
+		nonNil(e.Links), nonNil(e.Domains), nonNil(e.Emoji),
+		e.DupCluster, nonNil(e.Trends), boolUint8(e.NeedsResponse),
+		errorList(e.Errors), versionList(e.Versions), uint8(m.Schema),
+	}
+}
+
+func (s *Store) mentionsInsert() string {
+	return "INSERT INTO `" + s.db + "`.mentions (" + columnList(mentionColumns) + ")"
+}
+
+// checkMention reports why m cannot be stored, if it cannot.
+func checkMention(m *pipeline.Mention) error {
+	if m == nil {
+		return errors.New("nil mention")
+	}
+	var probs []string
+	if m.ID == "" {
+		probs = append(probs, "empty id")
+	}
+	if m.Platform == "" {
+		probs = append(probs, "empty platform")
+	}
+	if m.Schema < 0 || m.Schema > math.MaxUint8 {
+		probs = append(probs, fmt.Sprintf("schema %d out of range", m.Schema))
+	}
+	for _, t := range []struct {
+		name string
+		v    time.Time
+	}{{"created_at", m.CreatedAt}, {"collected_at", m.CollectedAt}} {
+		if t.v.Before(minDateTime) || t.v.After(maxDateTime) {
+			probs = append(probs, fmt.Sprintf("%s %s outside %s…%s", t.name,
+				t.v.UTC().Format(time.RFC3339), minDateTime.Format(time.DateOnly), maxDateTime.Format(time.DateOnly)))
+		}
+	}
+	if s := m.Enrichment.Sentiment; s != nil && (math.IsNaN(s.Score) || math.IsInf(s.Score, 0)) {
+		probs = append(probs, fmt.Sprintf("sentiment score %v is not finite", s.Score))
+	}
+	if c := m.Enrichment.LangConfidence; math.IsNaN(c) || math.IsInf(c, 0) {
+		probs = append(probs, fmt.Sprintf("lang confidence %v is not finite", c))
+	}
+	if len(probs) > 0 {
+		return errors.New(strings.Join(probs, ", "))
+	}
+	return nil
+}
+
+func boolUint8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nonNil returns an empty slice for nil (the driver stores both as []).
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// versionList renders the stage versions as sorted "stage=version" strings.
+func versionList(v map[string]string) []string {
+	out := make([]string, 0, len(v))
+	for stage, ver := range v {
+		out = append(out, stage+"="+ver)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func errorList(errs []pipeline.StageError) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Stage + ": " + e.Error
+	}
+	return out
+}
+
+// Alert kinds.
+const (
+	AlertSpike         = "spike"
+	AlertDrop          = "drop"
+	AlertRamp          = "ramp"
+	AlertNegativeSurge = "negative_surge"
+)
+
+// Alert is one row of the alerts table, written by the spike detector.
+type Alert struct {
+	ID            string // stable for one alert: a rewrite replaces it
+	Topic         string
+	Platform      string // "" for all platforms
+	Kind          string // AlertSpike, AlertDrop, AlertRamp, AlertNegativeSurge
+	StartedAt     time.Time
+	DetectedAt    time.Time
+	Window        time.Duration // whole seconds
+	Observed      float64
+	Baseline      float64
+	Score         float64
+	NegativeShare float64
+	Explanation   json.RawMessage // a JSON value; empty stores {}
+	SampleIDs     []string
+}
+
+func (a *Alert) check() error {
+	var probs []string
+	if a.ID == "" {
+		probs = append(probs, "empty id")
+	}
+	if a.Topic == "" {
+		probs = append(probs, "empty topic")
+	}
+	switch a.Kind {
+	case AlertSpike, AlertDrop, AlertRamp, AlertNegativeSurge:
+	default:
+		probs = append(probs, fmt.Sprintf("kind %q is not one of spike, drop, ramp, negative_surge", a.Kind))
+	}
+	for _, t := range []struct {
+		name string
+		v    time.Time
+	}{{"started_at", a.StartedAt}, {"detected_at", a.DetectedAt}} {
+		if t.v.Before(minDateTime) || t.v.After(maxDateTime) {
+			probs = append(probs, fmt.Sprintf("%s %s outside %s…%s", t.name,
+				t.v.UTC().Format(time.RFC3339), minDateTime.Format(time.DateOnly), maxDateTime.Format(time.DateOnly)))
+		}
+	}
+	if a.Window < 0 || a.Window > math.MaxUint32*time.Second || a.Window%time.Second != 0 {
+		probs = append(probs, fmt.Sprintf("window %v is not a whole number of seconds in range", a.Window))
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"observed", a.Observed}, {"baseline", a.Baseline}, {"score", a.Score}, {"negative_share", a.NegativeShare}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			probs = append(probs, fmt.Sprintf("%s %v is not finite", f.name, f.v))
+		}
+	}
+	if len(a.Explanation) > 0 && !json.Valid(a.Explanation) {
+		probs = append(probs, "explanation is not valid JSON")
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("alert %q: %s: %w", a.ID, strings.Join(probs, ", "), ErrInvalidAlert)
+	}
+	return nil
+}
+
+// WriteAlert stores one alert, one attempt (see Write for errors and
+// retries). Writing the same alert id again replaces it in alerts_dedup.
+func (s *Store) WriteAlert(ctx context.Context, a Alert) error {
+	if err := a.check(); err != nil {
+		return fmt.Errorf("write alert to %s.alerts: %w", s.db, err)
+	}
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO `"+s.db+"`.alerts ("+columnList(alertColumns)+")")
+	if err != nil {
+		return fmt.Errorf("write alert %q to %s.alerts: prepare: %w", a.ID, s.db, classify(err))
+	}
+	defer b.Close()
+	expl := string(a.Explanation)
+	if expl == "" {
+		expl = "{}"
+	}
+	err = b.Append(a.ID, a.Topic, a.Platform, a.Kind,
+		a.StartedAt, a.DetectedAt, s.now().UTC().Truncate(time.Second), uint32(a.Window/time.Second),
+		a.Observed, a.Baseline, a.Score, a.NegativeShare, expl, nonNil(a.SampleIDs))
+	if err != nil {
+		return fmt.Errorf("write alert %q to %s.alerts: append: %w", a.ID, s.db, fmt.Errorf("%w: %w", ErrRejected, err))
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("write alert %q to %s.alerts: send (may have been committed): %w", a.ID, s.db, classify(err))
+	}
+	return nil
+}
