@@ -316,3 +316,72 @@ func TestSinkRunnerRetriesUntilStoredAndAcksAfter(t *testing.T) {
 		}
 	}
 }
+
+// rejectingSink stores everything but mentions whose text is "bad".
+type rejectingSink struct {
+	mu     sync.Mutex
+	stored []string
+}
+
+type partial []pipeline.Rejection
+
+func (p partial) Error() string                    { return "some rejected" }
+func (p partial) Rejections() []pipeline.Rejection { return p }
+
+func (s *rejectingSink) Write(_ context.Context, batch []*pipeline.Mention) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rej partial
+	for i, m := range batch {
+		if m.Text == "bad" {
+			rej = append(rej, pipeline.Rejection{Index: i, Reason: "no good"})
+			continue
+		}
+		s.stored = append(s.stored, m.ID)
+	}
+	if len(rej) > 0 {
+		return rej
+	}
+	return nil
+}
+
+func TestSinkRunnerDeadLettersRejectedMentionsAndAcksTheRest(t *testing.T) {
+	js := pipelinetest.StartJetStream(t)
+	ctx := context.Background()
+	for _, m := range mentions("good", "bad", "fine") {
+		_ = m.Normalize(time.Now())
+		data, _ := m.Marshal()
+		if _, err := js.JS.PublishMsg(ctx, &nats.Msg{Subject: "mentions.enriched.test", Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := &rejectingSink{}
+	r := &pipeline.SinkRunner{JS: js.JS, Sink: sink, Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Logger: pipelinetest.Logger(t),
+		Config: pipeline.SinkConfig{FlushInterval: 50 * time.Millisecond}}
+	runInBackground(t, r.Run)
+	pipelinetest.WaitFor(t, 10*time.Second, "consumer drained", func() bool {
+		c, err := js.JS.Consumer(ctx, pipeline.StreamEnriched, "sink")
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	})
+	sink.mu.Lock()
+	stored := strings.Join(sink.stored, ",")
+	sink.mu.Unlock()
+	if stored != "test:0,test:2" {
+		t.Errorf("stored %q; want test:0,test:2", stored)
+	}
+	st, err := js.JS.Stream(ctx, pipeline.StreamDeadLetter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := st.GetLastMsgForSubject(ctx, "deadletter.sink")
+	if err != nil {
+		t.Fatalf("no dead letter for the rejected mention: %v", err)
+	}
+	if got := msg.Header.Get(pipeline.HeaderReason); got != "rejected by store: no good" {
+		t.Errorf("dead letter reason = %q; want %q", got, "rejected by store: no good")
+	}
+}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -140,23 +141,45 @@ func (r *SinkRunner) flush(ctx context.Context, log *slog.Logger, msgs []jetstre
 	start := time.Now()
 	r.Metrics.Received.WithLabelValues(stageSink).Add(float64(len(ms)))
 	stop := keepAlive(msgs, r.Config.Consumer.AckWait/3)
+	var rejected []Rejection
 	err := retry(ctx, log, "write batch", func(ctx context.Context) error {
-		return r.Sink.Write(ctx, ms)
+		err := r.Sink.Write(ctx, ms)
+		var pw PartialWrite
+		if errors.As(err, &pw) {
+			rejected = pw.Rejections()
+			return nil
+		}
+		return err
 	}, func(error) { r.Metrics.Errors.WithLabelValues(stageSink, "write").Inc() })
 	stop()
 	if err != nil {
 		return err
 	}
-	for _, msg := range msgs {
-		if err := msg.Ack(); err != nil {
-			r.Metrics.Errors.WithLabelValues(stageSink, "ack").Inc() // redelivered; the table dedups by id
+	skip := make(map[int]bool, len(rejected))
+	for _, rj := range rejected {
+		if rj.Index < 0 || rj.Index >= len(msgs) || skip[rj.Index] {
+			continue
+		}
+		skip[rj.Index] = true
+		r.Metrics.Errors.WithLabelValues(stageSink, "rejected").Inc()
+		if err := deadLetter(ctx, r.JS, stageSink, msgs[rj.Index], "rejected by store: "+rj.Reason, r.Metrics, "rejected"); err != nil {
+			// Not acknowledged either: it is redelivered and rejected again.
+			log.Warn("dead-letter", "err", err)
 		}
 	}
 	now := time.Now()
-	for _, m := range ms {
-		r.Metrics.IngestLag.WithLabelValues(m.Platform).Observe(now.Sub(m.CreatedAt).Seconds())
+	stored := 0
+	for i, msg := range msgs {
+		if skip[i] {
+			continue
+		}
+		if err := msg.Ack(); err != nil {
+			r.Metrics.Errors.WithLabelValues(stageSink, "ack").Inc() // redelivered; the table dedups by id
+		}
+		r.Metrics.IngestLag.WithLabelValues(ms[i].Platform).Observe(now.Sub(ms[i].CreatedAt).Seconds())
+		stored++
 	}
-	r.Metrics.Sent.WithLabelValues(stageSink).Add(float64(len(ms)))
+	r.Metrics.Sent.WithLabelValues(stageSink).Add(float64(stored))
 	r.Metrics.Batches.WithLabelValues(stageSink).Inc()
 	r.Metrics.Processing.WithLabelValues(stageSink).Observe(time.Since(start).Seconds())
 	r.Metrics.LastProcessed.WithLabelValues(stageSink).SetToCurrentTime()

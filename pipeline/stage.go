@@ -59,5 +59,22 @@ type Sink interface {
 	// Write stores the batch. It returns nil only when the store has accepted
 	// every mention; the runner acknowledges the messages after that.
 	// Writing the same mention twice must not change any query result.
+	// An error that implements PartialWrite means every mention but the
+	// rejected ones was stored; any other error means retry the whole batch.
 	Write(ctx context.Context, batch []*Mention) error
+}
+
+// PartialWrite is implemented by a Sink error when the store accepted the
+// batch except some mentions it refused as invalid, which no retry can
+// store. The runner acknowledges the stored ones and dead-letters the
+// rejected ones with their reasons.
+type PartialWrite interface {
+	error
+	Rejections() []Rejection
+}
+
+// Rejection is one mention a Sink refused: its index in the batch and why.
+type Rejection struct {
+	Index  int
+	Reason string
 }

@@ -49,6 +49,18 @@ func (e *InvalidError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalidMention) hold.
 func (e *InvalidError) Unwrap() error { return ErrInvalidMention }
 
+// Rejections lists the refused mentions for the sink runner, which
+// dead-letters them and acknowledges the rest (pipeline.PartialWrite).
+func (e *InvalidError) Rejections() []pipeline.Rejection {
+	out := make([]pipeline.Rejection, len(e.Invalid))
+	for i, inv := range e.Invalid {
+		out[i] = pipeline.Rejection{Index: inv.Index, Reason: inv.Err.Error()}
+	}
+	return out
+}
+
+var _ pipeline.PartialWrite = (*InvalidError)(nil)
+
 // Write stores the batch in one INSERT: PrepareBatch, Append per mention,
 // Send. It makes one attempt; the caller retries with backoff when
 // Retryable(err). A Send that failed may still have been committed by the
