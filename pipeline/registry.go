@@ -62,6 +62,9 @@ func checkKeys(n *yaml.Node, t reflect.Type, skip []string, errs *[]error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == nodeType {
+		return // decoded later by its owner (connector settings, stage options)
+	}
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
@@ -131,6 +134,8 @@ func yamlFields(t reflect.Type, out map[string]reflect.Type) {
 		out[name] = f.Type
 	}
 }
+
+var nodeType = reflect.TypeOf(yaml.Node{})
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 

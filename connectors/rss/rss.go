@@ -150,14 +150,18 @@ type worker struct {
 	metrics *pipeline.ConnectorMetrics
 }
 
+// firstPollSpread bounds the random delay of each feed's first poll.
+const firstPollSpread = 5 * time.Second
+
 // runFeed polls one feed until ctx is done.
 func (w *worker) runFeed(ctx context.Context, f *feedState) {
 	log := w.log.With("feed", f.key)
 	if f.name != "" {
 		log = log.With("feed_name", f.name)
 	}
-	// Spread the first polls of many feeds over the jitter window.
-	delay := time.Duration(rand.Float64() * *w.cfg.Jitter * float64(w.cfg.Interval))
+	// Spread the first polls of many feeds over the jitter window, but at
+	// most a few seconds: a user who starts earshot wants mentions now.
+	delay := time.Duration(rand.Float64() * min(*w.cfg.Jitter*float64(w.cfg.Interval), float64(firstPollSpread)))
 	for {
 		t := time.NewTimer(delay)
 		select {

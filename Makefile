@@ -1,0 +1,47 @@
+# earshot — `make run` starts the whole pipeline, `make test` runs every test.
+GO       ?= go
+BIN      := bin/earshot
+CONFIG   ?= deploy/earshot.yaml
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+
+.PHONY: all build deps run demo test vet fmt-check bench fuzz soak clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/earshot
+
+# Installs clickhouse-server from the system's packages when it is missing.
+deps:
+	bash scripts/ensure-clickhouse.sh
+
+run: build deps
+	./$(BIN) run --config $(CONFIG)
+
+demo: build deps
+	./$(BIN) demo --config deploy/demo.yaml
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Every test, including integration tests against an embedded NATS
+# JetStream server and a real clickhouse-server (installed by `deps`).
+test: deps fmt-check vet
+	$(GO) test -count=1 -timeout 14m ./...
+
+# Benchmarks: each hot path next to its baseline, measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+# Longer fuzzing of the parsers (not part of `make test`).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./enrich/topics/query/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/earshot-dev/earshot/pipeline"
+	"github.com/earshot-dev/earshot/sink/clickhouse"
+)
+
+// Config is the whole earshot configuration file. Every role reads the same
+// file and uses the parts it needs.
+type Config struct {
+	File       string                `yaml:"-"`
+	DataDir    string                `yaml:"data_dir"`
+	Log        LogConfig             `yaml:"log"`
+	HTTP       HTTPConfig            `yaml:"http"`
+	NATS       NATSConfig            `yaml:"nats"`
+	ClickHouse clickhouse.Config     `yaml:"clickhouse"`
+	Topics     []pipeline.Topic      `yaml:"topics"`
+	Enrich     pipeline.EnrichConfig `yaml:"enrich"`
+	Sink       pipeline.SinkConfig   `yaml:"sink"`
+	Connectors []yaml.Node           `yaml:"connectors"`
+}
+
+// LogConfig sets logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text (default) or json
+}
+
+// HTTPConfig sets the metrics and health endpoint.
+type HTTPConfig struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:9464; "off" disables
+}
+
+// NATSConfig sets where the streams live.
+type NATSConfig struct {
+	// URL of a NATS cluster with JetStream; empty starts an embedded server
+	// (`earshot run`) or uses the one a running `earshot run` started.
+	URL       string                 `yaml:"url"`
+	Token     pipeline.SecretRef     `yaml:"token"`
+	CredsFile string                 `yaml:"creds_file"`
+	Embedded  EmbeddedNATS           `yaml:"embedded"`
+	Streams   pipeline.StreamsConfig `yaml:"streams"`
+}
+
+// EmbeddedNATS sets the embedded server of `earshot run`.
+type EmbeddedNATS struct {
+	Host string `yaml:"host"` // default 127.0.0.1
+	Port int    `yaml:"port"` // default 4222; -1 picks a free port
+	// SyncInterval is how often JetStream fsyncs (default 2m: a machine
+	// crash can lose the last acknowledged writes). SyncAlways fsyncs every
+	// write: no loss on a machine crash, 3–5x slower.
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	SyncAlways   bool          `yaml:"sync_always"`
+	MaxStore     int64         `yaml:"max_store"`
+}
+
+var tokenRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// LoadConfig reads, decodes and validates a config file, reporting every
+// problem at once with the file and line. It never touches the network.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(path, raw)
+}
+
+// ParseConfig decodes and validates config bytes; path names them in errors.
+func ParseConfig(path string, raw []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := &Config{File: path}
+	if len(doc.Content) > 0 {
+		if err := pipeline.DecodeStrict(doc.Content[0], c); err != nil {
+			return nil, prefixErrs(path, err)
+		}
+	}
+	c.setDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:9464"
+	}
+	if c.NATS.Embedded.Port == 0 {
+		c.NATS.Embedded.Port = 4222
+	}
+	if c.NATS.Embedded.Host == "" {
+		c.NATS.Embedded.Host = "127.0.0.1"
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", c.File, key, fmt.Sprintf(format, args...)))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if err := c.ClickHouse.Validate(); err != nil {
+		bad("clickhouse", "%v", err)
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Topics {
+		key := fmt.Sprintf("topics[%d]", i)
+		switch {
+		case !tokenRe.MatchString(t.ID):
+			bad(key+".id", "%q must be lowercase letters, digits, _ or - (it is a metric label and a column value)", t.ID)
+		case seen[t.ID]:
+			bad(key+".id", "%q is used twice", t.ID)
+		}
+		seen[t.ID] = true
+		if t.Query == "" {
+			bad(key+".query", "topic %q has no query", t.ID)
+		}
+	}
+	if c.Sink.BatchRows < 0 || c.Sink.BatchBytes < 0 || c.Sink.FlushInterval < 0 {
+		bad("sink", "batch_rows, batch_bytes and flush_interval must not be negative")
+	}
+	if c.Enrich.BatchSize < 0 {
+		bad("enrich.batch_size", "must not be negative")
+	}
+	// Building the parts validates their own settings (connector configs,
+	// topic queries) without touching the network.
+	if _, err := c.Sources(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.Chain(nil); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// NamedSource is a configured connector instance.
+type NamedSource struct {
+	Type, Name string
+	Source     pipeline.Source
+}
+
+// Sources builds every configured connector.
+func (c *Config) Sources() ([]NamedSource, error) {
+	var (
+		out   []NamedSource
+		errs  []error
+		names = map[string]bool{}
+	)
+	for i := range c.Connectors {
+		n := &c.Connectors[i]
+		var head struct {
+			Type string `yaml:"type"`
+			Name string `yaml:"name"`
+		}
+		_ = n.Decode(&head)
+		where := fmt.Sprintf("%s:%d: connectors[%d]", c.File, n.Line, i)
+		if head.Type == "" || head.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: every connector needs a type and a name", where))
+			continue
+		}
+		if !tokenRe.MatchString(head.Name) {
+			errs = append(errs, fmt.Errorf("%s: name %q must be lowercase letters, digits, _ or -", where, head.Name))
+			continue
+		}
+		if names[head.Name] {
+			errs = append(errs, fmt.Errorf("%s: name %q is used twice", where, head.Name))
+			continue
+		}
+		names[head.Name] = true
+		f, ok := pipeline.Connector(head.Type)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: unknown connector type %q (known: %v)", where, head.Type, pipeline.ConnectorTypes()))
+			continue
+		}
+		spec := &pipeline.ConnectorSpec{Type: head.Type, Name: head.Name, File: c.File, Node: *n}
+		src, err := f(spec, c.Topics)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, NamedSource{Type: head.Type, Name: head.Name, Source: src})
+	}
+	return out, errors.Join(errs...)
+}
+
+// Chain builds the enrichment chain.
+func (c *Config) Chain(env *pipeline.EnricherEnv) ([]pipeline.Enricher, error) {
+	names := c.Enrich.Stages
+	if len(names) == 0 {
+		names = pipeline.DefaultEnrichers()
+	}
+	var (
+		out  []pipeline.Enricher
+		errs []error
+	)
+	for opt := range c.Enrich.Options {
+		if _, ok := pipeline.EnricherFactoryFor(opt); !ok {
+			errs = append(errs, fmt.Errorf("%s: enrich.options: unknown stage %q (known: %v)", c.File, opt, pipeline.DefaultEnrichers()))
+		}
+	}
+	for _, name := range names {
+		f, ok := pipeline.EnricherFactoryFor(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: enrich.stages: unknown stage %q (known: %v)", c.File, name, pipeline.DefaultEnrichers()))
+			continue
+		}
+		e := pipeline.EnricherEnv{Topics: c.Topics, File: c.File, Logger: discardLogger}
+		if env != nil {
+			e.Logger = env.Logger
+		}
+		if o, ok := c.Enrich.Options[name]; ok {
+			e.Options = &o
+		}
+		st, err := f(e)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: enrich stage %s: %w", c.File, name, err))
+			continue
+		}
+		out = append(out, st)
+	}
+	return out, errors.Join(errs...)
+}
+
+func prefixErrs(path string, err error) error {
+	var out []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, fmt.Errorf("%s: %w", path, e))
+		}
+		return errors.Join(out...)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}

@@ -1,0 +1,6 @@
+package main
+
+import (
+	_ "github.com/earshot-dev/earshot/connectors/all"
+	_ "github.com/earshot-dev/earshot/enrich/all"
+)

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+// roles says which parts a process runs.
+type roles struct {
+	connect, enrich, sink bool
+	// embedded allows starting embedded NATS and a managed ClickHouse.
+	embedded bool
+}
+
+func init() {
+	for name, r := range map[string]roles{
+		"run":     {connect: true, enrich: true, sink: true, embedded: true},
+		"connect": {connect: true},
+		"enrich":  {enrich: true},
+		"sink":    {sink: true},
+	} {
+		register(name, func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+			fs := newFlagSet(name, stderr)
+			cfgPath := configFlag(fs)
+			if err := fs.Parse(args); err != nil {
+				return err
+			}
+			cfg, err := LoadConfig(*cfgPath)
+			if err != nil {
+				return err
+			}
+			return runRoles(ctx, cfg, r, nil)
+		})
+	}
+	register("migrate", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+		fs := newFlagSet("migrate", stderr)
+		cfgPath := configFlag(fs)
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		cfg, err := LoadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		in := newInfra(cfg)
+		defer in.Close()
+		if err := in.openClickHouse(ctx, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "schema of database %s is up to date\n", in.store.Database())
+		return nil
+	})
+}
+
+// started is called once a role's infrastructure is up (tests use it).
+type started func(in *infra)
+
+// runRoles runs the configured parts until ctx is done, then stops them:
+// connectors first, then enrich, then the sink flushes what it holds.
+func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error {
+	in := newInfra(cfg)
+	defer in.Close()
+	log := in.log
+	if err := in.openNATS(ctx, r.embedded); err != nil {
+		return err
+	}
+	if r.sink || r.embedded {
+		if err := in.openClickHouse(ctx, r.embedded); err != nil {
+			return err
+		}
+	}
+	var (
+		sources []NamedSource
+		chain   []pipeline.Enricher
+		err     error
+	)
+	if r.connect {
+		if sources, err = cfg.Sources(); err != nil {
+			return err
+		}
+	}
+	if r.enrich {
+		if chain, err = cfg.Chain(&pipeline.EnricherEnv{Logger: log}); err != nil {
+			return err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return in.serveHTTP(gctx) })
+	for _, s := range sources {
+		env, err := sourceEnv(gctx, in, s)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { superviseSource(gctx, s, env); return nil })
+	}
+	if r.enrich {
+		names := make([]string, len(chain))
+		for i, st := range chain {
+			names[i] = st.Name() + "@" + st.Version()
+		}
+		log.Info("enrichment chain", "stages", strings.Join(names, " → "))
+		er := &pipeline.EnrichRunner{JS: in.js, Chain: chain, BatchSize: cfg.Enrich.BatchSize, Consumer: cfg.Enrich.Consumer, Metrics: in.metrics, Logger: log}
+		g.Go(func() error { return er.Run(gctx) })
+	}
+	if r.sink {
+		sr := &pipeline.SinkRunner{JS: in.js, Sink: in.store, Config: cfg.Sink, Metrics: in.metrics, Logger: log}
+		g.Go(func() error { return sr.Run(gctx) })
+	}
+	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "http", cfg.HTTP.Listen)
+	if onStart != nil {
+		onStart(in)
+	}
+	err = g.Wait()
+	log.Info("earshot stopped")
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func sourceEnv(ctx context.Context, in *infra, s NamedSource) (*pipeline.SourceEnv, error) {
+	cur, err := pipeline.NewKVCursors(ctx, in.js, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	cm := in.metrics.Connector(s.Type, s.Name)
+	return &pipeline.SourceEnv{
+		Name:      s.Name,
+		Publisher: pipeline.NewRawPublisher(in.js, cm),
+		Cursors:   cur,
+		Logger:    in.log, // connectors scope it (component, platform, connector)
+		Metrics:   cm,
+	}, nil
+}
+
+// superviseSource runs a connector and restarts it with backoff when it
+// fails, so one broken connector never stops the others.
+func superviseSource(ctx context.Context, s NamedSource, env *pipeline.SourceEnv) {
+	b := pipeline.Backoff{Min: time.Second, Max: 5 * time.Minute}
+	for ctx.Err() == nil {
+		t0 := time.Now()
+		err := s.Source.Run(ctx, env)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(t0) > 10*time.Minute {
+			b.Reset()
+		}
+		d := b.Next()
+		env.Metrics.Error("crash")
+		env.Logger.Error("connector stopped; restarting", "err", err, "in", d.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+}
+
+func init() {
+	register("tail", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+		fs := newFlagSet("tail", stderr)
+		cfgPath := configFlag(fs)
+		platform := fs.String("platform", "", "only mentions from this `platform`")
+		topic := fs.String("topic", "", "only mentions that matched this topic `id`")
+		all := fs.Bool("all", false, "start from the oldest stored mention instead of new ones")
+		limit := fs.Int("n", 0, "exit after `N` mentions (0: follow forever)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		cfg, err := LoadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		cfg.Log.Level = "warn"
+		in := newInfra(cfg)
+		defer in.Close()
+		if err := in.openNATS(ctx, false); err != nil {
+			return err
+		}
+		return tail(ctx, in.js, stdout, tailOptions{platform: *platform, topic: *topic, all: *all, limit: *limit}, in.log)
+	})
+}
+
+type tailOptions struct {
+	platform, topic string
+	all             bool
+	limit           int
+}
+
+// tail follows the enriched stream with an ordered (ephemeral) consumer.
+func tail(ctx context.Context, js jetstream.JetStream, w io.Writer, o tailOptions, log *slog.Logger) error {
+	filter := pipeline.SubjectEnrichedPrefix + ">"
+	if o.platform != "" {
+		filter = pipeline.SubjectEnrichedPrefix + o.platform
+	}
+	oc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverNewPolicy}
+	if o.all {
+		oc.DeliverPolicy = jetstream.DeliverAllPolicy
+	}
+	cons, err := js.OrderedConsumer(ctx, pipeline.StreamEnriched, oc)
+	if err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	go func() { <-ctx.Done(); it.Stop() }()
+	enc := json.NewEncoder(w)
+	n := 0
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			return fmt.Errorf("tail: %w", err)
+		}
+		m, err := pipeline.Unmarshal(msg.Data())
+		if err != nil {
+			log.Warn("tail: skipping undecodable message", "subject", msg.Subject(), "err", err)
+			continue
+		}
+		if o.topic != "" && !contains(m.Enrichment.Topics, o.topic) {
+			continue
+		}
+		if err := enc.Encode(m); err != nil {
+			return err
+		}
+		n++
+		if o.limit > 0 && n >= o.limit {
+			it.Stop()
+			return nil
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

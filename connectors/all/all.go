@@ -1,0 +1,7 @@
+// Package all registers every connector type. Only cmd/ imports it.
+package all
+
+import (
+	_ "github.com/earshot-dev/earshot/connectors/rss"     // type: rss
+	_ "github.com/earshot-dev/earshot/connectors/twitter" // type: twitter
+)

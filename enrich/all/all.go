@@ -1,0 +1,7 @@
+// Package all registers every enrichment stage. Only cmd/ imports it.
+package all
+
+import (
+	_ "github.com/earshot-dev/earshot/enrich/lang"      // lang (20)
+	_ "github.com/earshot-dev/earshot/enrich/sentiment" // sentiment (30)
+)
