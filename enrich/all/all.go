@@ -7,4 +7,5 @@ import (
 	_ "github.com/earshot-dev/earshot/enrich/lang"      // lang (20)
 	_ "github.com/earshot-dev/earshot/enrich/respond"   // respond (60)
 	_ "github.com/earshot-dev/earshot/enrich/sentiment" // sentiment (30)
+	_ "github.com/earshot-dev/earshot/enrich/topics"    // topics (40)
 )
