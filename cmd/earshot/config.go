@@ -88,10 +88,41 @@ func ParseConfig(path string, raw []byte) (*Config, error) {
 		}
 	}
 	c.setDefaults()
-	if err := c.validate(); err != nil {
+	errs := []error{c.validate()}
+	if len(doc.Content) > 0 {
+		errs = append(errs, hashtagComments(path, doc.Content[0]))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// looksLikeHashtag reports a comment such as "#acme" (an ordinary comment
+// has a space after the #).
+func looksLikeHashtag(comment string) bool {
+	return len(comment) > 1 && comment[0] == '#' && comment[1] != ' ' && comment[1] != '#' && comment[1] != '\t'
+}
+
+// hashtagComments catches a YAML trap: in `query: acme OR #acme` the " #"
+// starts a comment, so the query silently loses its hashtag.
+func hashtagComments(path string, root *yaml.Node) error {
+	var errs []error
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "topics" {
+			continue
+		}
+		for _, t := range root.Content[i+1].Content {
+			for j := 0; j+1 < len(t.Content); j += 2 {
+				k, v := t.Content[j], t.Content[j+1]
+				if (k.Value == "query" || k.Value == "x_query") && v.Kind == yaml.ScalarNode && v.Style == 0 && looksLikeHashtag(v.LineComment) {
+					errs = append(errs, fmt.Errorf("%s:%d: %s %q is followed by %q, which YAML reads as a comment: quote the whole query ('…') when # is a hashtag",
+						path, v.Line, k.Value, v.Value, v.LineComment))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) setDefaults() {
