@@ -14,8 +14,8 @@ import (
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
 	_ "go.yaml.in/yaml/v3"
-	_ "golang.org/x/sync/errgroup"
-	_ "golang.org/x/time/rate"
 	_ "golang.org/x/net/html"
+	_ "golang.org/x/sync/errgroup"
 	_ "golang.org/x/text/unicode/norm"
+	_ "golang.org/x/time/rate"
 )
