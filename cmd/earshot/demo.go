@@ -62,7 +62,7 @@ func announceDemo(ctx context.Context, in *infra, w io.Writer) {
 		case <-t.C:
 		}
 		var n uint64
-		err := in.store.Conn().QueryRow(ctx, "SELECT count() FROM mentions").Scan(&n)
+		err := in.store.Conn().QueryRow(ctx, "SELECT count() FROM "+in.store.Database()+".mentions").Scan(&n)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			continue
 		}

@@ -235,6 +235,14 @@ func TestEndToEndRSSToClickHouse(t *testing.T) {
 		t.Fatalf("titles in ClickHouse =\n%q\nwant\n%q", got, wantTitles)
 	}
 	checkRows(t, in, db, len(wantTitles))
+	// `earshot query` resolves unqualified names in the earshot database.
+	var out strings.Builder
+	if err := runQuery(context.Background(), in, "SELECT count() AS n, uniqExact(id) AS ids FROM mentions FINAL", &out); err != nil {
+		t.Fatalf("runQuery() = %v", err)
+	}
+	if want := "n\tids\n10\t10\n"; out.String() != want {
+		t.Errorf("runQuery() printed %q; want %q", out.String(), want)
+	}
 	if feeds.count("/limited.rss") < 2 {
 		t.Errorf("limited feed requested %d times; want a retry after the 429", feeds.count("/limited.rss"))
 	}

@@ -36,7 +36,12 @@ func init() {
 // runQuery runs one statement and prints the result as tab-separated
 // values with a header line.
 func runQuery(ctx context.Context, in *infra, sql string, w io.Writer) error {
-	rows, err := in.store.Conn().Query(ctx, sql)
+	conn, err := in.store.AnalystConn()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rows, err := conn.Query(ctx, sql)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}

@@ -52,6 +52,7 @@ type Store struct {
 	db   string // validated identifier
 	addr string
 	now  func() time.Time
+	opts ch.Options // for AnalystConn
 }
 
 var _ pipeline.Sink = (*Store)(nil)
@@ -72,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: password: %w", cfg.Addr, err)
 	}
-	conn, err := ch.Open(&ch.Options{
+	opts := &ch.Options{
 		Protocol: ch.Native,
 		Addr:     []string{cfg.Addr},
 		Auth: ch.Auth{
@@ -89,16 +90,31 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		ClientInfo: ch.ClientInfo{Products: []struct{ Name, Version string }{
 			{Name: "earshot", Version: "1"},
 		}},
-	})
+	}
+	conn, err := ch.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, classify(err))
 	}
-	s := &Store{conn: conn, db: cfg.Database, addr: cfg.Addr, now: time.Now}
+	s := &Store{conn: conn, db: cfg.Database, addr: cfg.Addr, now: time.Now, opts: *opts}
 	if err := s.Ping(ctx); err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	return s, nil
+}
+
+// AnalystConn returns a connection whose default database is the earshot
+// database, so unqualified table names in analysts' SQL (`earshot query`)
+// resolve to it. Call after Migrate; the caller closes it.
+func (s *Store) AnalystConn() (driver.Conn, error) {
+	opts := s.opts
+	opts.Auth.Database = s.db
+	opts.MaxOpenConns, opts.MaxIdleConns = 2, 1
+	conn, err := ch.Open(&opts)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %s database %s: %w", s.addr, s.db, classify(err))
+	}
+	return conn, nil
 }
 
 // Ping checks that the server answers (for /readyz).
