@@ -156,7 +156,7 @@ func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 	cc := in.cfg.ClickHouse
 	if cc.Addr == "" && managed {
 		dir := filepath.Join(in.cfg.DataDir, "clickhouse")
-		ls, err := clickhouse.StartLocal(ctx, clickhouse.LocalOptions{Dir: dir, Binary: cc.Local.Binary, Logger: in.log.With("component", "clickhouse-server")})
+		ls, err := clickhouse.StartLocal(ctx, clickhouse.LocalOptions{Dir: dir, Binary: cc.Local.Binary, Logger: in.log})
 		if err != nil {
 			return err
 		}
