@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
 )
 
 // EnrichConfig tunes the enrich role.
@@ -17,6 +19,7 @@ type EnrichConfig struct {
 	Stages    []string             `yaml:"stages"`
 	BatchSize int                  `yaml:"batch_size"` // messages fetched and enriched together (default 256)
 	Options   map[string]yaml.Node `yaml:"options"`    // per-stage options, by stage name
+	Workers   int                  `yaml:"workers"`    // concurrent batches per process (default GOMAXPROCS)
 	Consumer  ConsumerConfig       `yaml:"consumer"`
 }
 
@@ -32,6 +35,10 @@ type EnrichRunner struct {
 	Logger    *slog.Logger
 	// Durable is the consumer name shared by all enrich replicas (default "enrich").
 	Durable string
+	// Workers is how many batches are fetched and enriched at once
+	// (default GOMAXPROCS): the chain is CPU-bound, while each batch also
+	// waits on fetches and publish acknowledgements.
+	Workers int
 }
 
 const stageEnrich = "enrich"
@@ -45,11 +52,23 @@ func (r *EnrichRunner) Run(ctx context.Context) error {
 		r.Durable = stageEnrich
 	}
 	r.Consumer = r.Consumer.withDefaults()
-	cons, err := ensureConsumer(ctx, r.JS, StreamMentions, r.Durable, SubjectRawPrefix+">", r.Consumer, 4*r.BatchSize)
+	if r.Workers <= 0 {
+		r.Workers = runtime.GOMAXPROCS(0)
+	}
+	cons, err := ensureConsumer(ctx, r.JS, StreamMentions, r.Durable, SubjectRawPrefix+">", r.Consumer, 4*r.BatchSize*r.Workers)
 	if err != nil {
 		return err
 	}
 	log := r.Logger.With("component", stageEnrich)
+	g, ctx := errgroup.WithContext(ctx)
+	for range r.Workers {
+		g.Go(func() error { return r.work(ctx, log, cons) })
+	}
+	return g.Wait()
+}
+
+// work is one fetch-enrich-publish-ack loop; workers share the consumer.
+func (r *EnrichRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.Consumer) error {
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(r.BatchSize, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -81,8 +100,8 @@ func (r *EnrichRunner) Run(ctx context.Context) error {
 func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg) error {
 	start := time.Now()
 	r.Metrics.Received.WithLabelValues(stageEnrich).Add(float64(len(msgs)))
-	r.Metrics.InFlight.WithLabelValues(stageEnrich).Set(float64(len(msgs)))
-	defer r.Metrics.InFlight.WithLabelValues(stageEnrich).Set(0)
+	r.Metrics.InFlight.WithLabelValues(stageEnrich).Add(float64(len(msgs)))
+	defer r.Metrics.InFlight.WithLabelValues(stageEnrich).Sub(float64(len(msgs)))
 
 	ms := make([]*Mention, 0, len(msgs))
 	keep := make([]jetstream.Msg, 0, len(msgs))

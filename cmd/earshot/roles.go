@@ -110,7 +110,7 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 			names[i] = st.Name() + "@" + st.Version()
 		}
 		log.Info("enrichment chain", "stages", strings.Join(names, " → "))
-		er := &pipeline.EnrichRunner{JS: in.js, Chain: chain, BatchSize: cfg.Enrich.BatchSize, Consumer: cfg.Enrich.Consumer, Metrics: in.metrics, Logger: log}
+		er := &pipeline.EnrichRunner{JS: in.js, Chain: chain, BatchSize: cfg.Enrich.BatchSize, Workers: cfg.Enrich.Workers, Consumer: cfg.Enrich.Consumer, Metrics: in.metrics, Logger: log}
 		g.Go(func() error { return er.Run(gctx) })
 	}
 	if r.sink {

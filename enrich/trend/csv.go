@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,11 +185,19 @@ func (c Config) fitBucket(b time.Duration) Config {
 	}
 	c.LevelWindow = max(c.LevelWindow, b)
 	c.RampWindow = max(c.RampWindow, b)
+	c.Windows = slices.Clone(c.Windows)
+	for i := range c.Windows {
+		c.Windows[i] = max(c.Windows[i], b)
+	}
 	c.ScaleHalfLife = max(c.ScaleHalfLife, b)
+	c.DispersionHalfLife = max(c.DispersionHalfLife, b)
 	c.LongWindow = max(c.LongWindow, 2*max(b, time.Hour))
 	if c.Rarity > 0 {
 		c.Rarity = max(c.Rarity, 2*b)
-		c.RarityHalfLife = max(c.RarityHalfLife, c.Rarity)
 	}
+	if c.WindowRarity > 0 {
+		c.WindowRarity = max(c.WindowRarity, 2*b)
+	}
+	c.RarityHalfLife = max(c.RarityHalfLife, c.Rarity, c.WindowRarity)
 	return c
 }

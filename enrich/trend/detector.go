@@ -10,7 +10,7 @@ import (
 // Kinds of anomaly.
 const (
 	KindSpike         = "spike"          // a sudden burst in one bucket
-	KindRamp          = "ramp"           // a sustained rise over RampWindow
+	KindRamp          = "ramp"           // a sustained rise over RampWindow or one of Windows
 	KindDrop          = "drop"           // volume fell far below normal ("we went silent")
 	KindNegativeSurge = "negative_surge" // the negative share rose, whatever the volume
 )
@@ -35,8 +35,9 @@ type Result struct {
 	// Kind of the strongest test, "" when Score is 0.
 	Kind string `json:"kind,omitempty"`
 	// Z is the robust z-score of that test (negative for a drop), and
-	// ZNeeded the |z| it had to reach: ZAlert, or more where the series'
-	// own recent history makes such a z routine (Config.Rarity), or within
+	// ZNeeded the |z| it had to reach: ZAlert (spike, negative surge) or
+	// ZWindow (ramp, drop), or more where the series' own recent history
+	// makes such a z routine (Config.Rarity, WindowRarity), or within
 	// Cooldown of an alert of the same family (spike and ramp are one),
 	// Escalation times that alert's |z|.
 	Z       float64 `json:"z"`
@@ -81,25 +82,35 @@ type Detector struct {
 	negBeta   float64
 	scratch   []float64
 	hourMeanA float64
-	rarityP   float64
+	rarityP   float64 // per-bucket rarity of spike and negative alerts, 0 for off
+	rarityPW  float64 // same for the window tests
 	rarityB   float64
-	longLevel float64 // median of st.Long, updated when an hour closes
+	longLevel float64 // interquartile mean of st.Long, updated when an hour closes
+
+	// window tests
+	scalesN []int // buckets per window scale, ascending; scalesN[rampIdx] is RampWindow
+	rampIdx int
+	wsumY   []float64
+	wsumS   []float64
+
+	// seasonal profile scratch
+	histV, histQ []float64
+	scratch2     []float64
+	pool         [48][]float64
 }
 
 const (
 	hoursPerWeek  = 7 * 24
-	dailyKeep     = 7
-	stateVersion  = 1
+	stateVersion  = 2
 	maxGapBuckets = 7 * 24 * 60 // zero-filled at most; longer gaps restart short-term state
 )
 
-// tests, each with its own z history.
+// tests, each with its own z history: spike and negative, then a ramp
+// and a drop test per window scale.
 const (
 	testSpike = iota
-	testRamp
-	testDrop
 	testNeg
-	numTests
+	testWindows // ramp at scale i is testWindows+2i, drop testWindows+2i+1
 )
 
 // family returns the cooldown family of a kind.
@@ -129,18 +140,18 @@ type state struct {
 
 	Level  ring    `json:"level"`  // de-seasonalised counts, LevelWindow
 	Scale1 float64 `json:"scale1"` // robust scale of one bucket's Anscombe residual
-	// LogPhiR is the negative-binomial dispersion (log φ) of RampWindow
-	// sums: Var(Y) = E + φE², so their Anscombe residual has variance
-	// about 1 + φE.
-	LogPhiR float64 `json:"log_phi_r"`
-	ScaleN  float64 `json:"scale_n"` // scale of the negative-share z
-	N1      int64   `json:"n1"`      // updates of Scale1
-	NR      int64   `json:"nr"`      // updates of LogPhiR
-	NN      int64   `json:"nn"`      // updates of ScaleN
+	// LogPhi is, per window scale, the negative-binomial dispersion (log φ)
+	// of window sums: Var(Y) = E + φE², so their Anscombe residual has
+	// variance about 1 + φE. NPhi counts its updates.
+	LogPhi []float64 `json:"log_phi"`
+	NPhi   []int64   `json:"n_phi"`
+	ScaleN float64   `json:"scale_n"` // scale of the negative-share z
+	N1     int64     `json:"n1"`      // updates of Scale1
+	NN     int64     `json:"nn"`      // updates of ScaleN
 
-	RampY ring `json:"ramp_y"` // counts over RampWindow
+	WinY  ring `json:"win_y"`  // counts over the longest window scale
+	WinS  ring `json:"win_s"`  // seasonal factors over the longest window scale
 	RampN ring `json:"ramp_n"` // negatives over RampWindow
-	RampS ring `json:"ramp_s"` // seasonal factors over RampWindow
 	Long  ring `json:"long"`   // de-seasonalised hourly means over LongWindow
 
 	NegY float64 `json:"neg_y"` // decayed counts that left the ramp window
@@ -150,11 +161,10 @@ type state struct {
 	HourSum  float64 `json:"hour_sum"`
 	HourBkts float64 `json:"hour_buckets"`
 	HourS    float64 `json:"hour_seasonal"` // sum of the hour's seasonal factors
-	Trail    ring    `json:"trail"`         // last 24 hourly means
-	Daily    []ring  `json:"daily"`         // per hour of day: ratios to the daily mean
-	Weekly   []ring  `json:"weekly"`        // per hour of week: same
+	Hist     ring    `json:"hist"`          // mean count per bucket of each completed hour, SeasonWeeks weeks
+	HistHour int64   `json:"hist_hour"`     // hour index of Hist's newest entry
 
-	Tails [numTests]tail `json:"tails"` // recent z-scores per test, for Rarity
+	Tails []tail `json:"tails"` // recent z-scores per test, for Rarity
 
 	AlertAt [numFam]time.Time `json:"alert_at"`
 	AlertZ  [numFam]float64   `json:"alert_z"`
@@ -170,18 +180,11 @@ func NewDetector(cfg Config) (*Detector, error) {
 	d.derive()
 	d.st = state{V: stateVersion}
 	d.resetShort()
+	d.st.Tails = make([]tail, testWindows+2*len(d.scalesN))
 	for i := range d.st.Tails {
 		d.st.Tails[i] = newTail()
 	}
-	d.st.Trail = newRing(24)
-	d.st.Daily = make([]ring, 24)
-	for i := range d.st.Daily {
-		d.st.Daily[i] = newRing(max(dailyKeep, cfg.SeasonDays))
-	}
-	d.st.Weekly = make([]ring, hoursPerWeek)
-	for i := range d.st.Weekly {
-		d.st.Weekly[i] = newRing(cfg.SeasonWeeks + 2)
-	}
+	d.st.Hist = newRing(d.histCap())
 	return d, nil
 }
 
@@ -194,25 +197,65 @@ func (d *Detector) derive() {
 	d.rampN = c.buckets(c.RampWindow)
 	d.longN = max(2, int(c.LongWindow/max(c.Bucket, time.Hour)))
 	d.alphaS = 1 - math.Exp2(-float64(c.Bucket)/float64(c.ScaleHalfLife))
-	d.eta = 4 * d.alphaS
+	// log φ moves by at most eta per bucket: ln 2 per DispersionHalfLife.
+	d.eta = 1 - math.Exp2(-float64(c.Bucket)/float64(c.DispersionHalfLife))
 	d.negBeta = math.Exp2(-float64(c.Bucket) / float64(24*time.Hour))
-	d.scratch = make([]float64, 0, max(d.levelN, d.longN, dailyKeep, c.SeasonDays, c.SeasonWeeks+2, 24))
+	d.scalesN = d.scalesN[:0]
+	for _, w := range c.windowScales() {
+		n := c.buckets(w)
+		if len(d.scalesN) > 0 && d.scalesN[len(d.scalesN)-1] == n {
+			continue
+		}
+		d.scalesN = append(d.scalesN, n)
+	}
+	for i, n := range d.scalesN {
+		if n == d.rampN {
+			d.rampIdx = i
+		}
+	}
+	d.wsumY = make([]float64, len(d.scalesN))
+	d.wsumS = make([]float64, len(d.scalesN))
+	hc := d.histCap()
+	d.histV = make([]float64, hc)
+	d.histQ = make([]float64, hc)
+	d.scratch = make([]float64, 0, max(d.levelN, d.longN, hc))
+	d.scratch2 = make([]float64, 0, c.SeasonWeeks+1)
+	for g := range d.pool {
+		d.pool[g] = make([]float64, 0, 5*c.SeasonWeeks+7)
+	}
 	// Pseudo-count for the hourly profile ratios: 5 mentions per hour, so a
 	// sparse series keeps a flat profile instead of chasing zeros.
 	d.hourMeanA = 5 * float64(c.Bucket) / float64(time.Hour)
+	d.rarityP, d.rarityPW = 0, 0
 	if c.Rarity > 0 {
 		d.rarityP = float64(c.Bucket) / float64(c.Rarity)
+	}
+	if c.WindowRarity > 0 {
+		d.rarityPW = float64(c.Bucket) / float64(c.WindowRarity)
+	}
+	if c.Rarity > 0 || c.WindowRarity > 0 {
 		d.rarityB = math.Exp2(-float64(c.Bucket) / float64(c.RarityHalfLife))
 	}
 }
 
+// histCap is how many hours of history the seasonal profile keeps.
+func (d *Detector) histCap() int { return max(1, d.cfg.SeasonWeeks) * hoursPerWeek }
+
+// winN is the number of buckets of the longest window scale.
+func (d *Detector) winN() int { return d.scalesN[len(d.scalesN)-1] }
+
 func (d *Detector) resetShort() {
 	d.st.Level = newRing(d.levelN)
-	d.st.RampY = newRing(d.rampN)
+	d.st.WinY = newRing(d.winN() + 1) // + the bucket that just left the longest window
+	d.st.WinS = newRing(d.winN())
 	d.st.RampN = newRing(d.rampN)
-	d.st.RampS = newRing(d.rampN)
 	d.st.Long = newRing(d.longN)
-	d.st.Scale1, d.st.LogPhiR, d.st.N1, d.st.NR = 1, math.Log(0.01), 0, 0
+	d.st.Scale1, d.st.N1 = 1, 0
+	d.st.LogPhi = make([]float64, len(d.scalesN))
+	d.st.NPhi = make([]int64, len(d.scalesN))
+	for i := range d.st.LogPhi {
+		d.st.LogPhi[i] = math.Log(0.01)
+	}
 	d.st.Since = time.Time{}
 }
 
@@ -268,9 +311,10 @@ func nbZ(y, mu, logPhi float64) float64 {
 
 // dispersionUpdate nudges log φ so that half of the |z| exceed 0.6745, the
 // median of |N(0,1)|: an online median-absolute-deviation fit, which one
-// burst moves by at most eta per bucket. Early on it moves faster.
+// burst moves by at most eta per bucket. Early on it moves faster, by
+// 0.2/√n after n updates, so a new series finds its dispersion in days.
 func dispersionUpdate(logPhi, z, eta float64, n int64) float64 {
-	if e := 2 / math.Sqrt(float64(n+1)); e > eta {
+	if e := 0.2 / math.Sqrt(float64(n+1)); e > eta {
 		eta = e
 	}
 	if math.Abs(z) > 0.6745 {
@@ -318,18 +362,24 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 	mu := level * s
 	res.Baseline, res.Expected = level, mu
 
-	// Ramp window, including this bucket.
-	oldY, left := st.RampY.push(y)
-	oldN, _ := st.RampN.push(neg)
-	st.RampS.push(s)
-	Y := st.RampY.sum()
+	// Window scales, including this bucket.
+	st.WinY.push(y)
+	st.WinS.push(s)
+	oldN, left := st.RampN.push(neg)
+	oldY := 0.0
+	if left && st.WinY.len() > d.rampN {
+		oldY = st.WinY.back(d.rampN) // the count that just left RampWindow
+	}
+	st.WinY.tailSums(d.scalesN, d.wsumY)
+	st.WinS.tailSums(d.scalesN, d.wsumS)
+	// The window tests need a full window and a day of long-term history:
+	// before that they cannot tell the daily cycle from a ramp.
+	longOK := st.Long.len() >= min(24, d.longN)
+	Y := d.wsumY[d.rampIdx]
 	Nn := st.RampN.sum()
-	// The ramp and drop tests need a full window and a few hours of
-	// long-term history.
-	rampOK := st.RampY.full() && st.Long.len() >= min(6, d.longN)
 	var E float64
-	if rampOK {
-		E = d.longLevel * st.RampS.sum()
+	if longOK && st.WinY.len() >= d.rampN {
+		E = d.longLevel * d.wsumS[d.rampIdx]
 	}
 	res.Window, res.WindowExpected = Y, E
 
@@ -340,9 +390,12 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 	// within Cooldown of an alert of the same family, Escalation times
 	// that alert's z.
 	consider := func(kind string, test int, z float64) {
-		need := c.ZAlert
-		if d.rarityP > 0 {
-			if q, ok := st.Tails[test].quantile(d.rarityP); ok && q > need {
+		need, p := c.ZAlert, d.rarityP
+		if test >= testWindows {
+			need, p = c.ZWindow, d.rarityPW
+		}
+		if p > 0 {
+			if q, ok := st.Tails[test].quantile(p); ok && q > need {
 				need = q
 			}
 		}
@@ -356,36 +409,41 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 		}
 	}
 	record := func(test int, z float64) {
-		if d.rarityP > 0 {
+		p := d.rarityP
+		if test >= testWindows {
+			p = d.rarityPW
+		}
+		if p > 0 {
 			st.Tails[test].add(z, d.rarityB)
 		}
 	}
 	if have {
 		e1 := anscombe(y) - anscombe(mu)
 		z1 := e1 / math.Max(1, st.Scale1)
-		var zR float64
-		if rampOK {
-			zR = nbZ(Y, E, st.LogPhiR)
-		}
 		if y-mu >= c.MinSpike {
 			consider(KindSpike, testSpike, z1)
 		}
 		record(testSpike, z1)
-		if rampOK {
-			if Y-E >= c.MinSpike {
-				consider(KindRamp, testRamp, zR)
-			}
-			if E >= c.MinDrop && Y <= c.DropRatio*E {
-				consider(KindDrop, testDrop, -zR)
-			}
-			record(testRamp, zR)
-			record(testDrop, -zR)
-		}
 		st.Scale1 = robustUpdate(st.Scale1, e1, d.alphaS, st.N1)
 		st.N1++
-		if rampOK {
-			st.LogPhiR = dispersionUpdate(st.LogPhiR, zR, d.eta, st.NR)
-			st.NR++
+	}
+	if longOK {
+		for i, n := range d.scalesN {
+			if st.WinY.len() < n {
+				break
+			}
+			Yi, Ei := d.wsumY[i], d.longLevel*d.wsumS[i]
+			z := nbZ(Yi, Ei, st.LogPhi[i])
+			if Yi-Ei >= c.MinSpike {
+				consider(KindRamp, testWindows+2*i, z)
+			}
+			if Ei >= c.MinDrop && Yi <= c.DropRatio*Ei {
+				consider(KindDrop, testWindows+2*i+1, -z)
+			}
+			record(testWindows+2*i, z)
+			record(testWindows+2*i+1, -z)
+			st.LogPhi[i] = dispersionUpdate(st.LogPhi[i], z, d.eta, st.NPhi[i])
+			st.NPhi[i]++
 		}
 	}
 

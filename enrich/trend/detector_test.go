@@ -100,11 +100,14 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Threshold = 2
 	c.DropRatio = 1.5
 	c.Escalation = 0.5
+	c.ZWindow = 0
+	c.Windows = make([]time.Duration, 9)
+	c.WindowRarity = -time.Hour
 	err := c.Validate()
 	if !errors.Is(err, ErrConfig) {
 		t.Fatalf("Validate() = %v; want ErrConfig", err)
 	}
-	for _, want := range []string{"bucket", "threshold", "drop_ratio", "escalation"} {
+	for _, want := range []string{"bucket", "threshold", "drop_ratio", "escalation", "z_window", "windows", "window_rarity"} {
 		if !contains(err.Error(), want) {
 			t.Errorf("Validate() = %q; want it to name %q", err, want)
 		}
@@ -359,5 +362,121 @@ func TestGapsAreZeros(t *testing.T) {
 			t.Fatalf("bucket %d: with gap %+v; with zero %+v", i, rs[j], rf[i])
 		}
 		j++
+	}
+}
+
+func TestLearnsWeekends(t *testing.T) {
+	// Weekends at 30% of weekday volume, from a Thursday on (as NAB's
+	// Twitter series): Saturday is news, at most one alert per kind; from
+	// Sunday on the day-type profile knows weekends are quiet, long before
+	// a whole week of history; from the second week the hour-of-week
+	// profile does. No more alerts.
+	thursday := start.Add(3 * 24 * time.Hour)
+	for _, mean := range []float64{5, 50} {
+		r := rand.New(rand.NewPCG(21, 22))
+		series := synth(23, 28, mean, func(i int, o *obs) {
+			o.t = o.t.Add(3 * 24 * time.Hour)
+			if wd := o.t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				o.count = poisson(r, 0.3*mean*diurnal(o.t))
+				o.negative = 0
+			}
+		})
+		rs := run(t, DefaultConfig(), series)
+		sunday := 3 * 288
+		perKind := map[string]int{}
+		for i, k := range alerts(rs, 0) {
+			if i >= sunday {
+				t.Errorf("mean %v: alert %s at bucket %d (%s) after the first Saturday; z %.1f need %.1f", mean, k, i, rs[i].Time, rs[i].Z, rs[i].ZNeeded)
+			}
+			perKind[k]++
+		}
+		for k, n := range perKind {
+			if n > 1 {
+				t.Errorf("mean %v: %d %s alerts on the first Saturday; want at most one", mean, n, k)
+			}
+		}
+		// Before a whole week, Sunday noon expects far less than the
+		// next Monday noon.
+		sun, mon := rs[sunday+144], rs[sunday+288+144]
+		if sun.Time.Weekday() != time.Sunday || mon.Time.Weekday() != time.Monday || !sun.Time.After(thursday) {
+			t.Fatalf("bad test: buckets at %s and %s", sun.Time, mon.Time)
+		}
+		if !(sun.Seasonal < 0.6*mon.Seasonal) {
+			t.Errorf("mean %v: seasonal factor Sunday noon %.2f, Monday noon %.2f; want Sunday below 60%% of Monday", mean, sun.Seasonal, mon.Seasonal)
+		}
+	}
+}
+
+func TestQuietSeriesSilenceNeedsLongWindow(t *testing.T) {
+	// 0.2 mentions per bucket: three hours expect 7 mentions, too few for a
+	// drop (MinDrop 20), twelve hours 29. Twelve silent hours are a drop
+	// with the default 12h window, and nothing without it.
+	const at = warm + 100
+	series := synth(29, 10, 0.2, func(i int, o *obs) {
+		if i >= at && i < at+12*12+24 {
+			o.count, o.negative = 0, 0
+		}
+	})
+	for _, tc := range []struct {
+		name    string
+		windows []time.Duration
+		want    bool
+	}{{"default windows", DefaultConfig().Windows, true}, {"no extra windows", nil, false}} {
+		cfg := DefaultConfig()
+		cfg.Windows = tc.windows
+		rs := run(t, cfg, series)
+		found := false
+		for i, k := range alerts(rs, 288) {
+			if k == KindDrop && i >= at && i < at+12*12+24 {
+				found = true
+			} else {
+				t.Errorf("%s: unexpected %s alert at bucket %d (%s)", tc.name, k, i, rs[i].Time)
+			}
+		}
+		if found != tc.want {
+			t.Errorf("%s: drop alert during 12 silent hours = %v; want %v", tc.name, found, tc.want)
+		}
+	}
+}
+
+func TestLongGapKeepsProfile(t *testing.T) {
+	// Two weeks, then nothing for ten and a half days (beyond
+	// maxGapBuckets at 1m buckets, so the short-term state restarts), then
+	// a week more: the seasonal profile survives the gap, still aligned to
+	// the clock, and the quiet series stays quiet.
+	cfg := DefaultConfig()
+	cfg.Bucket = time.Minute
+	cfg.LevelWindow, cfg.RampWindow = 2*time.Hour, 3*time.Hour
+	d, err := NewDetector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	feed := func(from time.Time, days int) []Result {
+		var out []Result
+		for i := range days * 24 * 60 {
+			ts := from.Add(time.Duration(i) * time.Minute)
+			res, err := d.Observe(ts, poisson(r, 4*diurnal(ts)), 0)
+			if err != nil {
+				t.Fatalf("Observe(%s): %v", ts, err)
+			}
+			out = append(out, res)
+		}
+		return out
+	}
+	feed(start, 14)
+	after := feed(start.Add(24*24*time.Hour+12*time.Hour), 7) // resumes at noon
+	// diurnal peaks at 15:00 and bottoms at 03:00.
+	if peak, low := after[3*60].Seasonal, after[15*60].Seasonal; !(peak > 1.2 && low < 0.8) {
+		t.Errorf("seasonal factor after the gap: %v at %s, %v at %s; want above 1.2 and below 0.8",
+			peak, after[3*60].Time.Format("15:04"), low, after[15*60].Time.Format("15:04"))
+	}
+	for i, res := range after {
+		if res.Alert {
+			t.Errorf("alert %s at %s after the gap (z %.1f need %.1f)", res.Kind, res.Time, res.Z, res.ZNeeded)
+		}
+		if i > 0 && !res.Warm && i > int(cfg.Warmup/time.Minute) {
+			t.Fatalf("not warm at %s, %s after the gap", res.Time, time.Duration(i)*time.Minute)
+		}
 	}
 }

@@ -220,3 +220,93 @@ func TestNABReport(t *testing.T) {
 		}
 	}
 }
+
+// looCandidates are the few settings the defaults were chosen among, by
+// their total on the Twitter series (see doc.go): TestNABLeaveOneOut
+// repeats that choice without the series it then scores.
+var looCandidates = []struct {
+	name string
+	edit func(*trend.Config)
+}{
+	{"defaults", func(*trend.Config) {}},
+	{"z_window 4.5", func(c *trend.Config) { c.ZWindow = 4.5 }},
+	{"z_window 5.5", func(c *trend.Config) { c.ZWindow = 5.5 }},
+	{"z_alert 6.5", func(c *trend.Config) { c.ZAlert = 6.5 }},
+	{"z_alert 7.5", func(c *trend.Config) { c.ZAlert = 7.5 }},
+	{"rarity 24h", func(c *trend.Config) { c.Rarity = 24 * time.Hour }},
+	{"rarity 72h", func(c *trend.Config) { c.Rarity, c.RarityHalfLife = 72*time.Hour, 144*time.Hour }},
+	{"window_rarity off", func(c *trend.Config) { c.WindowRarity = 0 }},
+	{"windows 3h only", func(c *trend.Config) { c.Windows = nil }},
+	{"windows +1h", func(c *trend.Config) { c.Windows = append(c.Windows, time.Hour) }},
+	{"windows +2h", func(c *trend.Config) { c.Windows = append(c.Windows, 2*time.Hour) }},
+	{"cooldown 48h", func(c *trend.Config) { c.Cooldown = 48 * time.Hour }},
+	{"season_weeks 3", func(c *trend.Config) { c.SeasonWeeks = 3 }},
+	{"season_weeks 4", func(c *trend.Config) { c.SeasonWeeks = 4 }},
+	{"dispersion 12h", func(c *trend.Config) { c.DispersionHalfLife = 12 * time.Hour }},
+	{"dispersion 48h", func(c *trend.Config) { c.DispersionHalfLife = 48 * time.Hour }},
+}
+
+// TestNABLeaveOneOut is the honest generalisation figure for the Twitter
+// series: for each one, pick the candidate setting with the best total
+// over the other four, at the fixed threshold, and score the held-out
+// series with it.
+func TestNABLeaveOneOut(t *testing.T) {
+	var series []nabSeries
+	for _, s := range loadNAB(t) {
+		if strings.HasPrefix(s.name, "realTweets/") {
+			series = append(series, s)
+		}
+	}
+	raw := make([][]float64, len(looCandidates)) // [candidate][series]
+	var windows float64
+	var b strings.Builder
+	fmt.Fprintf(&b, "raw NAB score at threshold 0.5 with the detector's own alerts, per candidate and Twitter series:\n%-18s", "")
+	for _, s := range series {
+		fmt.Fprintf(&b, " %8s", strings.TrimSuffix(strings.TrimPrefix(s.name, "realTweets/Twitter_volume_"), ".csv"))
+	}
+	fmt.Fprintf(&b, " %8s %6s\n", "total", "norm")
+	for ci, cand := range looCandidates {
+		cfg := trend.DefaultConfig()
+		cfg.Bucket = 0
+		cand.edit(&cfg)
+		fmt.Fprintf(&b, "%-18s", cand.name)
+		var sum float64
+		windows = 0
+		for _, s := range series {
+			run := runDetectCSV(t, s, cfg)
+			p, err := nab.Points(s.name, s.ts, run.alerts, s.windows, nab.Standard, nab.ProbationPercent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := nab.ScoreAt(p, nab.Standard, 0.5)
+			raw[ci] = append(raw[ci], st.Score)
+			sum += st.Score
+			windows += float64(st.Windows)
+			fmt.Fprintf(&b, " %8.3f", st.Score)
+		}
+		fmt.Fprintf(&b, " %8.3f %6.1f\n", sum, nab.Normalize(sum, -windows, windows))
+	}
+	var loo float64
+	for h, s := range series {
+		best, bestSum := 0, math.Inf(-1)
+		for ci := range looCandidates {
+			var sum float64
+			for i := range series {
+				if i != h {
+					sum += raw[ci][i]
+				}
+			}
+			if sum > bestSum {
+				best, bestSum = ci, sum
+			}
+		}
+		loo += raw[best][h]
+		fmt.Fprintf(&b, "held out %-40s chose %-18s raw %7.3f\n", s.name, looCandidates[best].name, raw[best][h])
+	}
+	norm := nab.Normalize(loo, -windows, windows)
+	fmt.Fprintf(&b, "leave-one-out TOTAL Twitter (%d files) raw %7.3f norm %6.1f\n", len(series), loo, norm)
+	t.Log("\n" + b.String())
+	if len(series) == 0 || windows == 0 {
+		t.Fatalf("no Twitter series scored")
+	}
+}

@@ -34,6 +34,34 @@ func (r *ring) oldest() float64 {
 	return r.Buf[r.Head]
 }
 
+// back returns the value k places before the newest (back(0) is the
+// newest); the ring must hold more than k values.
+func (r *ring) back(k int) float64 {
+	n := len(r.Buf)
+	newest := n - 1
+	if n == cap(r.Buf) {
+		newest = (r.Head + n - 1) % n
+	}
+	return r.Buf[(newest-k+n)%n]
+}
+
+// tailSums sets out[i] to the sum of the newest ns[i] values (ns
+// ascending), or of all values when fewer.
+func (r *ring) tailSums(ns []int, out []float64) {
+	n := len(r.Buf)
+	newest := n - 1
+	if n == cap(r.Buf) {
+		newest = (r.Head + n - 1) % n
+	}
+	s, k := 0.0, 0
+	for i, want := range ns {
+		for ; k < want && k < n; k++ {
+			s += r.Buf[(newest-k+n)%n]
+		}
+		out[i] = s
+	}
+}
+
 // sum adds the values oldest first, so a restored ring sums to exactly
 // the same float.
 func (r *ring) sum() float64 {

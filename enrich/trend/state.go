@@ -31,8 +31,9 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	if st.V != stateVersion {
 		return fmt.Errorf("%w: version %d, want %d", ErrState, st.V, stateVersion)
 	}
-	if len(st.Daily) != 24 || len(st.Weekly) != hoursPerWeek {
-		return fmt.Errorf("%w: %d daily and %d weekly profile slots, want 24 and %d", ErrState, len(st.Daily), len(st.Weekly), hoursPerWeek)
+	if want := testWindows + 2*len(d.scalesN); len(st.Tails) != want || len(st.LogPhi) != len(d.scalesN) || len(st.NPhi) != len(d.scalesN) {
+		return fmt.Errorf("%w: %d z histories and %d dispersions for %d window scales, want %d and %d", ErrState,
+			len(st.Tails), len(st.LogPhi), len(d.scalesN), want, len(d.scalesN))
 	}
 	for i := range st.Tails {
 		if len(st.Tails[i].Bins) != tailBins {
@@ -40,19 +41,13 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		}
 	}
 	st.Level.fixCap(d.levelN)
-	st.RampY.fixCap(d.rampN)
+	st.WinY.fixCap(d.winN() + 1)
+	st.WinS.fixCap(d.winN())
 	st.RampN.fixCap(d.rampN)
-	st.RampS.fixCap(d.rampN)
 	st.Long.fixCap(d.longN)
-	st.Trail.fixCap(24)
-	for i := range st.Daily {
-		st.Daily[i].fixCap(max(dailyKeep, d.cfg.SeasonDays))
-	}
-	for i := range st.Weekly {
-		st.Weekly[i].fixCap(d.cfg.SeasonWeeks + 2)
-	}
+	st.Hist.fixCap(d.histCap())
 	d.st = st
-	d.longLevel = median(st.Long.Buf, d.scratch)
+	d.longLevel = interquartileMean(st.Long.Buf, d.scratch)
 	d.rebuildProfile()
 	return nil
 }

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/earshot-dev/earshot/pipeline"
+	"github.com/earshot-dev/earshot/sink/clickhouse"
+)
+
+// `earshot bench` measures the pipeline on this machine, each step next to a
+// baseline measured in the same run (the machine may be shared and noisy:
+// compare the ratios, not the absolute rates).
+func init() {
+	register("bench", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+		fs := newFlagSet("bench", stderr)
+		n := fs.Int("n", 50000, "`mentions` per step")
+		withCH := fs.Bool("clickhouse", true, "also measure the sink against a managed local clickhouse-server")
+		cfgPath := fs.String("config", "", "config `file` whose topics and stages to use (default: 1,000 generated topic rules)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		cfg := &Config{File: "(bench)"}
+		if *cfgPath != "" {
+			var err error
+			if cfg, err = LoadConfig(*cfgPath); err != nil {
+				return err
+			}
+		} else {
+			cfg.Topics = benchTopics(1000)
+		}
+		return runBench(ctx, cfg, *n, *withCH, stdout)
+	})
+}
+
+type benchRow struct {
+	step, baseline string
+	rate, baseRate float64
+}
+
+func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer) error {
+	dir, err := os.MkdirTemp("", "earshot-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := pipeline.StartEmbeddedNATS(pipeline.EmbeddedNATSOptions{Dir: filepath.Join(dir, "nats"), Port: -1})
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{MaxBytes: 8 << 30}); err != nil {
+		return err
+	}
+	chain, err := cfg.Chain(nil)
+	if err != nil {
+		return err
+	}
+	ms := benchMentions(n)
+	metrics := pipeline.NewMetrics(prometheus.NewRegistry())
+	var rows []benchRow
+	fmt.Fprintf(w, "earshot bench: %d mentions, %d topic rules, chain %d stages\n", n, len(cfg.Topics), len(chain))
+
+	// 1. Publish: raw JetStream async publish of the same bytes vs earshot's publisher.
+	payloads := make([][]byte, n)
+	for i, m := range ms {
+		_ = m.Normalize(time.Now())
+		payloads[i], _ = m.Marshal()
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH", Subjects: []string{"bench.>"}}); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	var futs []jetstream.PubAckFuture
+	for i, p := range payloads {
+		f, err := js.PublishAsync("bench.raw", p, jetstream.WithMsgID(ms[i].ID))
+		if err != nil {
+			return err
+		}
+		futs = append(futs, f)
+	}
+	for _, f := range futs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return err
+		}
+	}
+	base := float64(n) / time.Since(t0).Seconds()
+	t0 = time.Now()
+	if err := pipeline.NewRawPublisher(js, nil).Publish(ctx, ms); err != nil {
+		return err
+	}
+	rows = append(rows, benchRow{"connector publish (normalize, JSON, msg-id, wait acks)", "raw JetStream PublishAsync of the same bytes",
+		float64(n) / time.Since(t0).Seconds(), base})
+
+	// 2. Chain in-process vs a JSON decode+encode pass (the floor of any stage).
+	batch := make([]*pipeline.Mention, n)
+	t0 = time.Now()
+	for i, p := range payloads {
+		m, _ := pipeline.Unmarshal(p)
+		batch[i] = m
+		_, _ = m.Marshal()
+	}
+	base = float64(n) / time.Since(t0).Seconds()
+	t0 = time.Now()
+	for i := 0; i < n; i += 256 {
+		pipeline.RunChain(ctx, chain, batch[i:min(i+256, n)], nil)
+	}
+	rows = append(rows, benchRow{"enrichment chain, in process, 1 goroutine", "JSON decode + encode of each mention",
+		float64(n) / time.Since(t0).Seconds(), base})
+
+	// 3. Enrich role through JetStream vs a consumer that only acks.
+	cons, err := js.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: "ack", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
+	if err != nil {
+		return err
+	}
+	t0 = time.Now()
+	for got := 0; got < n; {
+		b, err := cons.Fetch(256, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return err
+		}
+		for msg := range b.Messages() {
+			_ = msg.Ack()
+			got++
+		}
+	}
+	base = float64(n) / time.Since(t0).Seconds()
+	rctx, cancel := context.WithCancel(ctx)
+	er := &pipeline.EnrichRunner{JS: js, Chain: chain, Metrics: metrics, Logger: discardLogger}
+	t0 = time.Now()
+	done := make(chan error, 1)
+	go func() { done <- er.Run(rctx) }()
+	if err := waitStream(ctx, js, pipeline.StreamEnriched, n); err != nil {
+		cancel()
+		return err
+	}
+	rate := float64(n) / time.Since(t0).Seconds()
+	cancel()
+	<-done
+	rows = append(rows, benchRow{"enrich role: fetch, chain, publish, ack", "fetch and ack only", rate, base})
+
+	// 4. Sink role through JetStream into ClickHouse vs direct batched writes.
+	if withCH {
+		ls, err := clickhouse.StartLocal(ctx, clickhouse.LocalOptions{Dir: filepath.Join(dir, "clickhouse")})
+		if err != nil {
+			return fmt.Errorf("bench sink (use --clickhouse=false to skip): %w", err)
+		}
+		defer ls.Stop()
+		st, err := clickhouse.Open(ctx, ls.ClientConfig(clickhouse.Config{Database: "bench_direct"}))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		t0 = time.Now()
+		for i := 0; i < n; i += 10000 {
+			if err := st.Write(ctx, batch[i:min(i+10000, n)]); err != nil {
+				return err
+			}
+		}
+		base = float64(n) / time.Since(t0).Seconds()
+		sk, err := clickhouse.Open(ctx, ls.ClientConfig(clickhouse.Config{Database: "bench_sink"}))
+		if err != nil {
+			return err
+		}
+		defer sk.Close()
+		if err := sk.Migrate(ctx); err != nil {
+			return err
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		sr := &pipeline.SinkRunner{JS: js, Sink: sk, Metrics: metrics, Logger: discardLogger}
+		t0 = time.Now()
+		go func() { done <- sr.Run(rctx) }()
+		for {
+			var c uint64
+			if err := sk.Conn().QueryRow(ctx, "SELECT count() FROM bench_sink.mentions").Scan(&c); err != nil {
+				cancel()
+				return err
+			}
+			if int(c) >= n {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		rate := float64(n) / time.Since(t0).Seconds()
+		cancel()
+		<-done
+		rows = append(rows, benchRow{"sink role: fetch, batch, insert, ack", "Store.Write of 10k-row batches, no NATS", rate, base})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "step\tmentions/s\tbaseline\tbaseline/s\tratio")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.0f\t%.2f\n", r.step, r.rate, r.baseline, r.baseRate, r.rate/r.baseRate)
+	}
+	return tw.Flush()
+}
+
+func waitStream(ctx context.Context, js jetstream.JetStream, stream string, n int) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if int(info.State.Msgs) >= n {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("bench: %s did not reach %d messages", stream, n)
+}
+
+var benchTexts = []string{
+	"@acme my order #%d still hasn't arrived and nobody answers in chat. Worst customer service ever 😡 #fail",
+	"Acme just announced the new Rocket %d lineup 🚀 https://www.acme.example/blog/rocket?utm_source=twitter&ref=tb #AcmeRocket",
+	"Honestly the Acme X%d blender is sooo good, best purchase this year!!! 😍",
+	"Is anyone else having trouble logging into the Acme app today? Error %d every time",
+	"Le service client d'Acme ne répond pas depuis %d jours, c'est inadmissible.",
+	"¿Alguien sabe si Acme hace envíos a Canarias? Pedido %d",
+	"Quarterly results: Acme revenue up %d%% as $ACME beats estimates https://news.example/acme-q3",
+	"Just a normal day, coffee and a walk in the park. Nothing about brands here, number %d.",
+	"RT @techbyte: Acme recalls %d kettles after reports of cracked handles https://news.example/recall",
+	"Die neue Acme Home App ist eine Katastrophe, Version %d hat alles gelöscht. #acme",
+}
+
+func benchMentions(n int) []*pipeline.Mention {
+	r := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().UTC()
+	out := make([]*pipeline.Mention, n)
+	for i := range out {
+		out[i] = &pipeline.Mention{
+			ID: fmt.Sprintf("bench:%d", i), Platform: []string{"twitter", "rss", "reddit", "mastodon"}[i%4], Source: "bench",
+			Kind: pipeline.KindPost, Text: fmt.Sprintf(benchTexts[r.IntN(len(benchTexts))], r.IntN(100000)),
+			Author:    pipeline.Author{Handle: fmt.Sprintf("user%d", r.IntN(5000))},
+			CreatedAt: now.Add(-time.Duration(r.IntN(3600)) * time.Second),
+		}
+	}
+	return out
+}
+
+// benchTopics generates n rules of the shapes analysts write.
+func benchTopics(n int) []pipeline.Topic {
+	r := rand.New(rand.NewPCG(7, 11))
+	syl := strings.Fields("zen tra vo lix cor nex qua mo ri ta bel fin gro sol vex ar ky lum pra den osk ul")
+	words := strings.Fields("outage refund recall lawsuit broken crash scam leak boycott delay price launch")
+	out := make([]pipeline.Topic, 0, n+1)
+	out = append(out, pipeline.Topic{ID: "acme", Query: `acme* OR @acme OR $acme`})
+	for i := 1; i < n; i++ {
+		var b strings.Builder
+		for range 2 + r.IntN(2) {
+			b.WriteString(syl[r.IntN(len(syl))])
+		}
+		w := words[r.IntN(len(words))]
+		q := []string{b.String(), fmt.Sprintf(`%s OR "%s app" OR #%s`, b.String(), b.String(), b.String()),
+			fmt.Sprintf(`%s AND (%s OR %s*)`, b.String(), w, w), fmt.Sprintf(`%s NEAR/3 %s NOT job*`, b.String(), w)}[i%4]
+		out = append(out, pipeline.Topic{ID: fmt.Sprintf("t%04d", i), Query: q})
+	}
+	return out
+}
