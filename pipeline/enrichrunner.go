@@ -134,7 +134,9 @@ func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jet
 	}
 	stop := keepAlive(keep, r.Consumer.AckWait/3)
 	defer stop()
-	RunChain(ctx, r.Chain, ms, r.Metrics)
+	if err := RunChain(ctx, r.Chain, ms, r.Metrics); err != nil {
+		return err // stopping: nothing is published, the messages are redelivered
+	}
 
 	err := retry(ctx, log, "publish enriched", func(ctx context.Context) error {
 		return publishBatch(ctx, r.JS, SubjectEnrichedPrefix, ms)
@@ -156,13 +158,21 @@ func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jet
 
 // RunChain runs every stage over the batch. A stage that fails or panics on
 // the batch is retried one mention at a time, so the failure is isolated and
-// marked on the mentions it concerns; no mention is dropped. metrics may be nil.
-func RunChain(ctx context.Context, chain []Enricher, batch []*Mention, metrics *Metrics) {
+// marked on the mentions it concerns; no mention is dropped. It returns an
+// error only when ctx ends: the batch is then incomplete and must not be
+// passed on. metrics may be nil.
+func RunChain(ctx context.Context, chain []Enricher, batch []*Mention, metrics *Metrics) error {
 	for _, st := range chain {
 		t0 := time.Now()
 		if err := safeEnrich(ctx, st, batch); err != nil {
 			for _, m := range batch {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 				if err := safeEnrich(ctx, st, []*Mention{m}); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
 					m.MarkError(st.Name(), err)
 					if metrics != nil {
 						metrics.Errors.WithLabelValues("enrich_"+st.Name(), "stage").Inc()
@@ -174,6 +184,7 @@ func RunChain(ctx context.Context, chain []Enricher, batch []*Mention, metrics *
 			metrics.Processing.WithLabelValues("enrich_" + st.Name()).Observe(time.Since(t0).Seconds())
 		}
 	}
+	return ctx.Err()
 }
 
 func safeEnrich(ctx context.Context, st Enricher, batch []*Mention) (err error) {

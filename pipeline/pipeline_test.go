@@ -385,3 +385,77 @@ func TestSinkRunnerDeadLettersRejectedMentionsAndAcksTheRest(t *testing.T) {
 		t.Errorf("dead letter reason = %q; want %q", got, "rejected by store: no good")
 	}
 }
+
+// crashStage stands for a mention that kills the process: it signals, then
+// blocks until the runner is stopped.
+type crashStage struct{ seen chan struct{} }
+
+func (crashStage) Name() string    { return "crash" }
+func (crashStage) Version() string { return "t1" }
+func (s crashStage) Enrich(ctx context.Context, batch []*pipeline.Mention) error {
+	for _, m := range batch {
+		if m.Text == "poison" {
+			select { // RunChain retries the failed batch mention by mention
+			case s.seen <- struct{}{}:
+			default:
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func TestEnrichRunnerDeadLettersAfterBoundedRedeliveries(t *testing.T) {
+	js := pipelinetest.StartJetStream(t)
+	ctx := context.Background()
+	if err := pipeline.NewRawPublisher(js.JS, nil).Publish(ctx, mentions("poison")); err != nil {
+		t.Fatal(err)
+	}
+	consumer := pipeline.ConsumerConfig{AckWait: time.Second, MaxDeliver: 2}
+	st := crashStage{seen: make(chan struct{}, 1)}
+	// Two deliveries "crash" the process; the third is over the bound.
+	for crash := 1; crash <= 2; crash++ {
+		rctx, cancel := context.WithCancel(ctx)
+		r := &pipeline.EnrichRunner{JS: js.JS, Chain: []pipeline.Enricher{st}, Consumer: consumer, Workers: 1,
+			Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Logger: pipelinetest.Logger(t)}
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		select {
+		case <-st.seen:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("crash %d: poison mention not delivered", crash)
+		}
+		cancel()
+		<-done
+		select { // the stopped runner's retry may have signalled again
+		case <-st.seen:
+		default:
+		}
+	}
+	r := &pipeline.EnrichRunner{JS: js.JS, Chain: []pipeline.Enricher{st}, Consumer: consumer, Workers: 1,
+		Metrics: pipeline.NewMetrics(prometheus.NewRegistry()), Logger: pipelinetest.Logger(t)}
+	runInBackground(t, r.Run)
+	pipelinetest.WaitFor(t, 20*time.Second, "dead letter after 2 deliveries", func() bool {
+		s, err := js.JS.Stream(ctx, pipeline.StreamDeadLetter)
+		if err != nil {
+			return false
+		}
+		msg, err := s.GetLastMsgForSubject(ctx, "deadletter.enrich")
+		if err != nil {
+			return false
+		}
+		if got := msg.Header.Get(pipeline.HeaderReason); got != "delivered 3 times without completing" {
+			t.Fatalf("dead letter reason = %q; want %q", got, "delivered 3 times without completing")
+		}
+		return true
+	})
+	select {
+	case <-st.seen:
+		t.Error("poison mention reached the chain a third time; want it dead-lettered first")
+	default:
+	}
+	if got := js.Mentions(t, pipeline.StreamEnriched); len(got) != 0 {
+		t.Errorf("enriched %d mentions; want 0 (the poison is dead-lettered, not passed on)", len(got))
+	}
+}

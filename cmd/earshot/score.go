@@ -147,7 +147,9 @@ func score(ctx context.Context, chain []pipeline.Enricher, in io.Reader, out io.
 		if err != nil {
 			return fmt.Errorf("stdin line %d: %w", n, err)
 		}
-		pipeline.RunChain(ctx, chain, []*pipeline.Mention{m}, nil)
+		if err := pipeline.RunChain(ctx, chain, []*pipeline.Mention{m}, nil); err != nil {
+			return err
+		}
 		if err := enc.Encode(toScored(m)); err != nil {
 			return err
 		}
