@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps run demo test vet fmt-check bench fuzz soak clean
+.PHONY: all build deps test-deps run demo test vet fmt-check bench fuzz clean
 
 all: build
 
@@ -29,9 +29,13 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# What the tests need besides ClickHouse: promtool, for the alert rules.
+test-deps:
+	bash scripts/ensure-test-tools.sh
+
 # Every test, including integration tests against an embedded NATS
 # JetStream server and a real clickhouse-server (installed by `deps`).
-test: deps fmt-check vet
+test: deps test-deps fmt-check vet
 	$(GO) test -count=1 -timeout 14m ./...
 
 # Benchmarks: each hot path next to its baseline, measured in the same run.

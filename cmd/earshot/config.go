@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/earshot-dev/earshot/enrich/spikes"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
@@ -26,6 +27,7 @@ type Config struct {
 	Topics     []pipeline.Topic      `yaml:"topics"`
 	Enrich     pipeline.EnrichConfig `yaml:"enrich"`
 	Sink       pipeline.SinkConfig   `yaml:"sink"`
+	Detect     spikes.Config         `yaml:"detect"`
 	Connectors []yaml.Node           `yaml:"connectors"`
 }
 
@@ -183,6 +185,9 @@ func (c *Config) validate() error {
 	}
 	if c.Enrich.BatchSize < 0 {
 		bad("enrich.batch_size", "must not be negative")
+	}
+	if err := c.Detect.Validate(); err != nil {
+		errs = append(errs, prefixErrs(c.File+": detect", err))
 	}
 	// Building the parts validates their own settings (connector configs,
 	// topic queries) without touching the network.

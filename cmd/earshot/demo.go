@@ -45,7 +45,7 @@ func init() {
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		fmt.Fprintf(stdout, "serving the demo corpus on http://%s/\n", ln.Addr())
-		return runRoles(ctx, cfg, roles{connect: true, enrich: true, sink: true, embedded: true}, func(in *infra) {
+		return runRoles(ctx, cfg, roles{connect: true, enrich: true, sink: true, detect: true, embedded: true}, func(in *infra) {
 			go announceDemo(ctx, in, stdout)
 		})
 	})

@@ -145,7 +145,7 @@ func startPipeline(t *testing.T, cfg *Config) (in *infra, stop func()) {
 	ready := make(chan *infra, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runRoles(ctx, cfg, roles{connect: true, enrich: true, sink: true, embedded: true}, func(in *infra) { ready <- in })
+		done <- runRoles(ctx, cfg, roles{connect: true, enrich: true, sink: true, detect: true, embedded: true}, func(in *infra) { ready <- in })
 	}()
 	select {
 	case in = <-ready:

@@ -27,12 +27,17 @@ roles (all read the same --config file):
   connect     connectors only (needs nats.url or a running 'earshot run')
   enrich      enrichment only
   sink        ClickHouse sink only
+  detect      spike, drop and negative-surge detection on the enriched stream
+              (with --input FILE.csv: run the detector over a NAB-style series)
   migrate     create or upgrade the ClickHouse schema, then exit
   tail        print the enriched stream, one JSON mention per line
 
 tools:
   check       validate the config file and exit
+  score       enrich text lines or JSON mentions from stdin, print JSON
+  lint-query  explain what is wrong with a topic query
   query       run one SQL statement against the configured ClickHouse
+  bench       measure the pipeline on this machine, next to baselines
   version     print the version
 
 run 'earshot <command> -h' for a command's flags.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/earshot-dev/earshot/pipeline"
@@ -18,14 +19,14 @@ import (
 
 // roles says which parts a process runs.
 type roles struct {
-	connect, enrich, sink bool
+	connect, enrich, sink, detect bool
 	// embedded allows starting embedded NATS and a managed ClickHouse.
 	embedded bool
 }
 
 func init() {
 	for name, r := range map[string]roles{
-		"run":     {connect: true, enrich: true, sink: true, embedded: true},
+		"run":     {connect: true, enrich: true, sink: true, detect: true, embedded: true},
 		"connect": {connect: true},
 		"enrich":  {enrich: true},
 		"sink":    {sink: true},
@@ -75,7 +76,7 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if err := in.openNATS(ctx, r.embedded); err != nil {
 		return err
 	}
-	if r.sink || r.embedded {
+	if r.sink || r.detect || r.embedded {
 		if err := in.openClickHouse(ctx, r.embedded); err != nil {
 			return err
 		}
@@ -117,7 +118,10 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 		sr := &pipeline.SinkRunner{JS: in.js, Sink: in.store, Config: cfg.Sink, Metrics: in.metrics, Logger: log}
 		g.Go(func() error { return sr.Run(gctx) })
 	}
-	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "http", cfg.HTTP.Listen)
+	if r.detect {
+		g.Go(func() error { return runDetect(gctx, cfg, in) })
+	}
+	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "detect", r.detect, "http", cfg.HTTP.Listen)
 	if onStart != nil {
 		onStart(in)
 	}
@@ -135,6 +139,14 @@ func sourceEnv(ctx context.Context, in *infra, s NamedSource) (*pipeline.SourceE
 		return nil, err
 	}
 	cm := in.metrics.Connector(s.Type, s.Name)
+	// Connectors with metrics of their own (the X read budget) register them.
+	if r, ok := s.Source.(interface {
+		RegisterMetrics(prometheus.Registerer) error
+	}); ok {
+		if err := r.RegisterMetrics(in.reg); err != nil {
+			return nil, fmt.Errorf("connector %s: metrics: %w", s.Name, err)
+		}
+	}
 	return &pipeline.SourceEnv{
 		Name:      s.Name,
 		Publisher: pipeline.NewRawPublisher(in.js, cm),

@@ -1,0 +1,203 @@
+package spikes
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/earshot-dev/earshot/enrich/trend"
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+// checkpointVersion is the version of both checkpoint records.
+const checkpointVersion = 1
+
+// ErrCheckpoint wraps errors decoding a checkpoint.
+var ErrCheckpoint = errors.New("bad detect checkpoint")
+
+// stateRecord is the "state" key: everything that changes with every
+// batch, small (open buckets, counted sequences, recent alerts).
+type stateRecord struct {
+	V         int                       `json:"v"`
+	Watermark time.Time                 `json:"watermark"`
+	Closed    time.Time                 `json:"closed"`
+	Open      map[string][]trend.Bucket `json:"open"` // series key -> non-empty open buckets
+	Platforms []string                  `json:"platforms"`
+	Seqs      [][2]uint64               `json:"seqs"`
+	Recent    []emitted                 `json:"recent"`
+}
+
+// seriesRecord is a "series.…" key: one detector's state, rewritten only
+// when the series closed a bucket.
+type seriesRecord struct {
+	V        int             `json:"v"`
+	Series   string          `json:"series"`
+	Last     time.Time       `json:"last"`
+	LastRes  trend.Result    `json:"last_result"`
+	Detector json.RawMessage `json:"detector"`
+}
+
+// Checkpoint is a Counter's state as KV records: State for the "state" key,
+// and Series (by KV key) for the series whose detector changed since the
+// last Checkpoint (all of them when all is true). Series records must be
+// written before State: a restore then finds detectors at or ahead of the
+// open buckets, never behind (buckets a detector already saw are skipped).
+type Checkpoint struct {
+	State  []byte
+	Series map[string][]byte
+}
+
+// Checkpoint encodes the state to persist and marks the series clean.
+func (c *Counter) Checkpoint(all bool) (Checkpoint, error) {
+	cp := Checkpoint{Series: map[string][]byte{}}
+	st := stateRecord{V: checkpointVersion, Watermark: c.watermark, Closed: c.closed,
+		Open: map[string][]trend.Bucket{}, Seqs: c.seqs.r, Recent: c.recent}
+	for p := range c.platforms {
+		st.Platforms = append(st.Platforms, p)
+	}
+	sort.Strings(st.Platforms)
+	for _, s := range c.order {
+		if len(s.open) > 0 {
+			bs := make([]trend.Bucket, 0, len(s.open))
+			for _, b := range s.open {
+				bs = append(bs, *b)
+			}
+			slices.SortFunc(bs, func(a, b trend.Bucket) int { return a.Start.Compare(b.Start) })
+			st.Open[s.key] = bs
+		}
+		if !s.dirty && !all {
+			continue
+		}
+		det, err := s.det.MarshalBinary()
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint series %s: %w", s.key, err)
+		}
+		b, err := json.Marshal(seriesRecord{V: checkpointVersion, Series: s.key, Last: s.last, LastRes: s.lastRes, Detector: det})
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint series %s: %w", s.key, err)
+		}
+		cp.Series[s.id.kvKey()] = b
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("checkpoint state: %w", err)
+	}
+	cp.State = b
+	return cp, nil
+}
+
+// MarkClean records that the series of a Checkpoint were persisted.
+func (c *Counter) MarkClean(cp Checkpoint) {
+	for _, s := range c.order {
+		if _, ok := cp.Series[s.id.kvKey()]; ok {
+			s.dirty = false
+		}
+	}
+}
+
+// Restore replaces the Counter's state with a checkpoint: the state record
+// (nil when there is none) and the series records. Series of topics or
+// resolutions no longer configured are ignored, and a detector whose state
+// does not fit its config starts fresh; both are reported in the returned
+// warnings, not as errors.
+func (c *Counter) Restore(state []byte, seriesRecs [][]byte) (warnings []string, err error) {
+	fresh, err := NewCounter(c.cfg, c.topicList())
+	if err != nil {
+		return nil, err
+	}
+	*c = *fresh
+	var st stateRecord
+	if state != nil {
+		if err := json.Unmarshal(state, &st); err != nil {
+			return nil, fmt.Errorf("%w: state: %w", ErrCheckpoint, err)
+		}
+		if st.V != checkpointVersion {
+			return nil, fmt.Errorf("%w: state version %d, want %d", ErrCheckpoint, st.V, checkpointVersion)
+		}
+	}
+	for _, p := range st.Platforms {
+		if len(c.platforms) < c.cfg.MaxPlatforms {
+			c.platforms[p] = true
+		}
+	}
+	for _, raw := range seriesRecs {
+		var rec seriesRecord
+		if err := json.Unmarshal(raw, &rec); err != nil || rec.V != checkpointVersion {
+			warnings = append(warnings, fmt.Sprintf("series record skipped: version %d, %v", rec.V, err))
+			continue
+		}
+		id, err := ParseSeriesID(rec.Series)
+		if err == nil && id.rank() == 1 && *c.cfg.Series.Platforms && len(c.platforms) < c.cfg.MaxPlatforms {
+			c.platforms[id.Platform] = true
+		}
+		if err != nil || !c.wanted(id) {
+			warnings = append(warnings, fmt.Sprintf("series %s is no longer configured; its state is ignored", rec.Series))
+			continue
+		}
+		s, err := c.get(id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.det.UnmarshalBinary(rec.Detector); err != nil {
+			warnings = append(warnings, fmt.Sprintf("series %s starts afresh: %v", rec.Series, err))
+			continue
+		}
+		s.last, s.lastRes = rec.Last, rec.LastRes
+		// Pin the series to the bucket after the last one observed, so the
+		// buckets in between close as they would have (empty ones too).
+		if next := s.last.Add(id.Resolution); st.Watermark.Sub(next) < maxPinGap {
+			if err := s.buckets.AddN(next, 0, 0); err != nil {
+				return nil, fmt.Errorf("%w: series %s: %w", ErrCheckpoint, rec.Series, err)
+			}
+		}
+	}
+	for key, bs := range st.Open {
+		id, err := ParseSeriesID(key)
+		if err != nil || !c.wanted(id) {
+			continue
+		}
+		s, err := c.get(id)
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(bs, func(a, b trend.Bucket) int { return a.Start.Compare(b.Start) })
+		if err := s.restoreOpen(bs); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
+		}
+	}
+	c.watermark, c.closed = st.Watermark, st.Closed
+	c.seqs.r = st.Seqs
+	c.recent = st.Recent
+	return warnings, nil
+}
+
+// maxPinGap: after a longer pause a restored series restarts its buckets
+// at the watermark (the detector fills the gap itself).
+const maxPinGap = 7 * 24 * time.Hour
+
+// wanted reports whether the config still has series id.
+func (c *Counter) wanted(id SeriesID) bool {
+	if !slices.Contains(c.cfg.Resolutions, id.Resolution) {
+		return false
+	}
+	switch id.rank() {
+	case 0:
+		return *c.cfg.Series.Topics && c.topics[id.Topic] && id.Platform == All
+	case 1:
+		return *c.cfg.Series.Platforms && c.platforms[id.Platform]
+	default:
+		return *c.cfg.Series.Overall
+	}
+}
+
+func (c *Counter) topicList() []pipeline.Topic {
+	out := make([]pipeline.Topic, 0, len(c.topics))
+	for t := range c.topics {
+		out = append(out, pipeline.Topic{ID: t})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

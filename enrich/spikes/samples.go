@@ -1,0 +1,152 @@
+package spikes
+
+import (
+	"slices"
+	"time"
+
+	"github.com/earshot-dev/earshot/enrich/trend"
+)
+
+// sampleItem is what an explanation needs of one mention.
+type sampleItem struct {
+	hash     uint64
+	t        time.Time
+	negative bool
+	platform string
+	topics   []string // the configured topics it counted in
+	ex       trend.ExplainItem
+}
+
+// in reports whether the item belongs to scope sc.
+func (it *sampleItem) in(sc scope) bool {
+	return (sc.topic == All || slices.Contains(it.topics, sc.topic)) && (sc.platform == All || sc.platform == it.platform)
+}
+
+// sampleSlot keeps the k mentions of one slot with the smallest id hashes:
+// a uniform sample that every replica and every replay chooses alike.
+type sampleSlot struct {
+	items []*sampleItem
+	max   int // index of the largest hash in items
+}
+
+// samples keeps, per scope and slot (the finest resolution), a bounded
+// sample of recent mentions' features for explanations. Items are shared
+// between the scopes of a mention.
+type samples struct {
+	k      int
+	slot   time.Duration
+	scopes map[scope]map[int64]*sampleSlot
+}
+
+// scope is a series' topic and platform, whatever its resolution.
+type scope struct{ topic, platform string }
+
+func newSamples(k int, slot time.Duration) *samples {
+	return &samples{k: k, slot: slot, scopes: map[scope]map[int64]*sampleSlot{}}
+}
+
+// wants reports whether a mention with hash h at t would enter sc's sample.
+func (s *samples) wants(sc scope, t time.Time, h uint64) bool {
+	sl := s.scopes[sc][floor(t, s.slot).UnixNano()]
+	return sl == nil || len(sl.items) < s.k || h < sl.items[sl.max].hash
+}
+
+// offer adds it to sc's sample if its hash is small enough.
+func (s *samples) offer(sc scope, it *sampleItem) {
+	slots := s.scopes[sc]
+	if slots == nil {
+		slots = map[int64]*sampleSlot{}
+		s.scopes[sc] = slots
+	}
+	k := floor(it.t, s.slot).UnixNano()
+	sl := slots[k]
+	if sl == nil {
+		sl = &sampleSlot{}
+		slots[k] = sl
+	}
+	for _, x := range sl.items {
+		if x.hash == it.hash {
+			return // offered again (a replay)
+		}
+	}
+	switch {
+	case len(sl.items) < s.k:
+		sl.items = append(sl.items, it)
+	case it.hash < sl.items[sl.max].hash:
+		sl.items[sl.max] = it
+	default:
+		return
+	}
+	sl.max = 0
+	for i, x := range sl.items {
+		if x.hash > sl.items[sl.max].hash {
+			sl.max = i
+		}
+	}
+}
+
+// items returns the sampled items of sc with from <= t < to.
+func (s *samples) items(sc scope, from, to time.Time) []*sampleItem {
+	var out []*sampleItem
+	for k, sl := range s.scopes[sc] {
+		st := time.Unix(0, k)
+		if !st.Before(to) || !st.Add(s.slot).After(from) {
+			continue
+		}
+		for _, it := range sl.items {
+			if !it.t.Before(from) && it.t.Before(to) {
+				out = append(out, it)
+			}
+		}
+	}
+	return out
+}
+
+// between returns the sampled mentions of sc with from <= t < to, oldest
+// slot first and by hash within a slot (deterministic); negOnly keeps the
+// negative ones.
+func (s *samples) between(sc scope, from, to time.Time, negOnly bool) []trend.ExplainItem {
+	slots := s.scopes[sc]
+	var keys []int64
+	for k := range slots {
+		st := time.Unix(0, k)
+		if st.Before(to) && st.Add(s.slot).After(from) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []trend.ExplainItem
+	for _, k := range keys {
+		items := slices.Clone(slots[k].items)
+		slices.SortFunc(items, func(a, b *sampleItem) int {
+			switch {
+			case a.hash < b.hash:
+				return -1
+			case a.hash > b.hash:
+				return 1
+			}
+			return 0
+		})
+		for _, it := range items {
+			if it.t.Before(from) || !it.t.Before(to) || (negOnly && !it.negative) {
+				continue
+			}
+			out = append(out, it.ex)
+		}
+	}
+	return out
+}
+
+// prune forgets the slots that end at or before t.
+func (s *samples) prune(t time.Time) {
+	for sc, slots := range s.scopes {
+		for k := range slots {
+			if !time.Unix(0, k).Add(s.slot).After(t) {
+				delete(slots, k)
+			}
+		}
+		if len(slots) == 0 {
+			delete(s.scopes, sc)
+		}
+	}
+}
