@@ -1,8 +1,14 @@
+//go:build ablation
+
+// The ablation report measures each rule's contribution; it is a report,
+// not a test, so it builds only with -tags ablation:
+//
+//	go test -tags ablation -run TestAblation -v ./enrich/sentiment
+
 package sentiment
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/earshot-dev/earshot/enrich/internal/evaldata"
@@ -12,11 +18,8 @@ import (
 // the rows the rules and constants were tuned on), what each of earshot's
 // changes to VADER is worth:
 //
-//	EARSHOT_ABLATION=1 go test ./enrich/sentiment -run TestAblation -v
+//	go test -tags ablation ./enrich/sentiment -run TestAblation -v
 func TestAblation(t *testing.T) {
-	if os.Getenv("EARSHOT_ABLATION") == "" {
-		t.Skip("set EARSHOT_ABLATION=1")
-	}
 	dir := dataDir(t)
 	base := Default()
 	variants := []struct {
