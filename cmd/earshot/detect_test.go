@@ -27,10 +27,7 @@ import (
 // 30m of history.
 func detectConfig(t *testing.T, dataDir string, ch clickhouse.Config) *Config {
 	t.Helper()
-	chm := map[string]any{"addr": ch.Addr, "database": ch.Database}
-	if ch.Password.File != "" {
-		chm["password"] = map[string]string{"file": ch.Password.File}
-	}
+	chm := chConfigMap(ch)
 	doc := map[string]any{
 		"data_dir":   dataDir,
 		"log":        map[string]any{"level": "debug"},

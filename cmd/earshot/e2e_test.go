@@ -108,10 +108,7 @@ func (fs *feedServer) lastHeader(path, key string) string {
 // e2eConfig writes the YAML config of the end-to-end test.
 func e2eConfig(t *testing.T, dataDir string, ch clickhouse.Config, feedBase string) *Config {
 	t.Helper()
-	chm := map[string]any{"addr": ch.Addr, "database": ch.Database}
-	if ch.Password.File != "" {
-		chm["password"] = map[string]string{"file": ch.Password.File}
-	}
+	chm := chConfigMap(ch)
 	var feeds []string
 	for _, p := range []string{"/good.rss", "/noguid.rss", "/dup-a.rss", "/dup-b.rss", "/notmod.rss", "/limited.rss", "/malformed.xml"} {
 		feeds = append(feeds, feedBase+p)
@@ -140,26 +137,16 @@ func e2eConfig(t *testing.T, dataDir string, ch clickhouse.Config, feedBase stri
 // startPipeline runs `earshot run` in-process until the returned stop is called.
 func startPipeline(t *testing.T, cfg *Config) (in *infra, stop func()) {
 	t.Helper()
-	stderr = testLogWriter{t}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *infra, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runRoles(ctx, cfg, roles{connect: true, enrich: true, sink: true, detect: true, embedded: true}, func(in *infra) { ready <- in })
-	}()
-	select {
-	case in = <-ready:
-	case err := <-done:
-		t.Fatalf("runRoles() = %v before start", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("pipeline did not start within 60s")
+	return startRoles(t, cfg, roles{connect: true, enrich: true, sink: true, detect: true, embedded: true})
+}
+
+// chConfigMap is the clickhouse section of a test config for ch.
+func chConfigMap(ch clickhouse.Config) map[string]any {
+	m := map[string]any{"addr": ch.Addr, "database": ch.Database}
+	if ch.Password.File != "" {
+		m["password"] = map[string]string{"file": ch.Password.File}
 	}
-	return in, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("runRoles() = %v", err)
-		}
-	}
+	return m
 }
 
 type testLogWriter struct{ t *testing.T }

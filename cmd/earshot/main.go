@@ -96,6 +96,14 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", "deploy/earshot.yaml", "config `file`")
 }
 
+// parseAndLoad parses a command's flags, then loads its --config file.
+func parseAndLoad(fs *flag.FlagSet, cfgPath *string, args []string) (*Config, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return LoadConfig(*cfgPath)
+}
+
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("earshot "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -110,10 +118,7 @@ func init() {
 	register("check", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := newFlagSet("check", stderr)
 		cfgPath := configFlag(fs)
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		cfg, err := LoadConfig(*cfgPath)
+		cfg, err := parseAndLoad(fs, cfgPath, args)
 		if err != nil {
 			return err
 		}

@@ -34,10 +34,7 @@ func init() {
 		register(name, func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
 			fs := newFlagSet(name, stderr)
 			cfgPath := configFlag(fs)
-			if err := fs.Parse(args); err != nil {
-				return err
-			}
-			cfg, err := LoadConfig(*cfgPath)
+			cfg, err := parseAndLoad(fs, cfgPath, args)
 			if err != nil {
 				return err
 			}
@@ -47,10 +44,7 @@ func init() {
 	register("migrate", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := newFlagSet("migrate", stderr)
 		cfgPath := configFlag(fs)
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		cfg, err := LoadConfig(*cfgPath)
+		cfg, err := parseAndLoad(fs, cfgPath, args)
 		if err != nil {
 			return err
 		}
@@ -187,10 +181,7 @@ func init() {
 		topic := fs.String("topic", "", "only mentions that matched this topic `id`")
 		all := fs.Bool("all", false, "start from the oldest stored mention instead of new ones")
 		limit := fs.Int("n", 0, "exit after `N` mentions (0: follow forever)")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		cfg, err := LoadConfig(*cfgPath)
+		cfg, err := parseAndLoad(fs, cfgPath, args)
 		if err != nil {
 			return err
 		}

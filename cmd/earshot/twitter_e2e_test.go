@@ -38,10 +38,7 @@ func TestEndToEndXSearchToClickHouse(t *testing.T) {
 	addPosts(150) // more than one page of 100
 
 	ch := chtest.NewDatabase(t)
-	chm := map[string]any{"addr": ch.Addr, "database": ch.Database}
-	if ch.Password.File != "" {
-		chm["password"] = map[string]string{"file": ch.Password.File}
-	}
+	chm := chConfigMap(ch)
 	raw, _ := yaml.Marshal(map[string]any{
 		"data_dir":   t.TempDir(),
 		"log":        map[string]any{"level": "debug"},
