@@ -15,10 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/deploy/internal/promnames"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 	"github.com/earshot-dev/earshot/sink/clickhouse/chtest"
@@ -96,30 +93,6 @@ func (d dashboard) all() []panel {
 	return out
 }
 
-// descNames records the metric names of every collector registered on it.
-type descNames map[string]bool
-
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
-
-func (d descNames) Register(c prometheus.Collector) error {
-	ch := make(chan *prometheus.Desc, 64)
-	go func() { c.Describe(ch); close(ch) }()
-	for desc := range ch {
-		if m := fqName.FindStringSubmatch(desc.String()); m != nil {
-			d[m[1]] = true
-		}
-	}
-	return nil
-}
-
-func (d descNames) MustRegister(cs ...prometheus.Collector) {
-	for _, c := range cs {
-		_ = d.Register(c)
-	}
-}
-
-func (d descNames) Unregister(prometheus.Collector) bool { return false }
-
 var metricRef = regexp.MustCompile(`\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{|\[|\)|$|\s|,)`)
 
 // promFuncs are PromQL words that look like metric names.
@@ -135,7 +108,7 @@ func init() {
 
 // unknownMetrics returns the metric names in a PromQL expression that no
 // earshot process exports.
-func unknownMetrics(expr string, known descNames) []string {
+func unknownMetrics(expr string, known map[string]bool) []string {
 	expr = regexp.MustCompile(`"[^"]*"`).ReplaceAllString(expr, `""`) // label values
 	expr = regexp.MustCompile(`\$\{?[a-zA-Z_]+\}?`).ReplaceAllString(expr, "1m")
 	var out []string
@@ -160,10 +133,7 @@ func TestDashboardPanels(t *testing.T) {
 	if d.Title == "" || d.UID == "" {
 		t.Errorf("dashboard title %q, uid %q; want both", d.Title, d.UID)
 	}
-	known := descNames{}
-	pipeline.NewMetrics(known)
-	spikes.NewMetrics(known)
-	known.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	known := promnames.Known()
 
 	ids := map[int]bool{}
 	type rect struct{ x, y, w, h int }

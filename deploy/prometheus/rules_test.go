@@ -13,12 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
-	"github.com/earshot-dev/earshot/pipeline"
+	"github.com/earshot-dev/earshot/deploy/internal/promnames"
 )
 
 type ruleFile struct {
@@ -36,45 +33,12 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
-// descNames records the metric names of every collector registered on it.
-type descNames map[string]bool
-
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
-
-func (d descNames) Register(c prometheus.Collector) error {
-	ch := make(chan *prometheus.Desc, 64)
-	go func() { c.Describe(ch); close(ch) }()
-	for desc := range ch {
-		if m := fqName.FindStringSubmatch(desc.String()); m != nil {
-			d[m[1]] = true
-		}
-	}
-	return nil
-}
-
-func (d descNames) MustRegister(cs ...prometheus.Collector) {
-	for _, c := range cs {
-		_ = d.Register(c)
-	}
-}
-
-func (d descNames) Unregister(prometheus.Collector) bool { return false }
-
-// knownMetrics lists every metric an earshot process exports.
-func knownMetrics() descNames {
-	d := descNames{}
-	pipeline.NewMetrics(d)
-	spikes.NewMetrics(d)
-	d.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return d
-}
-
 var metricRef = regexp.MustCompile(`\b(earshot(?:_|:)[a-zA-Z0-9_:]+)`)
 
 // unknownMetrics returns the metric names in expr that earshot does not
 // export (histogram series _bucket, _sum and _count included) and that no
 // recording rule in recorded defines.
-func unknownMetrics(expr string, known descNames, recorded map[string]bool) []string {
+func unknownMetrics(expr string, known, recorded map[string]bool) []string {
 	var out []string
 	for _, m := range metricRef.FindAllStringSubmatch(expr, -1) {
 		name := m[1]
@@ -128,7 +92,7 @@ func TestRules(t *testing.T) {
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("earshot-rules.yml: %v", err)
 	}
-	known := knownMetrics()
+	known := promnames.Known()
 	recorded := map[string]bool{}
 	alerts := map[string]bool{}
 	for _, g := range f.Groups {
@@ -188,7 +152,7 @@ func TestRules(t *testing.T) {
 }
 
 func TestUnknownMetricsCatches(t *testing.T) {
-	known := knownMetrics()
+	known := promnames.Known()
 	tests := []struct {
 		expr string
 		want string

@@ -49,6 +49,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/earshot-dev/earshot/enrich/internal/stageenv"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -130,19 +131,13 @@ var _ pipeline.Enricher = (*Stage)(nil)
 // New builds the stage from env.Options (nil: defaults).
 func New(env pipeline.EnricherEnv) (*Stage, error) {
 	o := DefaultOptions()
-	if env.Options != nil {
-		if err := pipeline.DecodeStrict(env.Options, &o); err != nil {
-			return nil, fmt.Errorf("%s: enrich options %q: %w", env.File, Name, err)
-		}
+	if err := stageenv.DecodeOptions(env, Name, &o); err != nil {
+		return nil, err
 	}
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: enrich options %q: %w", env.File, Name, err)
 	}
-	logger := env.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return NewWithOptions(o, logger.With("component", "enrich", "stage", Name)), nil
+	return NewWithOptions(o, stageenv.Logger(env, Name)), nil
 }
 
 // NewWithOptions builds the stage from validated options.

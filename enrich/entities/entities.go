@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/earshot-dev/earshot/enrich/internal/stageenv"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -44,16 +45,10 @@ var _ pipeline.Enricher = (*Stage)(nil)
 
 // New builds the stage. It takes no options; any given are an error.
 func New(env pipeline.EnricherEnv) (*Stage, error) {
-	if env.Options != nil {
-		if err := pipeline.DecodeStrict(env.Options, &struct{}{}); err != nil {
-			return nil, fmt.Errorf("%s: enrich options %q: %w", env.File, Name, err)
-		}
+	if err := stageenv.DecodeOptions(env, Name, &struct{}{}); err != nil {
+		return nil, err
 	}
-	logger := env.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Stage{logger: logger.With("component", "enrich", "stage", Name)}, nil
+	return &Stage{logger: stageenv.Logger(env, Name)}, nil
 }
 
 // Name returns "entities".

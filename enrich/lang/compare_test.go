@@ -16,6 +16,8 @@ import (
 
 	"github.com/abadojack/whatlanggo"
 	"github.com/pemistahl/lingua-go"
+
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 )
 
 type namedDetector struct {
@@ -170,11 +172,11 @@ func BenchmarkCompare(b *testing.B) {
 		d := newNamed(name)
 		b.Run(strings.ReplaceAll(d.name, " ", "_"), func(b *testing.B) {
 			b.ReportAllocs()
-			c := startCPU(b)
+			c := stagetest.StartCPU(b)
 			for i := 0; i < b.N; i++ {
 				d.detect(posts[i%len(posts)].text)
 			}
-			c.stop(b)
+			c.Stop(b)
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/earshot-dev/earshot/enrich/internal/stageenv"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -25,17 +26,7 @@ const StageName = "lang"
 // the answer for the same text can change.
 const Version = "ngram-lingua1.4/1"
 
-func init() {
-	pipeline.RegisterEnricher(StageName, 20, func(env pipeline.EnricherEnv) (pipeline.Enricher, error) {
-		cfg := DefaultConfig()
-		if env.Options != nil {
-			if err := pipeline.DecodeStrict(env.Options, &cfg); err != nil {
-				return nil, fmt.Errorf("%s: enrich option %q: %w", env.File, StageName, err)
-			}
-		}
-		return New(cfg)
-	})
-}
+func init() { stageenv.Register(StageName, 20, DefaultConfig, New) }
 
 // Config is the stage's options (enrich.options.lang).
 type Config struct {

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -191,10 +190,6 @@ func TestEnrich(t *testing.T) {
 }
 
 func TestRegisteredFactory(t *testing.T) {
-	f, ok := pipeline.EnricherFactoryFor(StageName)
-	if !ok {
-		t.Fatalf("EnricherFactoryFor(%q) not registered", StageName)
-	}
 	tests := []struct{ yaml, wantErr string }{
 		{"", ""},
 		{"languages: [en, es]", ""},
@@ -205,23 +200,7 @@ func TestRegisteredFactory(t *testing.T) {
 		{"min_confidence: 2", "min_confidence 2"},
 	}
 	for _, tt := range tests {
-		env := pipeline.EnricherEnv{File: "earshot.yaml"}
-		if tt.yaml != "" {
-			var n yaml.Node
-			if err := yaml.Unmarshal([]byte(tt.yaml), &n); err != nil {
-				t.Fatalf("yaml %q: %v", tt.yaml, err)
-			}
-			env.Options = &n
-		}
-		st, err := f(env)
-		switch {
-		case tt.wantErr == "" && err != nil:
-			t.Errorf("factory(%q) = %v; want no error", tt.yaml, err)
-		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("factory(%q) = %v; want error containing %q", tt.yaml, err, tt.wantErr)
-		case err == nil && (st.Name() != StageName || st.Version() != Version):
-			t.Errorf("factory(%q) = %s/%s; want %s/%s", tt.yaml, st.Name(), st.Version(), StageName, Version)
-		}
+		stagetest.CheckFactory(t, StageName, Version, tt.yaml, tt.wantErr)
 	}
 }
 
@@ -257,11 +236,11 @@ func BenchmarkDetect(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := stagetest.StartCPU(b)
 	for i := 0; i < b.N; i++ {
 		d.Detect(posts[i%len(posts)].text)
 	}
-	c.stop(b)
+	c.Stop(b)
 }
 
 func BenchmarkEnrich(b *testing.B) {
@@ -275,13 +254,5 @@ func BenchmarkEnrich(b *testing.B) {
 		batch[i] = &pipeline.Mention{Text: posts[i%len(posts)].text}
 		batch[i].SetVersion("warm", "up")
 	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	c := startCPU(b)
-	for i := 0; i < b.N; i += len(batch) {
-		if err := e.Enrich(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c.stop(b)
+	stagetest.BenchEnrich(b, e, batch)
 }

@@ -41,6 +41,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/earshot-dev/earshot/enrich/internal/stageenv"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -91,18 +92,14 @@ var _ pipeline.Enricher = (*Stage)(nil)
 // New builds the stage from the topics' handles and env.Options.
 func New(env pipeline.EnricherEnv) (*Stage, error) {
 	var o Options
-	if env.Options != nil {
-		if err := pipeline.DecodeStrict(env.Options, &o); err != nil {
-			return nil, fmt.Errorf("%s: enrich options %q: %w", env.File, Name, err)
-		}
+	if err := stageenv.DecodeOptions(env, Name, &o); err != nil {
+		return nil, err
 	}
 	s, err := NewWithOptions(env.Topics, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: enrich options %q: %w", env.File, Name, err)
 	}
-	if env.Logger != nil {
-		s.logger = env.Logger.With("component", "enrich", "stage", Name)
-	}
+	s.logger = stageenv.Logger(env, Name)
 	return s, nil
 }
 

@@ -1,12 +1,12 @@
 package sentiment
 
 import (
-	"context"
 	"testing"
 
 	"github.com/jonreiter/govader"
 
 	"github.com/earshot-dev/earshot/enrich/internal/evaldata"
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -45,22 +45,22 @@ func BenchmarkScore(b *testing.B) {
 	posts := benchPosts(b)
 	s := Default()
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := stagetest.StartCPU(b)
 	for i := 0; i < b.N; i++ {
 		s.Score(posts[i%len(posts)])
 	}
-	c.stop(b)
+	c.Stop(b)
 }
 
 func BenchmarkGovader(b *testing.B) {
 	posts := benchPosts(b)
 	g := govader.NewSentimentIntensityAnalyzer()
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := stagetest.StartCPU(b)
 	for i := 0; i < b.N; i++ {
 		g.PolarityScores(posts[i%len(posts)])
 	}
-	c.stop(b)
+	c.Stop(b)
 }
 
 // BenchmarkEnrich is the stage's cost per mention in batches of 256.
@@ -74,13 +74,5 @@ func BenchmarkEnrich(b *testing.B) {
 	for i := range batch {
 		batch[i] = &pipeline.Mention{Text: posts[i%len(posts)], Enrichment: pipeline.Enrichment{Lang: "en"}}
 	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	c := startCPU(b)
-	for i := 0; i < b.N; i += len(batch) {
-		if err := e.Enrich(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c.stop(b)
+	stagetest.BenchEnrich(b, e, batch)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/earshot-dev/earshot/enrich/internal/stageenv"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -16,17 +17,7 @@ const StageName = "sentiment"
 // score for the same text can change.
 const Version = "vader-earshot/1"
 
-func init() {
-	pipeline.RegisterEnricher(StageName, 30, func(env pipeline.EnricherEnv) (pipeline.Enricher, error) {
-		cfg := DefaultConfig()
-		if env.Options != nil {
-			if err := pipeline.DecodeStrict(env.Options, &cfg); err != nil {
-				return nil, fmt.Errorf("%s: enrich option %q: %w", env.File, StageName, err)
-			}
-		}
-		return New(cfg)
-	})
-}
+func init() { stageenv.Register(StageName, 30, DefaultConfig, New) }
 
 // Config is the stage's options (enrich.options.sentiment).
 type Config struct {

@@ -3,11 +3,9 @@ package sentiment
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -68,10 +66,6 @@ func TestEnrichCancelled(t *testing.T) {
 }
 
 func TestRegisteredFactory(t *testing.T) {
-	f, ok := pipeline.EnricherFactoryFor(StageName)
-	if !ok {
-		t.Fatalf("EnricherFactoryFor(%q) not registered", StageName)
-	}
 	tests := []struct {
 		yaml    string
 		wantErr string
@@ -84,22 +78,6 @@ func TestRegisteredFactory(t *testing.T) {
 		{"positive_threshold: -0.5", "must be above"},
 	}
 	for _, tt := range tests {
-		env := pipeline.EnricherEnv{File: "earshot.yaml"}
-		if tt.yaml != "" {
-			var n yaml.Node
-			if err := yaml.Unmarshal([]byte(tt.yaml), &n); err != nil {
-				t.Fatalf("yaml %q: %v", tt.yaml, err)
-			}
-			env.Options = &n
-		}
-		st, err := f(env)
-		switch {
-		case tt.wantErr == "" && err != nil:
-			t.Errorf("factory(%q) = %v; want no error", tt.yaml, err)
-		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("factory(%q) = %v; want error containing %q", tt.yaml, err, tt.wantErr)
-		case err == nil && (st.Name() != StageName || st.Version() != Version):
-			t.Errorf("factory(%q) = %s/%s; want %s/%s", tt.yaml, st.Name(), st.Version(), StageName, Version)
-		}
+		stagetest.CheckFactory(t, StageName, Version, tt.yaml, tt.wantErr)
 	}
 }

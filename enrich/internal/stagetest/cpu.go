@@ -1,4 +1,4 @@
-package sentiment
+package stagetest
 
 import (
 	"syscall"
@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// cpuTimer reports the process's CPU time per op next to ns/op: on a
+// CPUTimer reports the process's CPU time per op next to ns/op: on a
 // machine shared with other work, wall time per op overstates the cost.
-type cpuTimer struct{ start time.Duration }
+type CPUTimer struct{ start time.Duration }
 
 func cpuNow() time.Duration {
 	var ru syscall.Rusage
@@ -18,12 +18,15 @@ func cpuNow() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func startCPU(b *testing.B) *cpuTimer {
+// StartCPU resets the benchmark timer and starts counting CPU time.
+func StartCPU(b *testing.B) *CPUTimer {
 	b.ResetTimer()
-	return &cpuTimer{start: cpuNow()}
+	return &CPUTimer{start: cpuNow()}
 }
 
-func (c *cpuTimer) stop(b *testing.B) {
+// Stop stops the benchmark timer and reports the CPU time per op as
+// cpu-ns/op.
+func (c *CPUTimer) Stop(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(cpuNow()-c.start)/float64(b.N), "cpu-ns/op")
 }
