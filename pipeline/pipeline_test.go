@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -368,7 +369,7 @@ func TestSinkRunnerDeadLettersRejectedMentionsAndAcksTheRest(t *testing.T) {
 		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
 	})
 	sink.mu.Lock()
-	stored := strings.Join(sink.stored, ",")
+	stored := strings.Join(slices.Sorted(slices.Values(sink.stored)), ",")
 	sink.mu.Unlock()
 	if stored != "test:0,test:2" {
 		t.Errorf("stored %q; want test:0,test:2", stored)

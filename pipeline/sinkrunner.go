@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +17,7 @@ type SinkConfig struct {
 	BatchRows     int            `yaml:"batch_rows"`     // default 10000
 	BatchBytes    int            `yaml:"batch_bytes"`    // default 16 MiB of wire JSON
 	FlushInterval time.Duration  `yaml:"flush_interval"` // default 1s
+	Workers       int            `yaml:"workers"`        // concurrent batches per process (default 2)
 	Consumer      ConsumerConfig `yaml:"consumer"`
 }
 
@@ -53,11 +55,26 @@ func (r *SinkRunner) Run(ctx context.Context) error {
 	if r.Durable == "" {
 		r.Durable = stageSink
 	}
-	cons, err := ensureConsumer(ctx, r.JS, StreamEnriched, r.Durable, SubjectEnrichedPrefix+">", c.Consumer, 2*c.BatchRows)
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	cons, err := ensureConsumer(ctx, r.JS, StreamEnriched, r.Durable, SubjectEnrichedPrefix+">", c.Consumer, 2*c.BatchRows*c.Workers)
 	if err != nil {
 		return err
 	}
 	log := r.Logger.With("component", stageSink)
+	var wg sync.WaitGroup
+	for range c.Workers {
+		wg.Go(func() { r.work(ctx, log, cons) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// work is one batching loop: fetch, accumulate, write, ack. Workers share
+// the consumer, so one fetches while another waits for its insert.
+func (r *SinkRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.Consumer) {
+	c := &r.Config
 	var (
 		pending []jetstream.Msg
 		ms      []*Mention
@@ -104,7 +121,6 @@ func (r *SinkRunner) Run(ctx context.Context) error {
 				ms = append(ms, m)
 				bytes += len(msg.Data())
 			}
-			r.Metrics.InFlight.WithLabelValues(stageSink).Set(float64(len(pending)))
 		}
 		if len(pending) == 0 {
 			continue
@@ -116,7 +132,6 @@ func (r *SinkRunner) Run(ctx context.Context) error {
 			break // ctx done: leave unacknowledged for redelivery
 		}
 		pending, ms, bytes = pending[:0], ms[:0], 0
-		r.Metrics.InFlight.WithLabelValues(stageSink).Set(0)
 	}
 	if len(pending) > 0 {
 		// Soft stop: try to store what is held within DrainTimeout; what is
@@ -127,7 +142,6 @@ func (r *SinkRunner) Run(ctx context.Context) error {
 			log.Warn("stopping with unstored mentions; they will be redelivered", "count", len(pending), "err", err)
 		}
 	}
-	return nil
 }
 
 func (r *SinkRunner) drainTimeout() time.Duration {
@@ -140,6 +154,8 @@ func (r *SinkRunner) drainTimeout() time.Duration {
 func (r *SinkRunner) flush(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg, ms []*Mention) error {
 	start := time.Now()
 	r.Metrics.Received.WithLabelValues(stageSink).Add(float64(len(ms)))
+	r.Metrics.InFlight.WithLabelValues(stageSink).Add(float64(len(ms)))
+	defer r.Metrics.InFlight.WithLabelValues(stageSink).Sub(float64(len(ms)))
 	stop := keepAlive(msgs, r.Config.Consumer.AckWait/3)
 	var rejected []Rejection
 	err := retry(ctx, log, "write batch", func(ctx context.Context) error {
