@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test vet fmt-check bench fuzz clean
+.PHONY: all build deps test-deps run demo test race vet fmt-check bench fuzz clean
 
 all: build
 
@@ -37,6 +37,10 @@ test-deps:
 # JetStream server and a real clickhouse-server (installed by `deps`).
 test: deps test-deps fmt-check vet
 	$(GO) test -count=1 -timeout 14m ./...
+
+# The concurrent parts under the race detector (not part of `make test`: slower).
+race: deps test-deps
+	$(GO) test -race -count=1 -timeout 20m ./pipeline/... ./cmd/... ./enrich/spikes/... ./enrich/dedup/... ./connectors/...
 
 # Benchmarks: each hot path next to its baseline, measured in the same run.
 bench:
