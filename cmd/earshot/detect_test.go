@@ -161,19 +161,7 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // detectIdle reports whether the detect role and the alert writer have
 // nothing pending.
 func detectIdle(t *testing.T, in *infra) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, c := range [][2]string{{pipeline.StreamEnriched, spikes.DefaultDurable}, {pipeline.StreamAlerts, spikes.DefaultAlertsDurable}} {
-		cons, err := in.js.Consumer(ctx, c[0], c[1])
-		if err != nil {
-			return false
-		}
-		info, err := cons.Info(ctx)
-		if err != nil || info.NumPending != 0 || info.NumAckPending != 0 {
-			return false
-		}
-	}
-	return true
+	return consumersIdle(in, [2]string{pipeline.StreamEnriched, spikes.DefaultDurable}, [2]string{pipeline.StreamAlerts, spikes.DefaultAlertsDurable})
 }
 
 func alertMessages(t *testing.T, in *infra) []spikes.Alert {

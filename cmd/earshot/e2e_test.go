@@ -158,9 +158,15 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 
 // idle reports whether every mention has passed enrich and sink.
 func idle(t *testing.T, in *infra) bool {
+	return consumersIdle(in, [2]string{"MENTIONS", "enrich"}, [2]string{"ENRICHED", "sink"})
+}
+
+// consumersIdle reports whether each {stream, durable} consumer has nothing
+// pending and nothing unacknowledged.
+func consumersIdle(in *infra, consumers ...[2]string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, c := range [][2]string{{"MENTIONS", "enrich"}, {"ENRICHED", "sink"}} {
+	for _, c := range consumers {
 		cons, err := in.js.Consumer(ctx, c[0], c[1])
 		if err != nil {
 			return false
