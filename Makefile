@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test race vet fmt-check bench fuzz clean
+.PHONY: all build deps test-deps run demo test race soak vet fmt-check bench fuzz clean
 
 all: build
 
@@ -41,6 +41,12 @@ test: deps test-deps fmt-check vet
 # The concurrent parts under the race detector (not part of `make test`: slower).
 race: deps test-deps
 	$(GO) test -race -count=1 -timeout 20m ./pipeline/... ./cmd/... ./enrich/spikes/... ./enrich/dedup/... ./connectors/...
+
+# Steady load for $(SOAK) while ClickHouse and NATS restart again and again;
+# every mention must be stored exactly once (not part of `make test`).
+SOAK ?= 5m
+soak: deps
+	EARSHOT_SOAK=$(SOAK) $(GO) test -tags soak -run TestSoak -count=1 -timeout 60m -v ./cmd/earshot/
 
 # Benchmarks: each hot path next to its baseline, measured in the same run.
 bench:
