@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/earshot-dev/earshot/enrich/spikes"
 	"github.com/earshot-dev/earshot/pipeline"
@@ -45,15 +44,7 @@ func detectConfig(t *testing.T, dataDir string, ch clickhouse.Config) *Config {
 			"detector": map[string]any{"warmup": "30m"},
 		},
 	}
-	raw, err := yaml.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ParseConfig("detect-e2e.yaml", raw)
-	if err != nil {
-		t.Fatalf("ParseConfig() = %v\n%s", err, raw)
-	}
-	return cfg
+	return parseTestConfig(t, "detect-e2e.yaml", doc)
 }
 
 // startRoles runs the given roles in-process until stop is called.

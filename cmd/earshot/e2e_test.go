@@ -123,11 +123,17 @@ func e2eConfig(t *testing.T, dataDir string, ch clickhouse.Config, feedBase stri
 		"sink":       map[string]any{"flush_interval": "200ms"},
 		"connectors": []map[string]any{{"type": "rss", "name": "feeds", "interval": "10s", "feeds": feeds}},
 	}
+	return parseTestConfig(t, "e2e.yaml", doc)
+}
+
+// parseTestConfig encodes doc as YAML and loads it as earshot would a file.
+func parseTestConfig(t *testing.T, name string, doc map[string]any) *Config {
+	t.Helper()
 	raw, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ParseConfig("e2e.yaml", raw)
+	cfg, err := ParseConfig(name, raw)
 	if err != nil {
 		t.Fatalf("ParseConfig() = %v\n%s", err, raw)
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
@@ -36,7 +34,7 @@ func TestOutagesLoseAndDuplicateNothing(t *testing.T) {
 	t.Cleanup(func() { _ = ls.Stop() })
 	ch := ls.ClientConfig(clickhouse.Config{Database: "outage"})
 
-	raw, _ := yaml.Marshal(map[string]any{
+	cfg := parseTestConfig(t, "outage.yaml", map[string]any{
 		"data_dir":   t.TempDir(),
 		"log":        map[string]any{"level": "info"},
 		"http":       map[string]any{"listen": "off"},
@@ -44,10 +42,6 @@ func TestOutagesLoseAndDuplicateNothing(t *testing.T) {
 		"clickhouse": chConfigMap(ch),
 		"sink":       map[string]any{"flush_interval": "200ms", "batch_rows": 500},
 	})
-	cfg, err := ParseConfig("outage.yaml", raw)
-	if err != nil {
-		t.Fatalf("ParseConfig() = %v", err)
-	}
 	in, stop := startRoles(t, cfg, roles{enrich: true, sink: true})
 	defer stop()
 

@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
@@ -45,15 +43,11 @@ func TestSoak(t *testing.T) {
 	}
 	defer func() { _ = ls.Stop() }()
 	ch := ls.ClientConfig(clickhouse.Config{Database: "soak"})
-	raw, _ := yaml.Marshal(map[string]any{
+	cfg := parseTestConfig(t, "soak.yaml", map[string]any{
 		"data_dir": t.TempDir(), "log": map[string]any{"level": "warn"}, "http": map[string]any{"listen": "off"},
 		"nats": map[string]any{"url": js.URL()}, "clickhouse": chConfigMap(ch),
 		"topics": []map[string]any{{"id": "acme", "query": "acme"}},
 	})
-	cfg, err := ParseConfig("soak.yaml", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	in, stop := startRoles(t, cfg, roles{enrich: true, sink: true})
 	defer stop()
 

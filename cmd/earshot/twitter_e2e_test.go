@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/earshot-dev/earshot/connectors/twitter"
 	"github.com/earshot-dev/earshot/connectors/twitter/xfake"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
@@ -39,7 +37,7 @@ func TestEndToEndXSearchToClickHouse(t *testing.T) {
 
 	ch := chtest.NewDatabase(t)
 	chm := chConfigMap(ch)
-	raw, _ := yaml.Marshal(map[string]any{
+	cfg := parseTestConfig(t, "x-e2e.yaml", map[string]any{
 		"data_dir":   t.TempDir(),
 		"log":        map[string]any{"level": "debug"},
 		"http":       map[string]any{"listen": "off"},
@@ -50,10 +48,6 @@ func TestEndToEndXSearchToClickHouse(t *testing.T) {
 		"connectors": []map[string]any{{"type": "twitter", "name": "x", "api": "v2", "mode": "search", "base_url": fake.URL,
 			"bearer_token": map[string]string{"env": "EARSHOT_TEST_X_BEARER"}, "interval": "1s", "backfill": "1h"}},
 	})
-	cfg, err := ParseConfig("x-e2e.yaml", raw)
-	if err != nil {
-		t.Fatalf("ParseConfig() = %v", err)
-	}
 	db := ch.Database
 	count := func(in *infra) uint64 { return queryCount(t, in, "SELECT count() FROM "+db+".mentions") }
 
