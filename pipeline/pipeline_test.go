@@ -100,7 +100,7 @@ func TestDecodeStrictNamesUnknownKeysWithLines(t *testing.T) {
 	if err == nil {
 		t.Fatal("DecodeStrict() = nil; want errors for urll and bogus")
 	}
-	for _, want := range []string{`line 6: unknown key "urll"`, `line 7: unknown key "bogus"`} {
+	for _, want := range []string{`line 6: unknown key "feeds[0].urll"`, `line 7: unknown key "bogus"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("DecodeStrict() = %v; want it to contain %q", err, want)
 		}

@@ -1,13 +1,10 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -33,6 +30,7 @@ type ConnectorSpec struct {
 	Name string
 	File string    // config file, for error messages
 	Node yaml.Node // the whole mapping, type and name included
+	Path string    // key path in the config file, e.g. connectors[2]; prefixes key paths in errors
 }
 
 // Where names the spec in error messages: `deploy/earshot.yaml:12: connector "hn" (rss)`.
@@ -43,96 +41,14 @@ func (s *ConnectorSpec) Where() string {
 // Decode decodes the connector's settings into v, rejecting unknown keys.
 // The common keys type and name are not passed on.
 func (s *ConnectorSpec) Decode(v any) error {
-	return DecodeStrict(&s.Node, v, "type", "name")
+	return DecodeAll(&s.Node, v, s.Path, "type", "name")
 }
 
 // DecodeStrict decodes a YAML mapping node into v, rejecting unknown keys
-// with their line numbers. The keys in skip are ignored.
+// with their line numbers. The keys in skip are ignored. It reports every
+// problem at once (see DecodeAll).
 func DecodeStrict(node *yaml.Node, v any, skip ...string) error {
-	var errs []error
-	checkKeys(node, reflect.TypeOf(v), skip, &errs)
-	if err := node.Decode(v); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// checkKeys reports mapping keys that no field of t accepts.
-func checkKeys(n *yaml.Node, t reflect.Type, skip []string, errs *[]error) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nodeType {
-		return // decoded later by its owner (connector settings, stage options)
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	switch {
-	case n.Kind == yaml.SequenceNode && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
-		for _, c := range n.Content {
-			checkKeys(c, t.Elem(), nil, errs)
-		}
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
-		for i := 1; i < len(n.Content); i += 2 {
-			checkKeys(n.Content[i], t.Elem(), nil, errs)
-		}
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
-		fields := map[string]reflect.Type{}
-		yamlFields(t, fields)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if slices.Contains(skip, k.Value) {
-				continue
-			}
-			ft, ok := fields[k.Value]
-			if !ok {
-				known := make([]string, 0, len(fields))
-				for f := range fields {
-					known = append(known, f)
-				}
-				sort.Strings(known)
-				*errs = append(*errs, fmt.Errorf("line %d: unknown key %q (known keys: %s)",
-					k.Line, k.Value, strings.Join(known, ", ")))
-				continue
-			}
-			checkKeys(n.Content[i+1], ft, nil, errs)
-		}
-	}
-}
-
-// yamlFields maps the yaml keys of struct t (inline fields flattened) to their types.
-func yamlFields(t reflect.Type, out map[string]reflect.Type) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("yaml")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
-		if strings.Contains(opts, "inline") {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				yamlFields(ft, out)
-			}
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		// Types that decode themselves from scalars (durations, secrets) are leaves.
-		if f.Type.Implements(unmarshalerType) || reflect.PointerTo(f.Type).Implements(unmarshalerType) {
-			out[name] = reflect.TypeOf("")
-			continue
-		}
-		out[name] = f.Type
-	}
+	return DecodeAll(node, v, "", skip...)
 }
 
 var nodeType = reflect.TypeOf(yaml.Node{})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"time"
@@ -19,6 +20,7 @@ import (
 // file and uses the parts it needs.
 type Config struct {
 	File       string                `yaml:"-"`
+	lines      map[string]int        // key path -> line, for error messages
 	DataDir    string                `yaml:"data_dir"`
 	Log        LogConfig             `yaml:"log"`
 	HTTP       HTTPConfig            `yaml:"http"`
@@ -78,23 +80,37 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // ParseConfig decodes and validates config bytes; path names them in errors.
+// It decodes what can be decoded and reports every problem at once, each as
+// "file:line: key.path: message", in line order.
 func ParseConfig(path string, raw []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: the file is empty (or only comments): start from deploy/earshot.yaml or the README's sample config", path)
+		}
+		return nil, syntaxError(path, raw, err)
 	}
-	c := &Config{File: path}
-	if len(doc.Content) > 0 {
-		if err := pipeline.DecodeStrict(doc.Content[0], c); err != nil {
-			return nil, prefixErrs(path, err)
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: the file is empty (or only comments): start from deploy/earshot.yaml or the README's sample config", path)
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: the top level must be a mapping of keys (data_dir, nats, clickhouse, topics, connectors, …), not a %s", path, root.Line, kindName(root))
+	}
+	c := &Config{File: path, lines: map[string]int{}}
+	indexLines(root, "", c.lines)
+	decodeErr := pipeline.DecodeAll(root, c, "")
+	c.setDefaults()
+	p := &problems{file: path, lines: c.lines, topics: map[string]int{}}
+	for i, t := range c.Topics {
+		if _, dup := p.topics[t.ID]; !dup {
+			p.topics[t.ID] = i
 		}
 	}
-	c.setDefaults()
-	errs := []error{c.validate()}
-	if len(doc.Content) > 0 {
-		errs = append(errs, hashtagComments(path, doc.Content[0]))
-	}
-	if err := errors.Join(errs...); err != nil {
+	p.add(decodeErr)
+	c.validate(p)
+	p.add(hashtagComments(path, root))
+	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -148,11 +164,8 @@ func (c *Config) setDefaults() {
 	}
 }
 
-func (c *Config) validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s: %s", c.File, key, fmt.Sprintf(format, args...)))
-	}
+func (c *Config) validate(p *problems) {
+	bad := p.bad
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -163,9 +176,8 @@ func (c *Config) validate() error {
 	default:
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
-	if err := c.ClickHouse.Validate(); err != nil {
-		bad("clickhouse", "%v", err)
-	}
+	p.addUnder("", c.ClickHouse.Validate())
+	c.validateAddrs(bad)
 	seen := map[string]bool{}
 	for i, t := range c.Topics {
 		key := fmt.Sprintf("topics[%d]", i)
@@ -180,24 +192,33 @@ func (c *Config) validate() error {
 			bad(key+".query", "topic %q has no query", t.ID)
 		}
 	}
-	if c.Sink.BatchRows < 0 || c.Sink.BatchBytes < 0 || c.Sink.FlushInterval < 0 {
-		bad("sink", "batch_rows, batch_bytes and flush_interval must not be negative")
+	if c.Sink.BatchRows < 0 {
+		bad("sink.batch_rows", "%d must not be negative", c.Sink.BatchRows)
+	}
+	if c.Sink.BatchBytes < 0 {
+		bad("sink.batch_bytes", "%d must not be negative", c.Sink.BatchBytes)
+	}
+	if c.Sink.FlushInterval < 0 {
+		bad("sink.flush_interval", "%s must not be negative", c.Sink.FlushInterval)
+	}
+	if c.Sink.Workers < 0 {
+		bad("sink.workers", "%d must not be negative", c.Sink.Workers)
 	}
 	if c.Enrich.BatchSize < 0 {
-		bad("enrich.batch_size", "must not be negative")
+		bad("enrich.batch_size", "%d must not be negative", c.Enrich.BatchSize)
 	}
-	if err := c.Detect.Validate(); err != nil {
-		errs = append(errs, prefixErrs(c.File+": detect", err))
+	if c.Enrich.Workers < 0 {
+		bad("enrich.workers", "%d must not be negative", c.Enrich.Workers)
 	}
+	p.addUnder("detect", c.Detect.Validate())
 	// Building the parts validates their own settings (connector configs,
 	// topic queries) without touching the network.
 	if _, err := c.Sources(); err != nil {
-		errs = append(errs, err)
+		p.add(err)
 	}
 	if _, err := c.Chain(nil); err != nil {
-		errs = append(errs, err)
+		p.add(err)
 	}
-	return errors.Join(errs...)
 }
 
 // NamedSource is a configured connector instance.
@@ -239,7 +260,7 @@ func (c *Config) Sources() ([]NamedSource, error) {
 			errs = append(errs, fmt.Errorf("%s: unknown connector type %q (known: %v)", where, head.Type, pipeline.ConnectorTypes()))
 			continue
 		}
-		spec := &pipeline.ConnectorSpec{Type: head.Type, Name: head.Name, File: c.File, Node: *n}
+		spec := &pipeline.ConnectorSpec{Type: head.Type, Name: head.Name, File: c.File, Node: *n, Path: fmt.Sprintf("connectors[%d]", i)}
 		src, err := f(spec, c.Topics)
 		if err != nil {
 			errs = append(errs, err)
@@ -262,13 +283,13 @@ func (c *Config) Chain(env *pipeline.EnricherEnv) ([]pipeline.Enricher, error) {
 	)
 	for opt := range c.Enrich.Options {
 		if _, ok := pipeline.EnricherFactoryFor(opt); !ok {
-			errs = append(errs, fmt.Errorf("%s: enrich.options: unknown stage %q (known: %v)", c.File, opt, pipeline.DefaultEnrichers()))
+			errs = append(errs, fmt.Errorf("%s: enrich.options.%s: unknown stage %q (known: %v)", c.File, opt, opt, pipeline.DefaultEnrichers()))
 		}
 	}
-	for _, name := range names {
+	for i, name := range names {
 		f, ok := pipeline.EnricherFactoryFor(name)
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s: enrich.stages: unknown stage %q (known: %v)", c.File, name, pipeline.DefaultEnrichers()))
+			errs = append(errs, fmt.Errorf("%s: enrich.stages[%d]: unknown stage %q (known: %v)", c.File, i, name, pipeline.DefaultEnrichers()))
 			continue
 		}
 		e := pipeline.EnricherEnv{Topics: c.Topics, File: c.File, Logger: discardLogger}

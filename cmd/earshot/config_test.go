@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,17 @@ topics:
   - id: ok
     query: acme OR #acme
   - id: ok
+    query: acme
+  - id: q3
     query: acme AND
+detect:
+  resolutions: [7x]
+sink:
+  flush_intervall: 1s
+  batch_rows: -1
+enrich:
+  batch_size: abc
+  stages: [entities, nosuch, topics]
 connectors:
   - type: nosuch
     name: a
@@ -28,31 +39,107 @@ connectors:
   - type: rss
     name: b
     feeds: [https://example.com/feed]
+  - type: rss
+    name: c
+    interval: 5x
+    feeds: [https://example.com/feed]
 `
 	_, err := ParseConfig("test.yaml", []byte(src))
 	if err == nil {
 		t.Fatal("ParseConfig() = nil; want errors")
 	}
+	// Unknown keys and type errors do not hide the rest: all at once, each
+	// with file:line and the full key path.
 	for _, want := range []string{
-		`test.yaml: line 3: unknown key "bogus"`,
+		`test.yaml:2: log.level: "loud" is not one of`,
+		`test.yaml:3: unknown key "bogus"`,
+		`test.yaml:5: topics[0].id: "Bad Id" must be lowercase`,
+		`test.yaml:8: query "acme OR" is followed by "#acme", which YAML reads as a comment`,
+		`test.yaml:9: topics[2].id: "ok" is used twice`,
+		`test.yaml:12: topics[3].query: topic "q3": invalid topic query`,
+		`test.yaml:14: detect.resolutions[0]: cannot unmarshal !!str ` + "`7x`",
+		`test.yaml:16: unknown key "sink.flush_intervall"`,
+		`test.yaml:17: sink.batch_rows: -1 must not be negative`,
+		`test.yaml:19: enrich.batch_size: cannot unmarshal`,
+		`test.yaml:20: enrich.stages[1]: unknown stage "nosuch"`,
+		`test.yaml:22: connectors[0]: unknown connector type "nosuch"`,
+		`test.yaml:26: connector "b" (rss): invalid rss config: connectors[1].feeds[0]: feed URL "ftp://example.com/feed"`,
+		`test.yaml:27: connectors[2]: name "b" is used twice`,
+		`test.yaml:32: connector "c" (rss): invalid rss config: connectors[3].interval: cannot unmarshal !!str ` + "`5x`",
 	} {
 		if !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseConfig() error = %v\nwant it to contain %q", err, want)
+			t.Errorf("ParseConfig() error =\n%v\nwant it to contain %q", err, want)
 		}
 	}
-	// Unknown keys stop decoding; fix that one and the rest are reported together.
-	_, err = ParseConfig("test.yaml", []byte(strings.Replace(src, "bogus: 1\n", "", 1)))
-	for _, want := range []string{
-		`log.level: "loud" is not one of`,
-		`topics[0].id: "Bad Id" must be lowercase`,
-		`topics[2].id: "ok" is used twice`,
-		`test.yaml:7: query "acme OR" is followed by "#acme", which YAML reads as a comment`,
-		`unknown connector type "nosuch"`,
-		`name "b" is used twice`,
-		`topic "ok": invalid topic query`,
-	} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseConfig() error = %v\nwant it to contain %q", err, want)
+	// The element that did not decode is left out rather than reported
+	// again as an invalid resolution.
+	if strings.Contains(err.Error(), "whole seconds") {
+		t.Errorf("ParseConfig() error =\n%v\nwant no follow-on error for the undecodable resolution", err)
+	}
+	// In line order, every line saying where.
+	prev := 0
+	for _, l := range strings.Split(err.Error(), "\n") {
+		var n int
+		if _, scanErr := fmt.Sscanf(l, "test.yaml:%d:", &n); scanErr != nil {
+			t.Errorf("error line %q does not start with test.yaml:LINE:", l)
+			continue
+		}
+		if n < prev {
+			t.Errorf("error line %q comes after line %d", l, prev)
+		}
+		prev = n
+	}
+}
+
+func TestParseConfigEmptyAndSyntax(t *testing.T) {
+	for _, src := range []string{"", "\n\n", "# only a comment\n"} {
+		_, err := ParseConfig("e.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), "e.yaml: the file is empty") {
+			t.Errorf("ParseConfig(%q) = %v; want it to say the file is empty", src, err)
+		}
+	}
+	_, err := ParseConfig("e.yaml", []byte("- a\n- b\n"))
+	if err == nil || !strings.Contains(err.Error(), "e.yaml:1: the top level must be a mapping") {
+		t.Errorf("ParseConfig(list) = %v; want it to say the top level must be a mapping", err)
+	}
+	// libyaml blames the line before; the message names the real line and
+	// the cause.
+	src := "topics:\n  - id: a\n    query: acme\nconnectors:\n  - type: rss\n    name: hn\n    feeds: [https://hnrss.org/newest?q=golang]\n"
+	_, err = ParseConfig("e.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "e.yaml:7: ") || !strings.Contains(err.Error(), "must be in quotes") {
+		t.Errorf("ParseConfig(? in a flow list) = %v; want line 7 and the quoting hint", err)
+	}
+	_, err = ParseConfig("e.yaml", []byte(strings.Replace(src, "[https://hnrss.org/newest?q=golang]", `["https://hnrss.org/newest?q=golang"]`, 1)))
+	if err != nil {
+		t.Errorf("ParseConfig(quoted URL) = %v; want ok", err)
+	}
+}
+
+func TestParseConfigAddresses(t *testing.T) {
+	tests := []struct {
+		src, want string // want "" = valid
+	}{
+		{"nats: {embedded: {port: 99999}}", "e.yaml:1: nats.embedded.port: 99999 is not a port"},
+		{"nats: {embedded: {port: -1}}", ""},
+		{"nats: {embedded: {host: 'not a host'}}", "nats.embedded.host"},
+		{"http: {listen: not-an-address}", `e.yaml:1: http.listen: "not-an-address"`},
+		{"http: {listen: '127.0.0.1:70000'}", "http.listen"},
+		{"http: {listen: 'off'}", ""},
+		{"http: {listen: ':9464'}", ""},
+		{"http: {listen: 'localhost:0'}", ""},
+		{"clickhouse: {addr: nohost}", "e.yaml:1: clickhouse.addr"},
+		{"clickhouse: {addr: 'db:99999'}", "clickhouse.addr"},
+		{"clickhouse: {addr: 'db.example.com:9000'}", ""},
+		{"nats: {url: 'http://x:4222'}", "nats.url"},
+		{"nats: {url: 'nats://a:4222,nats://b:4222'}", ""},
+	}
+	for _, tt := range tests {
+		_, err := ParseConfig("e.yaml", []byte(tt.src+"\n"))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("ParseConfig(%q) = %v; want ok", tt.src, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("ParseConfig(%q) = %v; want %q", tt.src, err, tt.want)
 		}
 	}
 }

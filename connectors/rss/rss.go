@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,9 +65,35 @@ func New(spec *pipeline.ConnectorSpec, _ []pipeline.Topic) (pipeline.Source, err
 	decodeErr := spec.Decode(&cfg) // on a type error, the other keys are still decoded
 	cfg = cfg.withDefaults()
 	if err := errors.Join(decodeErr, cfg.validate(MinInterval)); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", spec.Where(), ErrInvalidConfig, err)
+		// One line per problem, each saying where it is.
+		var errs []error
+		for _, e := range flatErrs(err) {
+			var fe *pipeline.FieldError
+			if msg := e.Error(); spec.Path != "" && !errors.As(e, &fe) {
+				// Give the key its full path in the config file.
+				line := lineRe.FindString(msg)
+				e = fmt.Errorf("%s%s.%s", line, spec.Path, msg[len(line):])
+			}
+			errs = append(errs, fmt.Errorf("%s: %w: %w", spec.Where(), ErrInvalidConfig, e))
+		}
+		return nil, errors.Join(errs...)
 	}
 	return newSource(cfg), nil
+}
+
+var lineRe = regexp.MustCompile(`^line \d+: `)
+
+// flatErrs unwraps joined errors into their parts.
+func flatErrs(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatErrs(e)...)
+	}
+	return out
 }
 
 // newSource builds a Source from a defaulted, validated config.
