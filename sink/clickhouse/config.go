@@ -89,10 +89,10 @@ func (c Config) Validate() error {
 		}
 	} else {
 		if c.Username != "" && c.Username != DefaultUsername {
-			errs = append(errs, fmt.Errorf("clickhouse.username %q is set but clickhouse.addr is empty: the managed local server has its own credentials", c.Username))
+			errs = append(errs, fmt.Errorf("clickhouse.username %q is set but clickhouse.addr is empty: the managed local server has its own credentials (remove username, or set addr to your server's host:port)", c.Username))
 		}
 		if !c.Password.IsZero() {
-			errs = append(errs, errors.New("clickhouse.password is set but clickhouse.addr is empty: the managed local server has its own credentials"))
+			errs = append(errs, errors.New("clickhouse.password is set but clickhouse.addr is empty: the managed local server has its own credentials (remove password, or set addr to your server's host:port)"))
 		}
 	}
 	if c.Database != "" && !identRE.MatchString(c.Database) {
