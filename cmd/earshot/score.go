@@ -213,8 +213,9 @@ func nonNil(xs []string) []string {
 	return xs
 }
 
-// isTerminal reports whether r is an interactive terminal (flush per line).
-func isTerminal(r io.Reader) bool {
+// isTerminal reports whether r (a reader or a writer) is an interactive
+// terminal.
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false
