@@ -41,7 +41,8 @@ func init() {
 		if err != nil {
 			return fmt.Errorf("demo feeds: %w", err)
 		}
-		srv := &http.Server{Handler: http.FileServer(http.FS(rss.DemoFeeds())), ReadHeaderTimeout: 5 * time.Second}
+		// The corpus is dated relative to now: its newest item a minute ago.
+		srv := &http.Server{Handler: http.FileServer(http.FS(rss.DemoFeedsAt(time.Now()))), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		fmt.Fprintf(stdout, "serving the demo corpus on http://%s/\n", ln.Addr())

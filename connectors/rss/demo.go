@@ -3,6 +3,8 @@ package rss
 import (
 	"embed"
 	"io/fs"
+	"testing/fstest"
+	"time"
 )
 
 //go:embed testdata/demo
@@ -18,11 +20,27 @@ var demoFiles embed.FS
 //
 // Items carry complaints, praise, questions and news, with hashtags,
 // @handles, links with utm parameters, emoji and non-English text. Dates are
-// fixed (13–25 November 2026).
+// fixed (13–25 November 2026); DemoFeedsAt moves them to the demo's start.
 func DemoFeeds() fs.FS {
 	sub, err := fs.Sub(demoFiles, "testdata/demo")
 	if err != nil {
 		panic("rss: embedded demo feeds: " + err.Error()) // a build defect, not a runtime condition
 	}
 	return sub
+}
+
+// DemoFeedsAt returns the demo corpus with every date moved by the same
+// amount so that the newest item is a minute before start: the corpus then
+// covers the 12 days before the demo, and "last day" or "last week" queries
+// find it.
+func DemoFeedsAt(start time.Time) fs.FS {
+	files, _, err := ShiftCorpus(DemoFeeds(), start.Add(-time.Minute))
+	if err != nil {
+		panic("rss: embedded demo feeds: " + err.Error()) // a build defect
+	}
+	m := fstest.MapFS{}
+	for p, b := range files {
+		m[p] = &fstest.MapFile{Data: b, Mode: 0o444, ModTime: start}
+	}
+	return m
 }
