@@ -47,23 +47,34 @@ type scoredSpan struct {
 func init() {
 	register("score", func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fs := newFlagSet("score", stderr)
-		cfgPath := fs.String("config", "", "config `file` whose topics and enrich settings to use (default: none, all stages)")
+		cfgPath := configFlag(fs)
 		var queries queryFlags
 		fs.Var(&queries, "query", "try a topic `QUERY` (repeatable; topic ids q1, q2, …)")
-		lint := fs.Bool("lint", false, "lint the topic queries (of --config and --query) and exit")
+		lint := fs.Bool("lint", false, "lint the topic queries (of --config and --query) and exit: 1 when any has an error")
+		format := fs.String("format", inputAuto, "stdin `format`: text (each line is a post), json (each line is a JSON mention) or auto (a line that parses as a JSON object is a mention, any other is text)")
 		fs.Usage = func() {
-			fmt.Fprintln(stderr, "usage: earshot score [--config FILE] [--query 'QUERY']… < lines\n\n"+
+			fmt.Fprintln(stderr, "usage: earshot score [--config FILE] [--query 'QUERY']… [--format auto|text|json] < lines\n\n"+
 				"Reads plain text lines or JSON mentions on stdin and writes one JSON object per line:\n"+
-				"the text with sentiment, language, topics and matched spans, entities and cluster id.")
+				"the text with sentiment, language, topics and matched spans, entities and cluster id.\n"+
+				"--config '' uses no config: no topics, every stage with its defaults.")
 			fs.PrintDefaults()
 		}
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
+		switch *format {
+		case inputAuto, inputText, inputJSON:
+		default:
+			return fmt.Errorf("%w: --format %q: want auto, text or json", errUsage, *format)
+		}
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
 		cfg := &Config{File: "(flags)"}
 		if *cfgPath != "" {
 			var err error
-			if cfg, err = LoadConfig(*cfgPath); err != nil {
+			if _, statErr := os.Stat(*cfgPath); !explicit && errors.Is(statErr, os.ErrNotExist) {
+				fmt.Fprintf(stderr, "earshot score: %s not found: no topics, every stage with its defaults (set --config)\n", *cfgPath)
+			} else if cfg, err = LoadConfig(*cfgPath); err != nil {
 				return err
 			}
 		}
@@ -71,12 +82,18 @@ func init() {
 			cfg.Topics = append(cfg.Topics, pipeline.Topic{ID: "q" + strconv.Itoa(i+1), Query: q})
 		}
 		if *lint {
-			bad := false
-			for _, t := range cfg.Topics {
-				bad = printLint(stdout, t.ID, t.Query) || bad
+			if len(cfg.Topics) == 0 {
+				return fmt.Errorf("%w: nothing to lint: %s has no topics and no --query was given", errUsage, cfg.File)
 			}
-			if bad {
-				return errors.New("some queries have errors")
+			bad := 0
+			for _, t := range cfg.Topics {
+				if printLint(stdout, t.ID, t.Query) {
+					bad++
+				}
+			}
+			fmt.Fprintf(stdout, "%d queries linted, %d with errors\n", len(cfg.Topics), bad)
+			if bad > 0 {
+				return fmt.Errorf("%d of %d queries have errors", bad, len(cfg.Topics))
 			}
 			return nil
 		}
@@ -84,7 +101,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		return score(ctx, chain, stdin, stdout)
+		return score(ctx, chain, *format, stdin, stdout, stderr)
 	})
 	register("lint-query", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := newFlagSet("lint-query", stderr)
@@ -129,8 +146,17 @@ func printLint(w io.Writer, id, q string) bool {
 	return bad
 }
 
-// score enriches each input line and writes the result as JSON.
-func score(ctx context.Context, chain []pipeline.Enricher, in io.Reader, out io.Writer) error {
+// Input formats of `earshot score`.
+const (
+	inputAuto = "auto"
+	inputText = "text"
+	inputJSON = "json"
+)
+
+// score enriches each input line and writes the result as JSON. A line it
+// cannot use is reported on stderr with its number, and the others go on;
+// the error at the end counts them.
+func score(ctx context.Context, chain []pipeline.Enricher, format string, in io.Reader, out, stderr io.Writer) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	bw := bufio.NewWriter(out)
@@ -138,14 +164,18 @@ func score(ctx context.Context, chain []pipeline.Enricher, in io.Reader, out io.
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	interactive := isTerminal(in)
+	skipped := 0
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		m, err := inputMention(line, n)
+		m, err := inputMention(line, n, format)
 		if err != nil {
-			return fmt.Errorf("stdin line %d: %w", n, err)
+			bw.Flush()
+			fmt.Fprintf(stderr, "earshot score: stdin line %d: %v\n", n, err)
+			skipped++
+			continue
 		}
 		if err := pipeline.RunChain(ctx, chain, []*pipeline.Mention{m}, nil); err != nil {
 			return err
@@ -160,18 +190,33 @@ func score(ctx context.Context, chain []pipeline.Enricher, in io.Reader, out io.
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("stdin: %w", err)
 	}
+	if skipped > 0 {
+		return fmt.Errorf("%d stdin lines were not scored (see above)", skipped)
+	}
 	return nil
 }
 
-// inputMention reads a JSON mention (a line starting with '{') or wraps plain text.
-func inputMention(line string, n int) (*pipeline.Mention, error) {
+// inputMention reads a line as a JSON mention or as plain text. In auto
+// format a line is a mention when it parses as a JSON object, and text
+// otherwise: `{New Post} Acme …` is a post, not an error.
+func inputMention(line string, n int, format string) (*pipeline.Mention, error) {
 	var m *pipeline.Mention
-	if strings.HasPrefix(strings.TrimSpace(line), "{") {
+	switch format {
+	case inputText:
+	case inputJSON:
 		m = &pipeline.Mention{}
 		if err := json.Unmarshal([]byte(line), m); err != nil {
-			return nil, fmt.Errorf("not a JSON mention: %w", err)
+			return nil, fmt.Errorf("not a JSON mention (--format json): %w", err)
 		}
-	} else {
+	default:
+		if strings.HasPrefix(strings.TrimSpace(line), "{") {
+			m = &pipeline.Mention{}
+			if err := json.Unmarshal([]byte(line), m); err != nil {
+				m = nil
+			}
+		}
+	}
+	if m == nil {
 		m = &pipeline.Mention{Text: line}
 	}
 	if m.ID == "" {
