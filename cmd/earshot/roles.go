@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -185,20 +186,49 @@ func init() {
 		if err != nil {
 			return err
 		}
+		if *topic != "" {
+			var ids []string
+			for _, t := range cfg.Topics {
+				ids = append(ids, t.ID)
+			}
+			if !contains(ids, *topic) {
+				return fmt.Errorf("%w: --topic %q is not a topic of %s (configured: %s)", errUsage, *topic, cfg.File, strings.Join(ids, ", "))
+			}
+		}
 		cfg.Log.Level = "warn"
 		in := newInfra(cfg)
 		defer in.Close()
 		if err := in.openNATS(ctx, false); err != nil {
 			return err
 		}
-		return tail(ctx, in.js, stdout, tailOptions{platform: *platform, topic: *topic, all: *all, limit: *limit}, in.log)
+		return tail(ctx, in.js, stdout, tailOptions{platform: *platform, topic: *topic, all: *all, limit: *limit,
+			stderr: stderr, notice: tailNotice}, in.log)
 	})
 }
+
+// tailNotice is how long tail waits for a first mention before it says on
+// stderr what it is waiting for (then again each time as long).
+var tailNotice = 5 * time.Second
 
 type tailOptions struct {
 	platform, topic string
 	all             bool
 	limit           int
+	stderr          io.Writer     // where the waiting notice goes (nil: none)
+	notice          time.Duration // silence before the notice
+}
+
+// waiting describes what tail waits for.
+func (o tailOptions) waiting(filter string, skipped int64) string {
+	s := "new mentions"
+	if o.all {
+		s = "mentions"
+	}
+	s = fmt.Sprintf("earshot tail: waiting for %s on stream %s, subject %s", s, pipeline.StreamEnriched, filter)
+	if o.topic != "" {
+		s += fmt.Sprintf(", topic %s (%d read so far without it)", o.topic, skipped)
+	}
+	return s + " (is `earshot run` or `demo` running and collecting?)"
 }
 
 // tail follows the enriched stream with an ordered (ephemeral) consumer.
@@ -220,6 +250,31 @@ func tail(ctx context.Context, js jetstream.JetStream, w io.Writer, o tailOption
 		return fmt.Errorf("tail: %w", err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
+	var printed, skipped atomic.Int64
+	if o.stderr != nil && o.notice > 0 {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			t := time.NewTicker(o.notice)
+			defer t.Stop()
+			var last int64
+			for {
+				select {
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				// Nothing printed since the last tick.
+				if p := printed.Load(); p == last {
+					fmt.Fprintln(o.stderr, o.waiting(filter, skipped.Load()))
+				} else {
+					last = p
+				}
+			}
+		}()
+	}
 	enc := json.NewEncoder(w)
 	n := 0
 	for {
@@ -236,11 +291,13 @@ func tail(ctx context.Context, js jetstream.JetStream, w io.Writer, o tailOption
 			continue
 		}
 		if o.topic != "" && !contains(m.Enrichment.Topics, o.topic) {
+			skipped.Add(1)
 			continue
 		}
 		if err := enc.Encode(m); err != nil {
 			return err
 		}
+		printed.Add(1)
 		n++
 		if o.limit > 0 && n >= o.limit {
 			it.Stop()
