@@ -37,6 +37,11 @@ type Config struct {
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 	Format string `yaml:"format"` // text (default) or json
+	// Progress is how often run, demo and the other long-running roles log
+	// one info line with what was collected, enriched, stored and alerted
+	// since the last one, and what failed (default 1m; 0 turns it off, as
+	// does --quiet).
+	Progress *time.Duration `yaml:"progress"`
 }
 
 // HTTPConfig sets the metrics and health endpoint.
@@ -153,6 +158,10 @@ func (c *Config) setDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	if c.Log.Progress == nil {
+		d := DefaultProgress
+		c.Log.Progress = &d
+	}
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = "127.0.0.1:9464"
 	}
@@ -170,6 +179,9 @@ func (c *Config) validate(p *problems) {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if *c.Log.Progress < 0 {
+		bad("log.progress", "%s must not be negative (0 turns the progress line off)", *c.Log.Progress)
 	}
 	switch c.Log.Format {
 	case "text", "json":

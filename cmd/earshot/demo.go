@@ -30,6 +30,7 @@ func init() {
 		fs := newFlagSet("demo", stderr)
 		cfgPath := fs.String("config", "deploy/demo.yaml", "config `file`")
 		listen := fs.String("feeds-listen", "127.0.0.1:8089", "`address` serving the bundled demo feeds (the config's feed URLs point here)")
+		quiet := quietFlag(fs)
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -37,6 +38,7 @@ func init() {
 		if err != nil {
 			return err
 		}
+		cfg.applyQuiet(*quiet)
 		ln, err := net.Listen("tcp", *listen)
 		if err != nil {
 			return fmt.Errorf("demo feeds: %w", err)

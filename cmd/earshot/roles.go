@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,10 +36,12 @@ func init() {
 		register(name, func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
 			fs := newFlagSet(name, stderr)
 			cfgPath := configFlag(fs)
+			quiet := quietFlag(fs)
 			cfg, err := parseAndLoad(fs, cfgPath, args)
 			if err != nil {
 				return err
 			}
+			cfg.applyQuiet(*quiet)
 			return runRoles(ctx, cfg, r, nil)
 		})
 	}
@@ -57,6 +60,19 @@ func init() {
 		fmt.Fprintf(stdout, "schema of database %s is up to date\n", in.store.Database())
 		return nil
 	})
+}
+
+// quietFlag adds --quiet, which turns the progress line off.
+func quietFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("quiet", false, "no progress line (log.progress: 0)")
+}
+
+// applyQuiet turns the progress line off when quiet.
+func (c *Config) applyQuiet(quiet bool) {
+	if quiet {
+		var off time.Duration
+		c.Log.Progress = &off
+	}
 }
 
 // started is called once a role's infrastructure is up (tests use it).
@@ -115,6 +131,9 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	}
 	if r.detect {
 		g.Go(func() error { return runDetect(gctx, cfg, in) })
+	}
+	if cfg.Log.Progress != nil {
+		g.Go(func() error { logProgress(gctx, in.reg, log, *cfg.Log.Progress); return nil })
 	}
 	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "detect", r.detect, "http", cfg.HTTP.Listen)
 	if onStart != nil {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/pipeline"
+	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
+)
+
+func TestProgressLineCountsSinceTheLastOne(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := pipeline.NewMetrics(reg)
+	sm := spikes.NewMetrics(reg)
+	forum := m.Connector("forum", "demo-forum")
+	// Before the first line: not counted in it.
+	forum.Published(100)
+
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go logProgress(ctx, reg, log, 20*time.Millisecond)
+	pipelinetest.WaitFor(t, 5*time.Second, "a first progress line", func() bool { return strings.Contains(buf.String(), "msg=progress") })
+
+	forum.Published(3)
+	forum.Error("fetch")
+	forum.Error("fetch")
+	m.Sent.WithLabelValues("enrich").Add(3)
+	m.Sent.WithLabelValues("sink").Add(2)
+	m.Errors.WithLabelValues("sink", "write").Inc()
+	sm.Alerts.WithLabelValues("spike", "acme", "").Inc()
+	want := `collected=3 enriched=3 stored=2 alerted=1 failing="connector demo-forum (forum) fetch: 2, sink write: 1"`
+	pipelinetest.WaitFor(t, 5*time.Second, "a progress line with the new counts", func() bool { return strings.Contains(buf.String(), want) })
+	// Then the deltas are zero again, and nothing is failing.
+	pipelinetest.WaitFor(t, 5*time.Second, "a quiet progress line", func() bool {
+		out := buf.String()
+		i := strings.Index(out, want)
+		return i >= 0 && strings.Contains(out[i:], `collected=0 enriched=0 stored=0 alerted=0 failing=nothing`)
+	})
+}
+
+func TestProgressConfig(t *testing.T) {
+	c, err := ParseConfig("p.yaml", []byte("data_dir: /tmp/x\n"))
+	if err != nil || *c.Log.Progress != time.Minute {
+		t.Fatalf("default log.progress = %v, %v; want 1m", c.Log.Progress, err)
+	}
+	c.applyQuiet(true)
+	if *c.Log.Progress != 0 {
+		t.Errorf("after --quiet log.progress = %v; want 0 (off)", *c.Log.Progress)
+	}
+	if c, err := ParseConfig("p.yaml", []byte("log: {progress: 0s}\n")); err != nil || *c.Log.Progress != 0 {
+		t.Errorf("log.progress: 0s = %v, %v; want 0 (off)", c.Log.Progress, err)
+	}
+	if _, err := ParseConfig("p.yaml", []byte("log: {progress: -1m}\n")); err == nil || !strings.Contains(err.Error(), "p.yaml:1: log.progress") {
+		t.Errorf("log.progress: -1m = %v; want an error at p.yaml:1", err)
+	}
+}
