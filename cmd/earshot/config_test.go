@@ -198,6 +198,11 @@ func TestLintQueryCommand(t *testing.T) {
 		t.Errorf("lint-query output = %q; want a position and a caret", out.String())
 	}
 	out.Reset()
+	if code := Main(context.Background(), []string{"lint-query", `lang:xx acme`}, nil, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), `"xx" is not an ISO 639-1 language code`) {
+		t.Errorf("lint-query 'lang:xx acme' = exit %d, %q; want exit 0 and a warning about xx", code, out.String())
+	}
+	out.Reset()
 	if code := Main(context.Background(), []string{"lint-query", `acme NEAR/3 recall*`}, nil, &out, &errOut); code != 0 {
 		t.Errorf("lint-query of a good query exit %d; output %q", code, out.String())
 	}

@@ -77,6 +77,15 @@ func lintTree(q string, root Node) []Problem {
 	}
 	Walk(root, func(n Node) {
 		t, ok := n.(*Term)
+		if ok && t.Field == FieldLang && t.Kind == TermValue {
+			primary, _, _ := strings.Cut(t.Value, "-")
+			if !strings.Contains(iso6391, " "+primary+" ") {
+				out = append(out, Problem{Severity: SeverityWarning, Pos: t.pos, End: t.pos + len(t.Raw), Col: column(q, t.pos),
+					Msg:  fmt.Sprintf("lang:%s: %q is not an ISO 639-1 language code, and mentions carry those, so it matches nothing", t.Raw, primary),
+					Hint: "use a two-letter code such as en, de, es or pt (pt-br for a region)"})
+			}
+			return
+		}
 		if !ok || t.Kind != TermWords {
 			return
 		}
@@ -117,3 +126,11 @@ func Anchored(n Node) bool {
 	}
 	return false
 }
+
+// iso6391 lists the ISO 639-1 language codes, space-separated and padded.
+const iso6391 = " aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy" +
+	" da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz" +
+	" ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo" +
+	" lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps" +
+	" pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn" +
+	" to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu "

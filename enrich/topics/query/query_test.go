@@ -220,6 +220,9 @@ func TestLint(t *testing.T) {
 		}},
 		{`nike NOT shoes`, nil}, // binary NOT idiom: no implicit-AND warning
 		{`nike lang:en`, nil},   // field terms read naturally with implicit AND
+		{`acme lang:pt_BR`, nil},
+		{`lang:xx acme`, []finding{{SeverityWarning, 1, `lang:xx: "xx" is not an ISO 639-1 language code`}}},
+		{`acme AND language:eng`, []finding{{SeverityWarning, 10, `"eng" is not an ISO 639-1`}}},
 		{`a OR b AND c`, []finding{{SeverityWarning, 3, "AND and OR mixed without parentheses"}}},
 		{`a OR (b AND c)`, nil},
 		{`NOT spam`, []finding{{SeverityWarning, 1, "requires no word"}}},
