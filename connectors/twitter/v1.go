@@ -123,11 +123,11 @@ func (r *run) v1Chain() http.RoundTripper {
 func v1Text(t *twitter.Tweet) string {
 	switch {
 	case t.ExtendedTweet != nil && t.ExtendedTweet.FullText != "":
-		return t.ExtendedTweet.FullText
+		return unescapeText(t.ExtendedTweet.FullText)
 	case t.FullText != "":
-		return t.FullText
+		return unescapeText(t.FullText)
 	}
-	return t.Text
+	return unescapeText(t.Text)
 }
 
 // v1Mention maps a v1.1 status.

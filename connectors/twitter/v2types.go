@@ -51,9 +51,9 @@ type v2Tweet struct {
 
 func (t *v2Tweet) fullText() string {
 	if t.NoteTweet != nil && t.NoteTweet.Text != "" {
-		return t.NoteTweet.Text
+		return unescapeText(t.NoteTweet.Text)
 	}
-	return t.Text
+	return unescapeText(t.Text)
 }
 
 // v2User is a user object of the X API v2.

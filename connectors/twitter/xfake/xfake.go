@@ -45,7 +45,7 @@ type Ref struct {
 type Post struct {
 	ID              string // numeric, as X's
 	AuthorID        string
-	Text            string
+	Text            string // as the author wrote it; served with &, < and > escaped, as X does
 	NoteText        string // long posts: the full text (v2 note_tweet)
 	CreatedAt       time.Time
 	Lang            string
@@ -780,7 +780,7 @@ func (s *Server) v2Render(posts []*Post, q url.Values) ([]map[string]any, map[st
 }
 
 func (s *Server) v2Tweet(p *Post, tf []string) map[string]any {
-	m := map[string]any{"id": p.ID, "text": p.Text, "edit_history_tweet_ids": []string{p.ID}}
+	m := map[string]any{"id": p.ID, "text": xEscape(p.Text), "edit_history_tweet_ids": []string{p.ID}}
 	has := func(f string) bool { return slices.Contains(tf, f) }
 	if has("author_id") {
 		m["author_id"] = p.AuthorID
@@ -813,7 +813,7 @@ func (s *Server) v2Tweet(p *Post, tf []string) map[string]any {
 			"like_count": p.Likes, "quote_count": p.Quotes, "bookmark_count": 0, "impression_count": p.Views}
 	}
 	if has("note_tweet") && p.NoteText != "" {
-		m["note_tweet"] = map[string]any{"text": p.NoteText}
+		m["note_tweet"] = map[string]any{"text": xEscape(p.NoteText)}
 	}
 	if has("entities") {
 		m["entities"] = map[string]any{}
@@ -1075,12 +1075,12 @@ func (s *Server) v1Status(p *Post, extended bool) map[string]any {
 		"lang": p.Lang, "entities": map[string]any{"hashtags": []any{}, "urls": []any{}, "user_mentions": []any{}},
 	}
 	if extended {
-		m["full_text"] = text
+		m["full_text"] = xEscape(text)
 	} else if rs := []rune(text); len(rs) > 140 {
-		m["text"], m["truncated"] = string(rs[:139])+"…", true
-		m["extended_tweet"] = map[string]any{"full_text": text}
+		m["text"], m["truncated"] = xEscape(string(rs[:139])+"…"), true
+		m["extended_tweet"] = map[string]any{"full_text": xEscape(text)}
 	} else {
-		m["text"], m["truncated"] = text, false
+		m["text"], m["truncated"] = xEscape(text), false
 	}
 	if u, ok := s.users[p.AuthorID]; ok {
 		uid, _ := strconv.ParseInt(u.ID, 10, 64)
@@ -1158,3 +1158,7 @@ func (s *Server) v1Search(w http.ResponseWriter, r *http.Request) {
 	}
 	writeValue(w, http.StatusOK, map[string]any{"statuses": statuses, "search_metadata": md})
 }
+
+// xEscape escapes post text as X's APIs do (v2 and v1.1): &, < and > become
+// &amp;, &lt; and &gt;; nothing else is escaped.
+var xEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
