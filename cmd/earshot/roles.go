@@ -152,7 +152,7 @@ func sourceEnv(ctx context.Context, in *infra, s NamedSource) (*pipeline.SourceE
 	if err != nil {
 		return nil, err
 	}
-	cm := in.metrics.Connector(s.Type, s.Name)
+	cm := in.metrics.Connector(sourcePlatform(s), s.Name)
 	// Connectors with metrics of their own (the X read budget) register them.
 	if r, ok := s.Source.(interface {
 		RegisterMetrics(prometheus.Registerer) error
@@ -168,6 +168,16 @@ func sourceEnv(ctx context.Context, in *infra, s NamedSource) (*pipeline.SourceE
 		Logger:    in.log, // connectors scope it (component, platform, connector)
 		Metrics:   cm,
 	}, nil
+}
+
+// sourcePlatform is the platform a connector stores, for the platform label
+// of its metrics: the configured one (an rss connector with platform: forum
+// is "forum"), else the connector type.
+func sourcePlatform(s NamedSource) string {
+	if p, ok := s.Source.(interface{ Platform() string }); ok && p.Platform() != "" {
+		return p.Platform()
+	}
+	return s.Type
 }
 
 // superviseSource runs a connector and restarts it with backoff when it

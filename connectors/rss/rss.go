@@ -96,6 +96,10 @@ func flatErrs(err error) []error {
 	return out
 }
 
+// Platform is the stored platform (the config's platform, default rss),
+// which labels the connector's metrics.
+func (s *Source) Platform() string { return s.cfg.Platform }
+
 // newSource builds a Source from a defaulted, validated config.
 func newSource(cfg Config) *Source {
 	s := &Source{
