@@ -19,7 +19,7 @@ Mentions are arriving in ClickHouse. Try, in another terminal:
   ./bin/earshot query --config deploy/demo.yaml "SELECT platform, count() FROM mentions FINAL GROUP BY platform"
   ./bin/earshot query --config deploy/demo.yaml "SELECT sentiment_label, count() FROM mentions FINAL GROUP BY sentiment_label"
   ./bin/earshot query --config deploy/demo.yaml "SELECT topic, count() FROM mentions FINAL ARRAY JOIN topics AS topic GROUP BY topic ORDER BY count() DESC"
-  ./bin/earshot query --config deploy/demo.yaml "SELECT created_at, author_handle, substring(text, 1, 80) FROM mentions FINAL WHERE needs_response ORDER BY created_at DESC LIMIT 10"
+  ./bin/earshot query --config deploy/demo.yaml "SELECT created_at, if(author_handle != '', author_handle, author_name) AS author, substring(text, 1, 80) FROM mentions FINAL WHERE needs_response ORDER BY created_at DESC LIMIT 10"
   ./bin/earshot tail --config deploy/demo.yaml --all -n 3
 
 Metrics: http://%s/metrics — stop with Ctrl-C.

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func demoConfig(t *testing.T, feedBase string) (*Config, string) {
 	return parseTestConfig(t, "demo.yaml", doc), ch.Database
 }
 
+// queryCmdRe finds `earshot query … "SQL"` in shell text.
+var queryCmdRe = regexp.MustCompile(`earshot query [^"\n]*"([^"]+)"`)
+
 // sqlStatements splits a README sql block into statements, each with the
 // comment lines above it.
 func sqlStatements(block string) []string {
@@ -66,6 +70,19 @@ func TestREADMESQLOnDemoData(t *testing.T) {
 	}
 	if len(stmts) < 6 {
 		t.Fatalf("found %d SQL statements in the READMEs; want at least 6", len(stmts))
+	}
+	// The `earshot query` commands of the README's shell blocks and of the
+	// demo's greeting, too.
+	shell := demoQueries
+	for _, b := range readmeBlocks(t, "sh") {
+		shell += strings.ReplaceAll(b.text, "\\\n", " ")
+	}
+	n := len(stmts)
+	for _, m := range queryCmdRe.FindAllStringSubmatch(shell, -1) {
+		stmts = append(stmts, m[1])
+	}
+	if len(stmts)-n < 5 {
+		t.Fatalf("found %d earshot query commands in the README and the demo; want at least 5", len(stmts)-n)
 	}
 
 	feeds := httptest.NewServer(http.FileServer(http.FS(rss.DemoFeedsAt(time.Now()))))
