@@ -106,7 +106,17 @@ func ParseConfig(path string, raw []byte) (*Config, error) {
 	indexLines(root, "", c.lines)
 	decodeErr := pipeline.DecodeAll(root, c, "")
 	c.setDefaults()
-	p := &problems{file: path, lines: c.lines, topics: map[string]int{}}
+	p := &problems{file: path, lines: c.lines, topics: map[string]int{}, connectors: map[string]int{}, failed: map[string]bool{}}
+	for i := range c.Connectors {
+		var head struct {
+			Name string `yaml:"name"`
+		}
+		if c.Connectors[i].Decode(&head) == nil && head.Name != "" {
+			if _, dup := p.connectors[head.Name]; !dup {
+				p.connectors[head.Name] = i
+			}
+		}
+	}
 	for i, t := range c.Topics {
 		if _, dup := p.topics[t.ID]; !dup {
 			p.topics[t.ID] = i

@@ -43,6 +43,10 @@ connectors:
     name: c
     interval: 5x
     feeds: [https://example.com/feed]
+  - type: twitter
+    name: x
+    mode: [bogus]
+    bearer_token: plain-secret
 `
 	_, err := ParseConfig("test.yaml", []byte(src))
 	if err == nil {
@@ -66,6 +70,8 @@ connectors:
 		`test.yaml:26: connector "b" (rss): invalid rss config: connectors[1].feeds[0]: feed URL "ftp://example.com/feed"`,
 		`test.yaml:27: connectors[2]: name "b" is used twice`,
 		`test.yaml:32: connector "c" (rss): invalid rss config: connectors[3].interval: cannot unmarshal !!str ` + "`5x`",
+		`test.yaml:36: connector "x" (twitter): connectors[4].mode: "bogus" is not`,
+		`test.yaml:37: connector "x" (twitter): connectors[4].bearer_token: a secret is given as {env: VAR}`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseConfig() error =\n%v\nwant it to contain %q", err, want)
@@ -73,6 +79,9 @@ connectors:
 	}
 	// The element that did not decode is left out rather than reported
 	// again as an invalid resolution.
+	if strings.Contains(err.Error(), "bearer_token: required") || strings.Contains(err.Error(), "plain-secret") {
+		t.Errorf("ParseConfig() error =\n%v\nwant no follow-on error for the undecodable bearer_token, and never its value", err)
+	}
 	if strings.Contains(err.Error(), "whole seconds") {
 		t.Errorf("ParseConfig() error =\n%v\nwant no follow-on error for the undecodable resolution", err)
 	}

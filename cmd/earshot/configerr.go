@@ -22,6 +22,10 @@ type problems struct {
 	file   string
 	lines  map[string]int // key path -> line
 	topics map[string]int // topic id -> index
+	// connectors maps a connector name to its index; failed holds the key
+	// paths whose values did not decode.
+	connectors map[string]int
+	failed     map[string]bool
 	list   []problem
 }
 
@@ -53,6 +57,7 @@ var (
 	fileLineRe  = regexp.MustCompile(`^(\d+): `)
 	innerLineRe = regexp.MustCompile(`line (\d+): `)
 	topicRe     = regexp.MustCompile(`topic "([^"]*)": `)
+	connectorRe = regexp.MustCompile(`^connector "([^"]*)" \((\w+)\): `)
 	stageRe     = regexp.MustCompile(`^enrich stage (\w+): `)
 	pathTokenRe = regexp.MustCompile(`^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*`)
 )
@@ -67,9 +72,37 @@ func (p *problems) addText(msg string) {
 	}
 	msg = strings.TrimSpace(msg)
 	// An inner "line N: " (a connector's own key) is more precise.
+	innerLine := false
 	if m := innerLineRe.FindStringSubmatchIndex(msg); m != nil {
 		line, _ = strconv.Atoi(msg[m[2]:m[3]])
 		msg = msg[:m[0]] + msg[m[1]:]
+		innerLine = true
+	}
+	// A connector's own keys: "connector "x" (rss): key: …" is at
+	// connectors[i].key; a value that did not decode is not reported again
+	// by the connector's checks.
+	if m := connectorRe.FindStringSubmatch(msg); m != nil {
+		if i, ok := p.connectors[m[1]]; ok {
+			rest := msg[len(m[0]):]
+			rest = strings.TrimPrefix(rest, "invalid "+m[2]+" config: ")
+			prefix := fmt.Sprintf("connectors[%d]", i)
+			if tok := pathTokenRe.FindString(rest); tok != "" && strings.HasPrefix(rest[len(tok):], ":") {
+				full := tok
+				if !strings.HasPrefix(tok, prefix) {
+					full = prefix + "." + tok
+					msg = msg[:len(msg)-len(rest)] + full + rest[len(tok):]
+				}
+				if p.failed[full] {
+					return
+				}
+				if strings.HasPrefix(rest[len(tok):], ": cannot unmarshal") || strings.HasPrefix(rest[len(tok):], ": a secret is given") {
+					p.failed[full] = true
+				}
+				if l, ok := p.lines[full]; ok && !innerLine {
+					line = l
+				}
+			}
+		}
 	}
 	// A topic's query and a stage's options have keys of their own.
 	if m := topicRe.FindStringSubmatch(msg); m != nil {

@@ -56,7 +56,7 @@ func (f *FeedConfig) UnmarshalYAML(n *yaml.Node) error {
 	}
 	type plain FeedConfig
 	var p plain
-	if err := n.Decode(&p); err != nil {
+	if err := pipeline.DecodeStrict(n, &p); err != nil {
 		return err
 	}
 	f.URL, f.Name = p.URL, p.Name

@@ -294,10 +294,13 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 // connector type "twitter".
 func New(spec *pipeline.ConnectorSpec, topics []pipeline.Topic) (pipeline.Source, error) {
 	var c Config
-	if err := spec.Decode(&c); err != nil {
-		return nil, prefixed(spec.Where(), []error{err})
-	}
+	// A value that does not decode is reported and left at its default;
+	// the other settings are still checked, so every problem shows at once.
+	decodeErr := spec.Decode(&c)
 	s, errs := parseConfig(c, topics)
+	if decodeErr != nil {
+		errs = append([]error{decodeErr}, errs...)
+	}
 	if len(errs) > 0 {
 		return nil, prefixed(spec.Where(), errs)
 	}
