@@ -26,7 +26,7 @@ type problems struct {
 	// paths whose values did not decode.
 	connectors map[string]int
 	failed     map[string]bool
-	list   []problem
+	list       []problem
 }
 
 type problem struct {
