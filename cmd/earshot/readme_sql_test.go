@@ -154,6 +154,11 @@ func TestTodayFilterForms(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
+	// For the record (not asserted: current releases get it right).
+	var trap strings.Builder
+	if err := runQueryAs(context.Background(), in, "SELECT count() AS n, version() AS v FROM d WHERE created_at > today()", formatTSV, &trap); err == nil {
+		t.Logf("created_at > today(): %q (of 3 rows, 1 of them today)", trap.String())
+	}
 	for _, where := range []string{"created_at >= toDateTime(today())", "toDate(created_at) = today()"} {
 		var out strings.Builder
 		if err := runQueryAs(context.Background(), in, "SELECT count() AS n FROM d WHERE "+where, formatTSV, &out); err != nil {
