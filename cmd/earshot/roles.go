@@ -236,7 +236,7 @@ func init() {
 }
 
 // tailNotice is how long tail waits for a first mention before it says on
-// stderr what it is waiting for (then again each time as long).
+// stderr what it is waiting for (then every 12 times as long).
 var tailNotice = 5 * time.Second
 
 type tailOptions struct {
@@ -295,9 +295,11 @@ func tail(ctx context.Context, js jetstream.JetStream, w io.Writer, o tailOption
 					return
 				case <-t.C:
 				}
-				// Nothing printed since the last tick.
+				// Nothing printed since the last tick: say so, then again
+				// less often.
 				if p := printed.Load(); p == last {
 					fmt.Fprintln(o.stderr, o.waiting(filter, skipped.Load()))
+					t.Reset(12 * o.notice)
 				} else {
 					last = p
 				}
