@@ -58,8 +58,10 @@ func firstWord(s string) string {
 	return s[:i]
 }
 
-// keywordOutsideQuotes finds a whole word, ignoring case, outside quotes.
-func keywordOutsideQuotes(s, kw string) int {
+// outsideQuotes calls fn with the index of each byte of s that is not in a
+// quoted string ('…', "…" or `…`, with backslash escapes) until fn returns
+// true, and returns that index, or -1.
+func outsideQuotes(s string, fn func(i int) bool) int {
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -72,12 +74,19 @@ func keywordOutsideQuotes(s, kw string) int {
 			}
 		case c == '\'' || c == '"' || c == '`':
 			quote = c
-		case i+len(kw) <= len(s) && strings.EqualFold(s[i:i+len(kw)], kw) &&
-			(i == 0 || !isWordByte(s[i-1])) && (i+len(kw) == len(s) || !isWordByte(s[i+len(kw)])):
+		case fn(i):
 			return i
 		}
 	}
 	return -1
+}
+
+// keywordOutsideQuotes finds a whole word, ignoring case, outside quotes.
+func keywordOutsideQuotes(s, kw string) int {
+	return outsideQuotes(s, func(i int) bool {
+		return i+len(kw) <= len(s) && strings.EqualFold(s[i:i+len(kw)], kw) &&
+			(i == 0 || !isWordByte(s[i-1])) && (i+len(kw) == len(s) || !isWordByte(s[i+len(kw)]))
+	})
 }
 
 func isWordByte(c byte) bool {
@@ -87,26 +96,14 @@ func isWordByte(c byte) bool {
 // matchParen returns the index of the parenthesis closing s[0], or -1.
 func matchParen(s string) int {
 	depth := 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"' || c == '`':
-			quote = c
-		case c == '(' || c == '[':
+	return outsideQuotes(s, func(i int) bool {
+		switch s[i] {
+		case '(', '[':
 			depth++
-		case c == ')' || c == ']':
+		case ')', ']':
 			depth--
-			if depth == 0 {
-				return i
-			}
+			return depth == 0
 		}
-	}
-	return -1
+		return false
+	})
 }
