@@ -2,6 +2,7 @@
 package all
 
 import (
+	_ "github.com/earshot-dev/earshot/connectors/reddit"  // type: reddit
 	_ "github.com/earshot-dev/earshot/connectors/rss"     // type: rss
 	_ "github.com/earshot-dev/earshot/connectors/twitter" // type: twitter
 )
