@@ -100,7 +100,7 @@ func (f *conformanceFake) Throttle(t testing.TB) {
 	f.fake.Window.RefuseNext(1)
 }
 
-func (f *conformanceFake) Throttled() int                        { return f.fake.Window.Throttled() }
+func (f *conformanceFake) Throttled() int                       { return f.fake.Window.Throttled() }
 func (f *conformanceFake) Outage(t testing.TB, d time.Duration) { f.fake.Outage.Start(d) }
 func (f *conformanceFake) OutageRequests() int                  { return f.fake.Outage.Requests() }
 func (f *conformanceFake) Violations() []string                 { return f.fake.Violations() }
