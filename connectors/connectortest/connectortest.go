@@ -98,6 +98,9 @@ type Options struct {
 	MaxOutageRequests int
 	// Timeout for each wait; default 20 s.
 	Timeout time.Duration
+	// Matcher is given to the connector in SourceEnv (nil: none). Posts the
+	// fake makes contain "acme".
+	Matcher pipeline.Matcher
 }
 
 // Run runs every conformance case against fresh fakes from newFake.
@@ -159,7 +162,7 @@ func newHarness(t *testing.T, f Fake, opts Options) *harness {
 	pub := &recordingPublisher{next: pipeline.NewRawPublisher(js.JS, cm)}
 	cur := &recordingCursors{next: kv, pub: pub}
 	return &harness{t: t, fake: f, opts: opts, js: js, mx: mx, pub: pub, cur: cur,
-		env: &pipeline.SourceEnv{Name: "conformance", Publisher: pub, Cursors: cur, Logger: pipelinetest.Logger(t), Metrics: cm}}
+		env: &pipeline.SourceEnv{Name: "conformance", Publisher: pub, Cursors: cur, Logger: pipelinetest.Logger(t), Metrics: cm, Matcher: opts.Matcher}}
 }
 
 // start runs a new source; stop cancels it and checks it returned nil.
