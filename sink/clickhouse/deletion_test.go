@@ -1,6 +1,8 @@
 package clickhouse_test
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +71,47 @@ func TestDeletionsAndEdits(t *testing.T) {
 	if got := queryUint(t, st, "SELECT count() FROM $db.mentions WHERE deleted = 0 AND id IN ('m:1', 'm:2')"); got != 0 {
 		t.Errorf("posts of deleted ids left after OPTIMIZE FINAL = %d; want 0", got)
 	}
+}
+
+// The analyst queries of the main README run against the schema (they read
+// mentions_dedup, which leaves deleted mentions out).
+func TestREADMEAnalystQueriesRun(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "Queries for analysts:\n\n```sql\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no sql block after 'Queries for analysts:'")
+	}
+	st := openStore(t)
+	ctx := testCtx(t)
+	n := 0
+	for _, q := range strings.Split(block, ";") {
+		if strings.TrimSpace(stripComments(q)) == "" {
+			continue
+		}
+		q = strings.ReplaceAll(q, "earshot.", "`"+st.Database()+"`.")
+		rows, err := st.Conn().Query(ctx, q)
+		if err != nil {
+			t.Errorf("README query fails: %v\n%s", err, q)
+			continue
+		}
+		rows.Close()
+		n++
+	}
+	if n < 5 {
+		t.Errorf("ran %d README queries; want the 6 of the README", n)
+	}
+}
+
+func stripComments(q string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(q, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }
