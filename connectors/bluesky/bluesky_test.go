@@ -75,8 +75,11 @@ func TestMappingMatchingAndProfiles(t *testing.T) {
 		t.Errorf("post of an unresolved author: url %q; want the DID in it", v.URL)
 	}
 	n, most := fake.ProfileRequests()
-	if most > 25 || n > 4 {
-		t.Errorf("%d getProfiles requests, at most %d actors; want few requests of at most 25", n, most)
+	if most > 25 || n < 2 {
+		t.Errorf("%d getProfiles requests, at most %d actors; want at least 2 (30 authors) of at most 25", n, most)
+	}
+	if twice := fake.AskedTwice(); len(twice) > 0 {
+		t.Errorf("profiles asked for more than once: %v; want each resolved once and cached", twice)
 	}
 	pipelinetest.WaitFor(t, 5*time.Second, "unmatched counted", func() bool {
 		return testutil.ToFloat64(mx.ConnSkipped.WithLabelValues(Platform, "b", "unmatched")) >= 50

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/earshot-dev/earshot/connectors/bluesky/jetstreamfake"
 	"github.com/earshot-dev/earshot/connectors/connectortest"
 	"github.com/earshot-dev/earshot/pipeline"
@@ -26,14 +24,8 @@ func (wordMatcher) Match(m *pipeline.Mention) ([]string, []pipeline.Span) {
 	return nil, nil
 }
 
-func spec(t testing.TB, doc string) *pipeline.ConnectorSpec {
-	t.Helper()
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(doc), &n); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	return &pipeline.ConnectorSpec{Type: "bluesky", Name: "b", File: "test.yaml", Node: *n.Content[0]}
-}
+// spec parses a connector entry as cmd/earshot hands it over.
+func spec(t testing.TB, doc string) *pipeline.ConnectorSpec { return connectortest.Spec(t, doc) }
 
 func fastSource(t testing.TB, fake *jetstreamfake.Server, extra string) *Source {
 	t.Helper()

@@ -86,23 +86,12 @@ func (r *run) flush(ctx context.Context) error {
 	return nil
 }
 
+// publish publishes ms, retrying with backoff until JetStream acknowledged
+// them; it fails only when ctx ends.
 func (r *run) publish(ctx context.Context, ms []*pipeline.Mention) error {
-	bo := r.src.publishBackoff
-	for {
-		err := r.env.Publisher.Publish(ctx, ms)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		wait := bo.Next()
+	return pipeline.PublishUntilAcked(ctx, r.env.Publisher, ms, r.src.publishBackoff, func(err error, wait time.Duration) {
 		r.warn("publish", "publishing mentions failed; retrying", "mentions", len(ms), "error", err, "retry_in", wait)
-		sleep(ctx, wait)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+	})
 }
 
 // resolve fills the authors of the pending posts from the profile cache,

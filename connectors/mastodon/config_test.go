@@ -1,41 +1,22 @@
 package mastodon
 
 import (
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/earshot-dev/earshot/connectors/connectortest"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
 func TestReadmeSampleConfigParses(t *testing.T) {
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)## Config\n\n```yaml\n(.*?)```").FindSubmatch(raw)
-	if m == nil {
-		t.Fatal("README.md has no yaml block under ## Config")
-	}
-	var doc struct {
-		Connectors []yaml.Node `yaml:"connectors"`
-	}
-	if err := yaml.Unmarshal(m[1], &doc); err != nil {
-		t.Fatalf("README sample: %v", err)
-	}
-	if len(doc.Connectors) != 1 {
-		t.Fatalf("README sample has %d connectors; want 1", len(doc.Connectors))
-	}
+	sp := connectortest.ReadmeSpec(t, "mastodon", "mastodon-acme")
 	t.Setenv("MASTODON_TOKEN", "tok")
 	f, ok := pipeline.Connector("mastodon")
 	if !ok {
 		t.Fatal(`connector type "mastodon" is not registered`)
 	}
-	src, err := f(&pipeline.ConnectorSpec{Type: "mastodon", Name: "mastodon-acme", File: "README.md", Node: doc.Connectors[0]}, nil)
+	src, err := f(sp, nil)
 	if err != nil {
 		t.Fatalf("README sample: %v", err)
 	}

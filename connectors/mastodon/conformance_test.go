@@ -7,21 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/earshot-dev/earshot/connectors/connectortest"
 	"github.com/earshot-dev/earshot/connectors/mastodon/mastodonfake"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
-func spec(t testing.TB, doc string) *pipeline.ConnectorSpec {
-	t.Helper()
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(doc), &n); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	return &pipeline.ConnectorSpec{Type: "mastodon", Name: "m", File: "test.yaml", Node: *n.Content[0]}
-}
+// spec parses a connector entry as cmd/earshot hands it over.
+func spec(t testing.TB, doc string) *pipeline.ConnectorSpec { return connectortest.Spec(t, doc) }
 
 // fastSource builds a source from a config body with time scales turned down.
 func fastSource(t testing.TB, doc string) *Source {

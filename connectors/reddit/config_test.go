@@ -1,42 +1,23 @@
 package reddit
 
 import (
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/earshot-dev/earshot/connectors/connectortest"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
 func TestReadmeSampleConfigParses(t *testing.T) {
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)## Config\n\n```yaml\n(.*?)```").FindSubmatch(raw)
-	if m == nil {
-		t.Fatal("README.md has no yaml block under ## Config")
-	}
-	var doc struct {
-		Connectors []yaml.Node `yaml:"connectors"`
-	}
-	if err := yaml.Unmarshal(m[1], &doc); err != nil {
-		t.Fatalf("README sample: %v", err)
-	}
-	if len(doc.Connectors) != 1 {
-		t.Fatalf("README sample has %d connectors; want 1", len(doc.Connectors))
-	}
+	sp := connectortest.ReadmeSpec(t, "reddit", "reddit-acme")
 	t.Setenv("REDDIT_CLIENT_ID", "id")
 	t.Setenv("REDDIT_CLIENT_SECRET", "secret")
 	f, ok := pipeline.Connector("reddit")
 	if !ok {
 		t.Fatal(`connector type "reddit" is not registered`)
 	}
-	src, err := f(&pipeline.ConnectorSpec{Type: "reddit", Name: "reddit-acme", File: "README.md", Node: doc.Connectors[0]},
+	src, err := f(sp,
 		[]pipeline.Topic{{ID: "acme", Query: "acme"}})
 	if err != nil {
 		t.Fatalf("README sample: %v", err)

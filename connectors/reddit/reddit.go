@@ -248,25 +248,9 @@ func (r *run) poll(ctx context.Context, l listing, cur *cursor) error {
 // publish publishes ms, retrying with backoff until JetStream acknowledged
 // them; it fails only when ctx ends.
 func (r *run) publish(ctx context.Context, ms []*pipeline.Mention) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	bo := r.src.publishBackoff
-	for {
-		err := r.env.Publisher.Publish(ctx, ms)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		wait := bo.Next()
+	return pipeline.PublishUntilAcked(ctx, r.env.Publisher, ms, r.src.publishBackoff, func(err error, wait time.Duration) {
 		r.warn("publish", "publishing mentions failed; retrying", "mentions", len(ms), "error", err, "retry_in", wait)
-		sleep(ctx, wait)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+	})
 }
 
 // refreshLoop re-checks recently published items for edits and deletions.

@@ -65,6 +65,7 @@ type Server struct {
 	subs      map[chan []byte]bool
 	profileRq int
 	batchMax  int
+	asked     map[string]int // actor -> times asked
 	viol      []string
 }
 
@@ -233,6 +234,19 @@ func (s *Server) ProfileRequests() (n, maxActors int) {
 	return s.profileRq, s.batchMax
 }
 
+// AskedTwice lists the actors getProfiles was asked for more than once.
+func (s *Server) AskedTwice() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for a, n := range s.asked {
+		if n > 1 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Violations lists AppView requests that broke the announced limit.
 func (s *Server) Violations() []string {
 	s.mu.Lock()
@@ -276,6 +290,12 @@ func (s *Server) getProfiles(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.profileRq++
 	s.batchMax = max(s.batchMax, len(actors))
+	if s.asked == nil {
+		s.asked = map[string]int{}
+	}
+	for _, a := range actors {
+		s.asked[a]++
+	}
 	s.mu.Unlock()
 	if len(actors) == 0 || len(actors) > 25 {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "InvalidRequest",
