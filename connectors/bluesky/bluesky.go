@@ -348,6 +348,19 @@ func (r *run) commit(ev *event) {
 	if c.Operation == "update" {
 		m.EditedAt = time.UnixMicro(ev.TimeUS).UTC()
 	}
+	// Facets: a link's full URI (the text may show it shortened) and tags
+	// go to the entities the enrich stage completes; mentions are in the
+	// text as @handle.
+	for _, f := range rec.Facets {
+		for _, ft := range f.Features {
+			switch {
+			case ft.Type == "app.bsky.richtext.facet#link" && ft.URI != "":
+				m.Enrichment.Links = append(m.Enrichment.Links, ft.URI)
+			case ft.Type == "app.bsky.richtext.facet#tag" && ft.Tag != "":
+				m.Enrichment.Hashtags = append(m.Enrichment.Hashtags, strings.ToLower(strings.TrimPrefix(ft.Tag, "#")))
+			}
+		}
+	}
 	if p, ok := r.profiles.get(ev.DID, r.src.now()); ok {
 		applyProfile(m, p)
 	}

@@ -29,7 +29,8 @@ func TestMappingMatchingAndProfiles(t *testing.T) {
 		want = append(want, mentionID(fake.Create(fmt.Sprintf("did:plc:u%d", i), jetstreamfake.Post{Text: fmt.Sprintf("Acme post %d", i), Langs: []string{"pt", "en"}, CreatedAt: created})))
 	}
 	parent := want[0][len(Platform)+1:]
-	reply := mentionID(fake.Create("did:plc:u1", jetstreamfake.Post{Text: "agree, acme rocks", ReplyTo: parent}))
+	reply := mentionID(fake.Create("did:plc:u1", jetstreamfake.Post{Text: "agree, acme rocks example.com/long… #Acme", ReplyTo: parent,
+		Link: "https://example.com/long/path?q=1", Tag: "Acme"}))
 	for range 50 {
 		fake.Create("did:plc:noise", jetstreamfake.Post{Text: "nothing to see"})
 	}
@@ -68,8 +69,10 @@ func TestMappingMatchingAndProfiles(t *testing.T) {
 		m.Lang != "pt" || !m.CreatedAt.Equal(created) || m.URL != "https://bsky.app/profile/u5.bsky.social/post/"+rkey || m.MatchedRule != "acme" {
 		t.Errorf("post = %+v", m)
 	}
-	if r := by[reply]; r.Kind != pipeline.KindReply || r.ParentID != want[0] || r.ConversationID != want[0] {
-		t.Errorf("reply = %+v; want kind reply with parent and root %s", r, want[0])
+	if r := by[reply]; r.Kind != pipeline.KindReply || r.ParentID != want[0] || r.ConversationID != want[0] ||
+		len(r.Enrichment.Links) != 1 || r.Enrichment.Links[0] != "https://example.com/long/path?q=1" ||
+		len(r.Enrichment.Hashtags) != 1 || r.Enrichment.Hashtags[0] != "acme" {
+		t.Errorf("reply = %+v; want kind reply with parent and root %s, the link facet's full URI and tag acme", r, want[0])
 	}
 	if v := by[byDID]; v.URL != "https://bsky.app/profile/did:plc:vip/post/"+byDID[len(byDID)-13:] {
 		t.Errorf("post of an unresolved author: url %q; want the DID in it", v.URL)

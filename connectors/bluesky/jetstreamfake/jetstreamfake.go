@@ -44,6 +44,7 @@ type Post struct {
 	CreatedAt  time.Time
 	ReplyTo    string // AT URI of the parent (root = parent)
 	MentionDID string
+	Link, Tag  string // a link facet's URI, a tag facet's tag
 }
 
 // Server is a running fake.
@@ -141,9 +142,21 @@ func record(p Post) map[string]any {
 		ref := map[string]string{"uri": p.ReplyTo, "cid": "bafyreifake"}
 		rec["reply"] = map[string]any{"root": ref, "parent": ref}
 	}
+	var facets []any
+	facet := func(feature map[string]string) {
+		facets = append(facets, map[string]any{"index": map[string]int{"byteStart": 0, "byteEnd": 1}, "features": []any{feature}})
+	}
 	if p.MentionDID != "" {
-		rec["facets"] = []any{map[string]any{"index": map[string]int{"byteStart": 0, "byteEnd": 1},
-			"features": []any{map[string]string{"$type": "app.bsky.richtext.facet#mention", "did": p.MentionDID}}}}
+		facet(map[string]string{"$type": "app.bsky.richtext.facet#mention", "did": p.MentionDID})
+	}
+	if p.Link != "" {
+		facet(map[string]string{"$type": "app.bsky.richtext.facet#link", "uri": p.Link})
+	}
+	if p.Tag != "" {
+		facet(map[string]string{"$type": "app.bsky.richtext.facet#tag", "tag": p.Tag})
+	}
+	if facets != nil {
+		rec["facets"] = facets
 	}
 	return rec
 }
