@@ -104,3 +104,40 @@ func TestTIDTime(t *testing.T) {
 		t.Errorf("tidTime(bad) = %v; want zero", got)
 	}
 }
+
+// With the profile budget spent, kept posts are still published at once,
+// with the DID as author, and the unresolved authors are counted.
+func TestProfileBudget(t *testing.T) {
+	fake := jetstreamfake.New(t)
+	for i := range 60 {
+		did := fmt.Sprintf("did:plc:b%d", i)
+		fake.AddProfiles(jetstreamfake.Profile{DID: did, Handle: fmt.Sprintf("b%d.bsky.social", i)})
+	}
+	s := fastSource(t, fake, "profile_rate: 1\n")
+	js := pipelinetest.StartJetStream(t)
+	env := js.SourceEnv(t, Platform, "b")
+	mx := pipeline.NewMetrics(prometheus.NewRegistry())
+	env.Metrics = mx.Connector(Platform, "b")
+	env.Matcher = wordMatcher{}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.Run(ctx, env) })
+	defer func() { cancel(); wg.Wait() }()
+	for i := range 60 {
+		fake.Create(fmt.Sprintf("did:plc:b%d", i), jetstreamfake.Post{Text: "acme"})
+	}
+	var ms []*pipeline.Mention
+	pipelinetest.WaitFor(t, 10*time.Second, "60 mentions", func() bool { ms = js.Mentions(t, pipeline.StreamMentions); return len(ms) >= 60 })
+	resolved := 0
+	for _, m := range ms {
+		if m.Author.Handle != "" {
+			resolved++
+		}
+	}
+	if n, _ := fake.ProfileRequests(); n != 1 || resolved > 25 {
+		t.Errorf("%d getProfiles requests, %d authors resolved; want 1 request (the budget) and at most 25", n, resolved)
+	}
+	if u := testutil.ToFloat64(mx.ConnSkipped.WithLabelValues(Platform, "b", "profile_unresolved")); int(u)+resolved < 60 {
+		t.Errorf("unresolved counted %v, resolved %d; want every author either resolved or counted", u, resolved)
+	}
+}
