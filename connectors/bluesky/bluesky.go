@@ -90,6 +90,9 @@ func (s *Source) Run(ctx context.Context, env *pipeline.SourceEnv) error {
 	case !errors.Is(err, pipeline.ErrNoCursor):
 		r.warn("cursor", "reading the cursor failed; reading from now", "error", err)
 	}
+	if err := r.published.load(ctx, env.Cursors); err != nil {
+		r.warn("cursor", "reading the kept posts failed; deletions of posts kept before this start will not be honoured", "error", err)
+	}
 	bo := s.errBackoff
 	for ctx.Err() == nil {
 		t0 := time.Now()

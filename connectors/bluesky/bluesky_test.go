@@ -141,3 +141,33 @@ func TestProfileBudget(t *testing.T) {
 		t.Errorf("unresolved counted %v, resolved %d; want every author either resolved or counted", u, resolved)
 	}
 }
+
+// A post kept before a restart is still known after it: its deletion
+// becomes a tombstone. A deletion of a post never kept publishes nothing.
+func TestDeletionAfterRestart(t *testing.T) {
+	fake := jetstreamfake.New(t)
+	js := pipelinetest.StartJetStream(t)
+	env := js.SourceEnv(t, Platform, "b")
+	env.Matcher = wordMatcher{}
+	run := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		s := fastSource(t, fake, "")
+		wg.Go(func() { _ = s.Run(ctx, env) })
+		return func() { cancel(); wg.Wait() }
+	}
+	stop := run()
+	kept := fake.Create("did:plc:a", jetstreamfake.Post{Text: "acme"})
+	other := fake.Create("did:plc:a", jetstreamfake.Post{Text: "not tracked"})
+	pipelinetest.WaitFor(t, 10*time.Second, "the kept post", func() bool { return len(js.Mentions(t, pipeline.StreamMentions)) == 1 })
+	stop()
+	stop = run()
+	defer stop()
+	fake.Delete(other)
+	fake.Delete(kept)
+	var ms []*pipeline.Mention
+	pipelinetest.WaitFor(t, 10*time.Second, "the tombstone", func() bool { ms = js.Mentions(t, pipeline.StreamMentions); return len(ms) >= 2 })
+	if len(ms) != 2 || !ms[1].Deleted || ms[1].ID != mentionID(kept) {
+		t.Errorf("stream = %+v; want the post and its tombstone only", ms)
+	}
+}

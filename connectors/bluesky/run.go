@@ -3,6 +3,7 @@ package bluesky
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,6 +74,12 @@ func (r *run) flush(ctx context.Context) error {
 			r.published.add(m.ID[len(Platform)+1:])
 		}
 		r.pending = r.pending[:0]
+		// The kept posts are remembered in the store before the cursor
+		// passes them, so their deletions are honoured after a restart.
+		if err := r.published.save(ctx, r.env.Cursors); err != nil {
+			r.warn("cursor", "saving the kept posts failed; not advancing the cursor", "error", err)
+			return nil
+		}
 	} else if r.src.now().Sub(r.savedAt) < r.src.cursorEvery {
 		return nil
 	}
@@ -286,11 +293,20 @@ func (c *profileCache) setHandle(did, handle string, now time.Time) {
 }
 
 // recentSet remembers the AT URIs of published posts (at most size), so a
-// delete event becomes a tombstone only for a post earshot kept.
+// delete event becomes a tombstone only for a post earshot kept. The
+// newest keptKept of them are also kept in the cursor store (key "kept"),
+// so a restart still honours their deletions.
 type recentSet struct {
 	size      int
 	cur, prev map[string]struct{}
+	ring      []string // the newest URIs, oldest first, as saved
+	dirty     bool
 }
+
+// keptKept is how many kept posts survive a restart.
+const keptKept = 2000
+
+const keptKey = "kept"
 
 func newRecentSet(size int) *recentSet {
 	return &recentSet{size: max(size/2, 1), cur: map[string]struct{}{}}
@@ -301,6 +317,46 @@ func (s *recentSet) add(uri string) {
 		s.prev, s.cur = s.cur, map[string]struct{}{}
 	}
 	s.cur[uri] = struct{}{}
+	s.ring = append(s.ring, uri)
+	if len(s.ring) > keptKept {
+		s.ring = s.ring[len(s.ring)-keptKept:]
+	}
+	s.dirty = true
+}
+
+// load restores the URIs a previous run saved.
+func (s *recentSet) load(ctx context.Context, cur pipeline.CursorStore) error {
+	raw, err := cur.Get(ctx, keptKey)
+	if errors.Is(err, pipeline.ErrNoCursor) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var uris []string
+	if err := json.Unmarshal(raw, &uris); err != nil {
+		return fmt.Errorf("kept posts: %w", err)
+	}
+	for _, u := range uris {
+		s.add(u)
+	}
+	s.dirty = false
+	return nil
+}
+
+func (s *recentSet) save(ctx context.Context, cur pipeline.CursorStore) error {
+	if !s.dirty {
+		return nil
+	}
+	raw, err := json.Marshal(s.ring)
+	if err != nil {
+		return err
+	}
+	if err := cur.Put(ctx, keptKey, raw); err != nil {
+		return err
+	}
+	s.dirty = false
+	return nil
 }
 
 func (s *recentSet) has(uri string) bool {
