@@ -107,5 +107,5 @@ func (f *conformanceFake) Violations() []string                 { return f.fake.
 
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, func(t *testing.T) connectortest.Fake { return newConformanceFake(t) },
-		connectortest.Options{Rewinds: true, Matcher: wordMatcher{}})
+		connectortest.Options{Rewinds: true, Firehose: true, Matcher: wordMatcher{}})
 }
