@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -160,8 +161,22 @@ func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jet
 // the batch is retried one mention at a time, so the failure is isolated and
 // marked on the mentions it concerns; no mention is dropped. It returns an
 // error only when ctx ends: the batch is then incomplete and must not be
-// passed on. metrics may be nil.
+// passed on. Deleted mentions (tombstones) are passed on unenriched.
+// metrics may be nil.
 func RunChain(ctx context.Context, chain []Enricher, batch []*Mention, metrics *Metrics) error {
+	// Tombstones pass through unenriched: there is no text to enrich.
+	if slices.ContainsFunc(batch, func(m *Mention) bool { return m.Deleted }) {
+		live := make([]*Mention, 0, len(batch))
+		for _, m := range batch {
+			if !m.Deleted {
+				live = append(live, m)
+			}
+		}
+		batch = live
+	}
+	if len(batch) == 0 {
+		return ctx.Err()
+	}
 	for _, st := range chain {
 		t0 := time.Now()
 		if err := safeEnrich(ctx, st, batch); err != nil {

@@ -8,6 +8,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -57,7 +58,41 @@ type Mention struct {
 	// mention (an X stream rule tag, a search query), when there is one.
 	MatchedRule string `json:"matched_rule,omitempty"`
 
+	// Deleted marks a tombstone: the platform reported that the post with
+	// this id was deleted (or removed). A tombstone carries the id, platform
+	// and, when known, the post's created_at; it is published on the same
+	// subject as the post, enriched by no stage, stored as a row with
+	// deleted = 1 that outranks every version of the post, and never
+	// counted as a mention by the detector. See Tombstone.
+	Deleted bool `json:"deleted,omitempty"`
+	// EditedAt is when the platform says the post was last edited. An edit
+	// re-publishes the whole mention with a later EditedAt: a new version
+	// of the same id (see MsgID).
+	EditedAt time.Time `json:"edited_at,omitzero"`
+
 	Enrichment Enrichment `json:"enrichment"`
+}
+
+// Tombstone returns the deletion message for the post id on platform.
+// createdAt is the post's creation time when known (it keeps the row in the
+// post's partition); zero means unknown and Normalize uses deletedAt.
+func Tombstone(platform, id, source string, createdAt, deletedAt time.Time) *Mention {
+	return &Mention{ID: id, Platform: platform, Source: source, Deleted: true,
+		CreatedAt: createdAt, CollectedAt: deletedAt}
+}
+
+// MsgID is the JetStream Nats-Msg-Id of this version of the mention: the id
+// for the first version, so a re-read post is dropped as a duplicate, and
+// the id with a suffix for an edit (per EditedAt) or a deletion, so neither
+// is dropped as a duplicate of the post.
+func (m *Mention) MsgID() string {
+	switch {
+	case m.Deleted:
+		return m.ID + "#deleted"
+	case !m.EditedAt.IsZero():
+		return m.ID + "#edited@" + strconv.FormatInt(m.EditedAt.UnixMilli(), 10)
+	}
+	return m.ID
 }
 
 // Author of a mention.
@@ -161,6 +196,9 @@ func (m *Mention) Normalize(now time.Time) error {
 	}
 	m.CreatedAt = m.CreatedAt.UTC()
 	m.CollectedAt = m.CollectedAt.UTC()
+	if !m.EditedAt.IsZero() {
+		m.EditedAt = m.EditedAt.UTC()
+	}
 	if m.Kind == "" {
 		m.Kind = KindPost
 	}

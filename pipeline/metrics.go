@@ -25,6 +25,7 @@ type Metrics struct {
 	ConnMentions  *prometheus.CounterVec // platform, connector
 	ConnErrors    *prometheus.CounterVec // platform, connector, type
 	ConnRateLimit *prometheus.GaugeVec   // platform, connector: remaining requests as last reported
+	ConnSkipped   *prometheus.CounterVec // platform, connector, reason: items read and deliberately not published
 
 	// End to end.
 	IngestLag *prometheus.HistogramVec // platform: created_at -> stored, seconds
@@ -60,6 +61,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Connector errors by type."}, []string{"platform", "connector", "type"}),
 		ConnRateLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "earshot_connector_rate_limit_remaining",
 			Help: "Requests left in the platform's current rate-limit window, as last reported."}, []string{"platform", "connector"}),
+		ConnSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_connector_skipped_total",
+			Help: "Items a connector read and deliberately did not publish, by reason (removed, unmatched, …)."}, []string{"platform", "connector", "reason"}),
 		IngestLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "earshot_ingest_lag_seconds",
 			Help:    "Time from a mention's created_at to its storage.",
 			Buckets: prometheus.ExponentialBuckets(1, 3, 12)}, []string{"platform"}),
@@ -67,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Warning and error log lines by component and level."}, []string{"component", "level"}),
 	}
 	reg.MustRegister(m.Received, m.Sent, m.Errors, m.InFlight, m.Processing, m.LastProcessed, m.Batches,
-		m.DeadLettered, m.ConnRequests, m.ConnMentions, m.ConnErrors, m.ConnRateLimit, m.IngestLag, m.LogEvents)
+		m.DeadLettered, m.ConnRequests, m.ConnMentions, m.ConnErrors, m.ConnRateLimit, m.ConnSkipped, m.IngestLag, m.LogEvents)
 	return m
 }
 
@@ -102,4 +105,10 @@ func (c *ConnectorMetrics) Error(typ string) {
 // RateLimitRemaining records the platform's reported remaining requests.
 func (c *ConnectorMetrics) RateLimitRemaining(n float64) {
 	c.m.ConnRateLimit.WithLabelValues(c.platform, c.instance).Set(n)
+}
+
+// Skipped counts items read and deliberately not published, by a short,
+// bounded reason ("removed", "unmatched", …).
+func (c *ConnectorMetrics) Skipped(reason string, n int) {
+	c.m.ConnSkipped.WithLabelValues(c.platform, c.instance, reason).Add(float64(n))
 }

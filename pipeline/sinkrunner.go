@@ -192,7 +192,9 @@ func (r *SinkRunner) flush(ctx context.Context, log *slog.Logger, msgs []jetstre
 		if err := msg.Ack(); err != nil {
 			r.Metrics.Errors.WithLabelValues(stageSink, "ack").Inc() // redelivered; the table dedups by id
 		}
-		r.Metrics.IngestLag.WithLabelValues(ms[i].Platform).Observe(now.Sub(ms[i].CreatedAt).Seconds())
+		if !ms[i].Deleted && ms[i].EditedAt.IsZero() { // a deletion or an edit is not a late mention
+			r.Metrics.IngestLag.WithLabelValues(ms[i].Platform).Observe(now.Sub(ms[i].CreatedAt).Seconds())
+		}
 		stored++
 	}
 	r.Metrics.Sent.WithLabelValues(stageSink).Add(float64(stored))

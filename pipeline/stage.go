@@ -41,6 +41,19 @@ type SourceEnv struct {
 	Cursors   CursorStore
 	Logger    *slog.Logger
 	Metrics   *ConnectorMetrics // labelled for this connector's platform and name
+	// Matcher matches mentions against the configured topics. A connector
+	// that receives a whole platform firehose (Bluesky's Jetstream) uses it
+	// to keep only what matters, early. It may be nil (match nothing).
+	Matcher Matcher
+}
+
+// Matcher tells which configured topics a mention matches. pipeline
+// declares it so connectors need not import enrich/; cmd/ wires the topic
+// matcher of enrich/topics. It is safe for concurrent use.
+type Matcher interface {
+	// Match returns the ids of the topics m matches (nil for none) and
+	// the matched spans.
+	Match(m *Mention) (topicIDs []string, spans []Span)
 }
 
 // Enricher is one enrichment stage. Stages run as a chain on batches.

@@ -101,7 +101,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, c StreamsConfig)
 }
 
 // JetStreamPublisher publishes mentions to mentions.raw.<platform> with
-// Nats-Msg-Id set to the mention id, and waits for every PubAck.
+// Nats-Msg-Id set to Mention.MsgID (the mention id, suffixed for an edit or
+// a deletion), and waits for every PubAck.
 type JetStreamPublisher struct {
 	js       jetstream.JetStream
 	prefix   string
@@ -150,7 +151,7 @@ func publishBatch(ctx context.Context, js jetstream.JetStream, prefix string, ms
 			return fmt.Errorf("publish %q: %w", m.ID, err)
 		}
 		msg := &nats.Msg{Subject: prefix + m.Platform, Data: data, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, m.ID)
+		msg.Header.Set(jetstream.MsgIDHeader, m.MsgID())
 		f, err := js.PublishMsgAsync(msg)
 		if err != nil {
 			return fmt.Errorf("publish %q: %w", m.ID, err)

@@ -109,11 +109,18 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return in.serveHTTP(gctx) })
+	var matcher pipeline.Matcher
+	if len(sources) > 0 {
+		if matcher, err = topicMatcher(cfg); err != nil {
+			return err
+		}
+	}
 	for _, s := range sources {
 		env, err := sourceEnv(gctx, in, s)
 		if err != nil {
 			return err
 		}
+		env.Matcher = matcher
 		g.Go(func() error { superviseSource(gctx, s, env); return nil })
 	}
 	if r.enrich {

@@ -2,6 +2,9 @@
 package all
 
 import (
-	_ "github.com/earshot-dev/earshot/connectors/rss"     // type: rss
-	_ "github.com/earshot-dev/earshot/connectors/twitter" // type: twitter
+	_ "github.com/earshot-dev/earshot/connectors/bluesky"  // type: bluesky
+	_ "github.com/earshot-dev/earshot/connectors/mastodon" // type: mastodon
+	_ "github.com/earshot-dev/earshot/connectors/reddit"   // type: reddit
+	_ "github.com/earshot-dev/earshot/connectors/rss"      // type: rss
+	_ "github.com/earshot-dev/earshot/connectors/twitter"  // type: twitter
 )

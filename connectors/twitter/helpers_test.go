@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func waitMentions(t *testing.T, js *pipelinetest.JetStream, want []string) []*pi
 	t.Helper()
 	var got []*pipeline.Mention
 	pipelinetest.WaitFor(t, 15*time.Second, "mentions "+strings.Join(want, ","), func() bool {
-		got = js.Mentions(t, pipeline.StreamMentions)
+		got = slices.DeleteFunc(js.Mentions(t, pipeline.StreamMentions), func(m *pipeline.Mention) bool { return m.Deleted })
 		return len(got) >= len(want)
 	})
 	// Let anything still in flight land before comparing.

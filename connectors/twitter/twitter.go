@@ -97,7 +97,7 @@ func newSourceMetrics() *sourceMetrics {
 		budgetSpent: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "earshot_twitter_read_budget_spent",
 			Help: "1 while reading is paused because the daily read budget is spent."}, []string{"connector"}),
 		deletions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_twitter_deletion_notices_total",
-			Help: "v1.1 stream status deletion notices received (stored mentions are not deleted yet)."}, []string{"connector"}),
+			Help: "v1.1 stream status deletion notices received (each is published as a tombstone)."}, []string{"connector"}),
 		stream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_twitter_stream_messages_total",
 			Help: "Filtered stream messages by kind: post, keepalive, malformed, error, foreign, partial."},
 			[]string{"connector", "kind"}),

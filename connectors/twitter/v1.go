@@ -435,7 +435,21 @@ func (r *run) v1StreamOnce(ctx context.Context) (time.Duration, error) {
 			}
 		case *twitter.StatusDeletion:
 			r.src.mx.deletions.WithLabelValues(r.env.Name).Inc()
-			r.log.Debug("status deletion notice (stored mentions are not deleted yet)", "id", m.IDStr, "user_id", m.UserIDStr)
+			id := m.IDStr
+			if id == "" && m.ID != 0 {
+				id = strconv.FormatInt(m.ID, 10)
+			}
+			if id == "" || pubErr != nil {
+				continue
+			}
+			// A tombstone: the stored mention is marked deleted. The post's
+			// time comes from its snowflake id, so the tombstone lands in
+			// the post's partition.
+			tomb := pipeline.Tombstone(Platform, "twitter:"+id, r.env.Name+"/deletions", snowflakeTime(id), time.Now())
+			if r.publish(ctx, []*pipeline.Mention{tomb}) != nil {
+				pubErr = ctx.Err()
+				cancel()
+			}
 		case *twitter.StreamDisconnect:
 			count("error")
 			r.warn("stream_error", "v1.1 stream disconnect notice", "code", m.Code, "reason", m.Reason)
@@ -481,4 +495,14 @@ func (r *run) v1StreamOnce(ctx context.Context) (time.Duration, error) {
 		return up, fmt.Errorf("%w: %w", errDisconnected, endErr)
 	}
 	return up, errDisconnected
+}
+
+// snowflakeTime is when an X post id was made (zero if id is not a
+// snowflake): milliseconds since 2010-11-04T01:42:54.657Z in the bits above 22.
+func snowflakeTime(id string) time.Time {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n>>22 == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n>>22 + 1288834974657).UTC()
 }

@@ -158,6 +158,15 @@ func TestV1StreamWithOAuth1(t *testing.T) {
 	if got := testutil.ToFloat64(s.mx.deletions.WithLabelValues("x-test")); got != 1 {
 		t.Errorf("deletion notices = %v; want 1", got)
 	}
+	var tombs []*pipeline.Mention
+	for _, m := range js.Mentions(t, pipeline.StreamMentions) {
+		if m.Deleted {
+			tombs = append(tombs, m)
+		}
+	}
+	if len(tombs) != 1 || tombs[0].ID != "twitter:"+xfake.ID(2) || tombs[0].CreatedAt.Year() < 2020 {
+		t.Errorf("tombstones = %+v; want one for post 2, created_at from its snowflake id", tombs)
+	}
 	// The broken line, and the line cut by the disconnect (go-twitter hands
 	// a partial last line on as a message; it fails to parse and is skipped).
 	if got := testutil.ToFloat64(s.mx.stream.WithLabelValues("x-test", "malformed")); got != 2 {

@@ -22,10 +22,11 @@ const (
 	Duplicate                  // its id was counted before in the open buckets
 	Late                       // every bucket it belongs to had closed
 	Unscoped                   // no series takes it (scopes turned off)
+	Deletion                   // a tombstone: a deletion is not a mention, and past counts stay as they were
 )
 
 func (o Outcome) String() string {
-	return [...]string{"counted", "redelivered", "duplicate", "late", "unscoped"}[o]
+	return [...]string{"counted", "redelivered", "duplicate", "late", "unscoped", "deletion"}[o]
 }
 
 // Observation is a detector's verdict on one closed bucket.
@@ -167,6 +168,9 @@ func (c *Counter) Count(m *pipeline.Mention, seq uint64, now time.Time) (Outcome
 			return Redelivered, nil
 		}
 		c.seqs.Add(seq)
+	}
+	if m.Deleted {
+		return Deletion, nil
 	}
 	t := eventTime(m, now)
 	h := hashID(m.ID)
@@ -529,6 +533,9 @@ func (c *Counter) CountedThrough() uint64 {
 func (c *Counter) Replay(m *pipeline.Mention, seq, ackFloor uint64, now time.Time) bool {
 	if seq > ackFloor && !c.seqs.Contains(seq) {
 		return false // not counted yet: it will be, when delivered
+	}
+	if m.Deleted {
+		return false
 	}
 	t := eventTime(m, now)
 	if t.Before(c.ReplayFrom()) || t.After(c.watermark) {

@@ -59,6 +59,35 @@ var mentionColumns = []column{
 	{"enrich_errors", "Array(String)"}, // "stage: error"
 	{"versions", "Array(String)"},      // "stage=version", sorted
 	{"schema", "UInt8"},
+	// Added by migration 5 (deletions and edits).
+	{"deleted", "UInt8"},             // 1: a tombstone; the post was deleted on its platform
+	{"edited_at", "DateTime('UTC')"}, // when the platform says the post was last edited; 0 if never
+}
+
+// deletionColumns are the columns migration 5 adds; liveViewColumns ends
+// with them.
+var deletionColumns = []string{"deleted", "edited_at"}
+
+// liveViewColumns are the columns the analyst views of migration 5 select:
+// mentionColumns up to and including the ones migration 5 adds. Columns a
+// later migration adds do not exist yet when migration 5 runs.
+func liveViewColumns() []column {
+	last := deletionColumns[len(deletionColumns)-1]
+	for i, c := range mentionColumns {
+		if c.name == last {
+			return mentionColumns[:i+1]
+		}
+	}
+	return mentionColumns
+}
+
+// liveFilter keeps the rows of mentions FINAL that are not deleted. A
+// tombstone outranks every version of its post (see mentionRow), so FINAL
+// returns it instead of the post; the NOT IN also hides a post whose
+// tombstone landed in another partition (a deletion whose created_at was
+// not known), which FINAL cannot collapse.
+func liveFilter(q string) string {
+	return `deleted = 0 AND (platform, id) NOT IN (SELECT platform, id FROM ` + q + `.mentions WHERE deleted = 1)`
 }
 
 // alertColumns is the alerts table, in the order WriteAlert appends values.
@@ -161,6 +190,37 @@ FROM ` + q + `.mentions FINAL
 GROUP BY minute, platform, topic, sentiment_label`,
 		}
 	}},
+	{5, "deletions and edits: deleted, edited_at; analyst views without deleted mentions", func(db string) []string {
+		q := "`" + db + "`"
+		stmts := make([]string, 0, 8)
+		for _, name := range deletionColumns {
+			for _, c := range mentionColumns {
+				if c.name == name {
+					stmts = append(stmts, `ALTER TABLE `+q+`.mentions ADD COLUMN IF NOT EXISTS `+"`"+c.name+"` "+c.typ)
+				}
+			}
+		}
+		// The views of migration 2 are recreated to leave out deleted
+		// mentions. DROP TABLE drops a view on every release (DROP VIEW
+		// is newer than 18.16).
+		return append(stmts,
+			`DROP TABLE IF EXISTS `+q+`.mentions_dedup`,
+			`CREATE VIEW IF NOT EXISTS `+q+`.mentions_dedup AS
+SELECT `+columnList(liveViewColumns())+` FROM `+q+`.mentions FINAL
+WHERE `+liveFilter(q),
+			`DROP TABLE IF EXISTS `+q+`.mentions_per_minute`,
+			`CREATE VIEW IF NOT EXISTS `+q+`.mentions_per_minute AS
+SELECT
+  toStartOfMinute(created_at) AS minute,
+  platform,
+  arrayJoin(if(empty(topics), [''], topics)) AS topic,
+  sentiment_label,
+  count() AS mentions
+FROM `+q+`.mentions FINAL
+WHERE `+liveFilter(q)+`
+GROUP BY minute, platform, topic, sentiment_label`,
+		)
+	}},
 }
 
 // SchemaVersion is the schema version this binary migrates to.
@@ -192,7 +252,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			continue
 		}
 		for _, stmt := range m.stmts(s.db) {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.execMigration(ctx, stmt); err != nil {
 				// A table made by something else is the likelier cause, and
 				// says more than the server's message about a view.
 				if cerr := s.checkColumns(ctx, false); cerr != nil {

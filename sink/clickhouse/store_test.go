@@ -201,8 +201,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil || v != clickhouse.SchemaVersion() {
 		t.Fatalf("SchemaVersionApplied() = %d, %v; want %d", v, err, clickhouse.SchemaVersion())
 	}
-	if n := queryUint(t, st, "SELECT count() FROM $db.schema_migrations FINAL"); n != uint64(clickhouse.SchemaVersion()) {
-		t.Errorf("schema_migrations rows = %d; want %d (one per version, even after 3 runs)", n, clickhouse.SchemaVersion())
+	if n, u := queryUint(t, st, "SELECT count() FROM $db.schema_migrations FINAL"), queryUint(t, st, "SELECT uniqExact(version) FROM $db.schema_migrations"); n != u || u < 3 {
+		t.Errorf("schema_migrations rows = %d for %d versions; want one per version, even after 3 runs", n, u)
 	}
 	want := []string{"alerts", "alerts_dedup", "mentions", "mentions_dedup", "mentions_per_minute", "schema_migrations"}
 	rows, err := st.Conn().Query(ctx, "SELECT name FROM system.tables WHERE database = ? ORDER BY name", st.Database())

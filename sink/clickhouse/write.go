@@ -131,11 +131,24 @@ func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
 	if e.Sentiment != nil {
 		score, label = float32(e.Sentiment.Score), e.Sentiment.Label
 	}
+	// collected_at is the ReplacingMergeTree version. A tombstone takes the
+	// largest DateTime so it outranks every version of its post, including
+	// one collected after the deletion arrived (a poll that fills a gap,
+	// a redelivery): a deleted post is never resurrected. The deletion's own
+	// time is in ingested_at.
+	collected := m.CollectedAt
+	if m.Deleted {
+		collected = maxDateTime
+	}
+	edited := m.EditedAt
+	if edited.IsZero() {
+		edited = minDateTime
+	}
 	return []any{
 		m.ID, m.Platform, m.Source, m.Kind, m.URL,
 		m.Author.ID, m.Author.Handle, m.Author.Name, m.Author.Followers, boolUint8(m.Author.Verified),
 		m.Title, m.Text, m.Lang, e.Lang, float32(e.LangConfidence),
-		m.CreatedAt, m.CollectedAt, ingested,
+		m.CreatedAt, collected, ingested,
 		m.Engagement.Likes, m.Engagement.Reposts, m.Engagement.Replies, m.Engagement.Quotes, m.Engagement.Views,
 		m.ParentID, m.ConversationID, m.MatchedRule,
 		score, label,
@@ -143,6 +156,7 @@ func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
 		nonNil(e.Links), nonNil(e.Domains), nonNil(e.Emoji),
 		e.DupCluster, nonNil(e.Trends), boolUint8(e.NeedsResponse),
 		errorList(e.Errors), versionList(e.Versions), uint8(m.Schema),
+		boolUint8(m.Deleted), edited,
 	}
 }
 
@@ -168,7 +182,10 @@ func checkMention(m *pipeline.Mention) error {
 	for _, t := range []struct {
 		name string
 		v    time.Time
-	}{{"created_at", m.CreatedAt}, {"collected_at", m.CollectedAt}} {
+	}{{"created_at", m.CreatedAt}, {"collected_at", m.CollectedAt}, {"edited_at", m.EditedAt}} {
+		if t.name == "edited_at" && t.v.IsZero() {
+			continue // never edited
+		}
 		if t.v.Before(minDateTime) || t.v.After(maxDateTime) {
 			probs = append(probs, fmt.Sprintf("%s %s outside %s…%s", t.name,
 				t.v.UTC().Format(time.RFC3339), minDateTime.Format(time.DateOnly), maxDateTime.Format(time.DateOnly)))

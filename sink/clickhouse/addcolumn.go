@@ -1,0 +1,39 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// addColumnIfNotExists matches a migration's `ALTER TABLE db.t ADD COLUMN
+// IF NOT EXISTS col Type`. ClickHouse 18.16 does not parse IF NOT EXISTS
+// there, so execMigration runs it as a check of system.columns and a plain
+// ADD COLUMN, which every release accepts.
+var addColumnIfNotExists = regexp.MustCompile("(?is)^ALTER TABLE\\s+`?([^`.\\s]+)`?\\.`?([^`.\\s]+)`?\\s+ADD COLUMN IF NOT EXISTS\\s+`?([^`\\s]+)`?\\s+(.+)$")
+
+// execMigration runs one migration statement idempotently.
+func (s *Store) execMigration(ctx context.Context, stmt string) error {
+	m := addColumnIfNotExists.FindStringSubmatch(strings.TrimSpace(stmt))
+	if m == nil {
+		return s.conn.Exec(ctx, stmt)
+	}
+	db, table, col, typ := m[1], m[2], m[3], m[4]
+	has := func() (bool, error) {
+		var n uint64
+		err := s.conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", db, table, col).Scan(&n)
+		return n > 0, err
+	}
+	if ok, err := has(); err != nil || ok {
+		return err
+	}
+	err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE `%s`.`%s` ADD COLUMN `%s` %s", db, table, col, typ))
+	if err != nil {
+		// Another role migrating at the same time may have added it.
+		if ok, herr := has(); herr == nil && ok {
+			return nil
+		}
+	}
+	return err
+}
