@@ -77,7 +77,19 @@ var alertColumns = []column{
 	{"negative_share", "Float64"},
 	{"explanation", "String"}, // JSON
 	{"sample_ids", "Array(String)"},
+	// Since version 4: the alert's lifecycle.
+	{"status", "String"},   // firing, resolved
+	{"severity", "String"}, // warning, critical
+	{"event_id", "String"}, // id of the alert that opened the event
+	{"first_bucket", dateTime},
+	{"last_bucket", dateTime},
+	{"peak", "Float64"},
+	{"peak_at", dateTime},
 }
+
+// alertLifecycleColumns are the alert columns version 4 adds to tables
+// created before it.
+var alertLifecycleColumns = alertColumns[len(alertColumns)-7:]
 
 func columnDefs(cols []column) string {
 	var b strings.Builder
@@ -105,6 +117,19 @@ type migration struct {
 	version uint32
 	name    string
 	stmts   func(db string) []string
+}
+
+// migrationColumns lists, per version, columns to add to existing tables
+// before its statements run. Each is added only when system.columns lacks
+// it: ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS.
+var migrationColumns = map[uint32][]tableColumns{
+	4: {{"alerts", alertLifecycleColumns}},
+}
+
+// tableColumns are columns of one table.
+type tableColumns struct {
+	table string
+	cols  []column
 }
 
 // migrations, in order. Append only; never edit one that has shipped.
@@ -161,6 +186,15 @@ FROM ` + q + `.mentions FINAL
 GROUP BY minute, platform, topic, sentiment_label`,
 		}
 	}},
+	{4, "alert lifecycle: status, severity, event, first and last bucket, peak", func(db string) []string {
+		q := "`" + db + "`"
+		// The view lists its columns: rebuild it with the new ones.
+		return []string{
+			`DROP TABLE IF EXISTS ` + q + `.alerts_dedup`,
+			`CREATE VIEW IF NOT EXISTS ` + q + `.alerts_dedup AS
+SELECT ` + columnList(alertColumns) + ` FROM ` + q + `.alerts FINAL`,
+		}
+	}},
 }
 
 // SchemaVersion is the schema version this binary migrates to.
@@ -190,6 +224,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, m := range migrations {
 		if slices.Contains(applied, m.version) {
 			continue
+		}
+		for _, tc := range migrationColumns[m.version] {
+			if err := s.addColumns(ctx, m, tc); err != nil {
+				return err
+			}
 		}
 		for _, stmt := range m.stmts(s.db) {
 			if err := s.conn.Exec(ctx, stmt); err != nil {
@@ -252,6 +291,49 @@ func (s *Store) recordMigration(ctx context.Context, m migration) error {
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("migrate %s: record version %d: %w", s.db, m.version, classify(err))
+	}
+	return nil
+}
+
+// columnNames returns the columns a table has (none when it does not exist).
+func (s *Store) columnNames(ctx context.Context, table string) (map[string]bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = ?", s.db, table)
+	if err != nil {
+		return nil, fmt.Errorf("migrate %s: read %s columns: %w", s.db, table, classify(err))
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("migrate %s: read %s columns: %w", s.db, table, classify(err))
+		}
+		have[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate %s: read %s columns: %w", s.db, table, classify(err))
+	}
+	return have, nil
+}
+
+// addColumns adds the columns of tc that its table lacks. Another process
+// migrating at the same time may add one first: that is not an error.
+func (s *Store) addColumns(ctx context.Context, m migration, tc tableColumns) error {
+	have, err := s.columnNames(ctx, tc.table)
+	if err != nil {
+		return err
+	}
+	for _, c := range tc.cols {
+		if have[c.name] {
+			continue
+		}
+		stmt := "ALTER TABLE `" + s.db + "`.`" + tc.table + "` ADD COLUMN `" + c.name + "` " + c.typ
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			if now, rerr := s.columnNames(ctx, tc.table); rerr == nil && now[c.name] {
+				continue
+			}
+			return fmt.Errorf("migrate %s to version %d (%s): %s: %w", s.db, m.version, m.name, stmt, classify(err))
+		}
 	}
 	return nil
 }
