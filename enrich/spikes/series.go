@@ -98,9 +98,9 @@ type series struct {
 
 // openEvent is an event announced by an alert and not yet resolved.
 type openEvent struct {
-	ID       string    `json:"id"`        // the id of the alert that opened it
-	Detector time.Time `json:"detector"`  // the detector's Event.First
-	Severity string    `json:"severity"`  // highest severity alerted
+	ID       string    `json:"id"`       // the id of the alert that opened it
+	Detector time.Time `json:"detector"` // the detector's Event.First
+	Severity string    `json:"severity"` // highest severity alerted
 }
 
 func newSeries(id SeriesID, cfg trend.Config, grace time.Duration) (*series, error) {

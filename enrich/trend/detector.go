@@ -101,6 +101,10 @@ type Event struct {
 	Severity string  `json:"severity"`
 }
 
+// awayZ is the robust z from which a bucket is still away from the
+// baseline, for an open event.
+const awayZ = 2
+
 // maxEvent is how long an event can stay open: one that never settles is
 // resolved after it, and the next alert opens a new one.
 const maxEvent = 7 * 24 * time.Hour
@@ -353,11 +357,12 @@ func (d *Detector) yesterday(t time.Time) float64 {
 
 // trackEvent opens an event on an alert, follows the open one (last bucket
 // away from the baseline, peak) and resolves it once the series is back at
-// its baseline: no bucket away from it (above the expected count, below it
-// for a drop, a negative share z over 1 for a negative surge) for an hour,
+// its baseline: no bucket away from it (a bucket's robust z over awayZ,
+// under -awayZ for a drop, the negative share's z over awayZ for a
+// negative surge) for an hour,
 // and the ramp window's z back within 2 (above -1 for a drop), or the
 // event older than maxEvent.
-func (d *Detector) trackEvent(res *Result, mu, zRamp float64, haveRamp bool, zNeg float64, haveNeg, haveLevel bool) {
+func (d *Detector) trackEvent(res *Result, mu, zSpike, zRamp float64, haveRamp bool, zNeg float64, haveNeg, haveLevel bool) {
 	st := &d.st
 	t := res.Time
 	ev := st.Ev
@@ -381,19 +386,19 @@ func (d *Detector) trackEvent(res *Result, mu, zRamp float64, haveRamp bool, zNe
 	var away, back bool
 	switch ev.Kind {
 	case KindDrop:
-		away = haveLevel && res.Count < mu
+		away = haveLevel && zSpike < -awayZ
 		if away && res.Count < ev.Peak {
 			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Count, t, mu
 		}
 		back = haveRamp && zRamp > -1
 	case KindNegativeSurge:
-		away = haveNeg && zNeg > 1
+		away = haveNeg && zNeg > awayZ
 		if res.Negative > ev.Peak {
 			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Negative, t, res.NegativeBaseline*res.Count
 		}
 		back = !haveNeg || zNeg < 1
 	default:
-		away = haveLevel && res.Count > mu
+		away = haveLevel && zSpike > awayZ
 		if res.Count > ev.Peak {
 			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Count, t, mu
 		}
@@ -510,7 +515,7 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 
 	// Per-bucket evidence for the open event: is the series still away
 	// from its baseline, and is it back?
-	var zRamp, zNeg float64
+	var zRamp, zSpike, zNeg float64
 	haveRamp, haveNeg := false, false
 	var best, bestZ, bestNeed float64
 	var bestKind string
@@ -556,6 +561,7 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 		muS := math.Max(mu, d.yesterday(t))
 		e1 := anscombe(y) - anscombe(muS)
 		z1 := e1 / math.Max(1, st.Scale1)
+		zSpike = z1
 		if y-muS >= c.MinSpike {
 			consider(KindSpike, testSpike, z1)
 		}
@@ -628,7 +634,7 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 			res.Severity = SeverityCritical
 		}
 	}
-	d.trackEvent(&res, mu, zRamp, haveRamp, zNeg, haveNeg, have)
+	d.trackEvent(&res, mu, zSpike, zRamp, haveRamp, zNeg, haveNeg, have)
 
 	// Learn: the level sees this bucket with the seasonal profile taken out.
 	st.Level.push(y / s)
