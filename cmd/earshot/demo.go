@@ -41,12 +41,13 @@ func init() {
 		if err != nil {
 			return fmt.Errorf("demo feeds: %w", err)
 		}
-		srv := &http.Server{Handler: http.FileServer(http.FS(rss.DemoFeeds())), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: withDemoSurge(http.FileServer(http.FS(rss.DemoFeeds())), time.Now()), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		fmt.Fprintf(stdout, "serving the demo corpus on http://%s/\n", ln.Addr())
 		return runRoles(ctx, cfg, roles{connect: true, enrich: true, sink: true, detect: true, embedded: true}, func(in *infra) {
 			go announceDemo(ctx, in, stdout)
+			go announceSurge(ctx, in, stdout)
 		})
 	})
 }

@@ -122,6 +122,7 @@ type DetectorConfig struct {
 	Cooldown           *time.Duration  `yaml:"cooldown"`
 	Escalation         *float64        `yaml:"escalation"`
 	Hold               *time.Duration  `yaml:"hold"`
+	ResolveAfter       *time.Duration  `yaml:"resolve_after"`
 	Warmup             *time.Duration  `yaml:"warmup"`
 }
 
@@ -171,6 +172,7 @@ func (d DetectorConfig) Trend(bucket time.Duration) trend.Config {
 	setD(&c.Cooldown, d.Cooldown)
 	set(&c.Escalation, d.Escalation)
 	setD(&c.Hold, d.Hold)
+	setD(&c.ResolveAfter, d.ResolveAfter)
 	setD(&c.Warmup, d.Warmup)
 	return c
 }

@@ -105,6 +105,9 @@ type Config struct {
 	// pages once. The event stays open until the series is back at its
 	// baseline (Result.Resolved).
 	Hold time.Duration `json:"hold"`
+	// ResolveAfter is how long no bucket may be away from the baseline
+	// before an open event is resolved (default 1h; at least one bucket).
+	ResolveAfter time.Duration `json:"resolve_after"`
 
 	// Warmup is the history needed before any alert (default 6h).
 	Warmup time.Duration `json:"warmup"`
@@ -137,6 +140,7 @@ func DefaultConfig() Config {
 		Cooldown:           48 * time.Hour,
 		Escalation:         2,
 		Hold:               24 * time.Hour,
+		ResolveAfter:       time.Hour,
 		Warmup:             6 * time.Hour,
 	}
 }
@@ -237,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if c.Hold < 0 {
 		bad("hold %s must not be negative", c.Hold)
+	}
+	if c.ResolveAfter < 0 {
+		bad("resolve_after %s must not be negative", c.ResolveAfter)
 	}
 	if c.Cooldown < 0 {
 		bad("cooldown %s must not be negative", c.Cooldown)

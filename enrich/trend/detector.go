@@ -359,7 +359,7 @@ func (d *Detector) yesterday(t time.Time) float64 {
 // away from the baseline, peak) and resolves it once the series is back at
 // its baseline: no bucket away from it (a bucket's robust z over awayZ,
 // under -awayZ for a drop, the negative share's z over awayZ for a
-// negative surge) for an hour,
+// negative surge) for Config.ResolveAfter,
 // and the ramp window's z back within 2 (above -1 for a drop), or the
 // event older than maxEvent.
 func (d *Detector) trackEvent(res *Result, mu, zSpike, zRamp float64, haveRamp bool, zNeg float64, haveNeg, haveLevel bool) {
@@ -409,7 +409,7 @@ func (d *Detector) trackEvent(res *Result, mu, zSpike, zRamp float64, haveRamp b
 	if away {
 		ev.Last = t
 	}
-	back = back && t.Sub(ev.Last) >= max(time.Hour, d.cfg.Bucket)
+	back = back && t.Sub(ev.Last) >= max(d.cfg.ResolveAfter, d.cfg.Bucket)
 	out := *ev
 	res.Event = &out
 	if t.After(ev.First) && (back || t.Sub(ev.First) >= maxEvent) {
