@@ -213,9 +213,7 @@ var nabCandidates = []struct {
 	edit func(*trend.Config)
 }{
 	{"defaults", func(*trend.Config) {}},
-	{"hold off", func(c *trend.Config) { c.Hold = 0 }},
-	{"hold off, cooldown 24h", func(c *trend.Config) { c.Hold, c.Cooldown = 0, 24*time.Hour }},
-	{"hold 12h", func(c *trend.Config) { c.Hold = 12 * time.Hour }},
+	{"before: hold off, cooldown 24h", func(c *trend.Config) { c.Hold, c.Cooldown = 0, 24*time.Hour }},
 	{"cooldown 24h", func(c *trend.Config) { c.Cooldown = 24 * time.Hour }},
 	{"z_alert 6", func(c *trend.Config) { c.ZAlert = 6 }},
 	{"z_alert 8", func(c *trend.Config) { c.ZAlert = 8 }},
@@ -520,7 +518,7 @@ func TestNABCrossValidation(t *testing.T) {
 		_, tn := total(scores[c], tw, std)
 		_, on := total(scores[c], func(i int) bool { return !tw(i) }, std)
 		_, an := total(scores[c], func(int) bool { return true }, std)
-		fmt.Fprintf(&b, "  %-24s twitter %6.1f  others %6.1f  all %6.1f\n", cand.name, tn, on, an)
+		fmt.Fprintf(&b, "  %-32s twitter %6.1f  others %6.1f  all %6.1f\n", cand.name, tn, on, an)
 	}
 
 	// Leave one Twitter series out.
