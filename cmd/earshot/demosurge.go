@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -237,9 +238,12 @@ func describeAlert(a spikes.Alert) string {
 			a.Kind, scope, a.Severity, hm(a.FirstBucket), hm(a.LastBucket), a.Peak, hm(a.PeakAt), a.PeakExpected, a.EventID)
 		return b.String()
 	}
-	res := strings.TrimSuffix((time.Duration(a.ResolutionSeconds) * time.Second).String(), "0s")
-	fmt.Fprintf(&b, "\nALERT %s %s of %s: %.0f mentions in the %s bucket from %s, %.1f expected (z %.1f, needed %.1f). Id %s\n",
-		a.Severity, a.Kind, scope, a.Observed, res, hm(a.WindowStart), a.Expected, a.Z, a.ZNeeded, a.ID)
+	span := strings.TrimSuffix((time.Duration(a.ResolutionSeconds) * time.Second).String(), "0s") + " bucket"
+	if a.Kind != trend.KindSpike {
+		span = strings.TrimSuffix(a.Window().String(), "0s") + " window"
+	}
+	fmt.Fprintf(&b, "\nALERT %s %s of %s: %.0f mentions in the %s from %s, %.1f expected (z %.1f, needed %.1f). Id %s\n",
+		a.Severity, a.Kind, scope, a.Observed, span, hm(a.WindowStart), a.Expected, a.Z, a.ZNeeded, a.ID)
 	for i, m := range a.Explanation.Top {
 		if i == 5 {
 			break
