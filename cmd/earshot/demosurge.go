@@ -238,7 +238,7 @@ func describeAlert(a spikes.Alert) string {
 			a.Kind, scope, a.Severity, hm(a.FirstBucket), hm(a.LastBucket), a.Peak, hm(a.PeakAt), a.PeakExpected, a.EventID)
 		return b.String()
 	}
-	span := strings.TrimSuffix((time.Duration(a.ResolutionSeconds) * time.Second).String(), "0s") + " bucket"
+	span := strings.TrimSuffix((time.Duration(a.ResolutionSeconds)*time.Second).String(), "0s") + " bucket"
 	if a.Kind != trend.KindSpike {
 		span = strings.TrimSuffix(a.Window().String(), "0s") + " window"
 	}
