@@ -174,9 +174,10 @@ func runDetectCSV(s nabSeries, cfg trend.Config) (detectorRun, error) {
 	return run, nil
 }
 
-// meanSigma is the rule open tools ship: alert when a value exceeds the
-// mean of the previous `window` rows by 3 standard deviations. Its score
-// for NAB's sweep is r²/(1+r²) with r = z/3: 0.5 at 3σ, never saturating.
+// meanSigma is the rule open tools ship (NAB's windowed Gaussian is its
+// kin): alert when a value is more than 3 standard deviations from the
+// mean of the previous `window` rows, either way. Its score for NAB's
+// sweep is r²/(1+r²) with r = |z|/3: 0.5 at 3σ, never saturating.
 func meanSigma(vs []float64, window int) detectorRun {
 	run := detectorRun{scores: make([]float64, len(vs)), alerts: make([]float64, len(vs))}
 	var sum, sq float64
