@@ -221,6 +221,7 @@ var nabCandidates = []struct {
 	{"z_window 4", func(c *trend.Config) { c.ZWindow = 4 }},
 	{"z_window 6", func(c *trend.Config) { c.ZWindow = 6 }},
 	{"rarity 24h", func(c *trend.Config) { c.Rarity = 24 * time.Hour }},
+	{"escalation 1.5", func(c *trend.Config) { c.Escalation = 1.5 }},
 }
 
 type nabGrid struct {
