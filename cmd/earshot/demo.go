@@ -44,12 +44,15 @@ func init() {
 			return fmt.Errorf("demo feeds: %w", err)
 		}
 		// The corpus is dated relative to now: its newest item a minute ago.
-		srv := &http.Server{Handler: http.FileServer(http.FS(rss.DemoFeedsAt(time.Now()))), ReadHeaderTimeout: 5 * time.Second}
+		// The surge is released over time from the start (demosurge).
+		start := time.Now()
+		srv := &http.Server{Handler: withDemoSurge(http.FileServer(http.FS(rss.DemoFeedsAt(start))), start), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		fmt.Fprintf(stdout, "serving the demo corpus on http://%s/\n", ln.Addr())
 		return runRoles(ctx, cfg, roles{connect: true, enrich: true, sink: true, detect: true, embedded: true}, func(in *infra) {
 			go announceDemo(ctx, in, stdout)
+			go announceSurge(ctx, in, stdout)
 		})
 	})
 }

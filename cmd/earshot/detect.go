@@ -145,6 +145,8 @@ func (a alertStore) WriteAlert(ctx context.Context, al spikes.Alert) error {
 		StartedAt: al.WindowStart, DetectedAt: al.DetectedAt, Window: al.Window().Truncate(time.Second),
 		Observed: al.Observed, Baseline: al.Expected, Score: al.Score, NegativeShare: al.NegativeShare,
 		Explanation: expl, SampleIDs: al.SampleIDs,
+		Status: al.Status, Severity: al.Severity, EventID: al.EventID,
+		FirstBucket: al.FirstBucket, LastBucket: al.LastBucket, Peak: al.Peak, PeakAt: al.PeakAt,
 	})
 	if errors.Is(err, clickhouse.ErrInvalidAlert) || errors.Is(err, clickhouse.ErrRejected) {
 		return fmt.Errorf("%w: %w", spikes.ErrAlertRejected, err)

@@ -177,6 +177,9 @@ func alertMessages(t *testing.T, in *infra) []spikes.Alert {
 		if err := json.Unmarshal(raw.Data, &a); err != nil {
 			t.Fatalf("alert message %d: %v", seq, err)
 		}
+		if raw.Subject != a.Subject() {
+			t.Errorf("alert %s (status %s) on subject %s; want %s", a.ID, a.Status, raw.Subject, a.Subject())
+		}
 		out = append(out, a)
 	}
 	return out
@@ -186,8 +189,10 @@ func alertMessages(t *testing.T, in *infra) []spikes.Alert {
 // pipeline (MENTIONS → enrich → ENRICHED → detect → ALERTS → ClickHouse):
 // two hours of steady, backdated talk about Acme raise no alert; a surge of
 // angry posts with #AcmeFire raises exactly one, on NATS, in ClickHouse and
-// in the metrics, explained by the hashtag, and the surge's mentions are
-// tagged with it as a trend.
+// in the metrics, explained by the hashtag, with a severity; the surge's
+// mentions are tagged with it as a trend; and two calm hours later the
+// event is resolved (alerts.resolved, ClickHouse, metrics) with its first
+// and last bucket and its peak.
 func TestEndToEndSurgeAlert(t *testing.T) {
 	ch := chtest.NewDatabase(t)
 	cfg := detectConfig(t, t.TempDir(), ch)
@@ -197,8 +202,8 @@ func TestEndToEndSurgeAlert(t *testing.T) {
 
 	now := time.Now().UTC().Truncate(time.Minute)
 	tr := &surgeTraffic{rng: rand.New(rand.NewPCG(1, 2))}
-	surgeAt := now.Add(-8 * time.Minute)
-	history := tr.steady(now.Add(-2*time.Hour), surgeAt.Add(-time.Minute))
+	surgeAt := now.Add(-128 * time.Minute)
+	history := tr.steady(surgeAt.Add(-2*time.Hour), surgeAt.Add(-time.Minute))
 	publishRaw(t, in, history)
 	last := history[len(history)-1].CreatedAt
 	pipelinetest.WaitFor(t, 40*time.Second, "the history's buckets judged", func() bool {
@@ -211,23 +216,39 @@ func TestEndToEndSurgeAlert(t *testing.T) {
 	crisis := append(tr.surge(surgeAt, 150), tr.steady(surgeAt.Add(time.Minute), now.Add(-2*time.Minute))...)
 	publishRaw(t, in, crisis)
 	last = crisis[len(crisis)-1].CreatedAt
-	pipelinetest.WaitFor(t, 40*time.Second, "the surge judged and its alert stored", func() bool {
+	pipelinetest.WaitFor(t, 60*time.Second, "the surge judged, its alert and its resolution stored", func() bool {
 		return metric(t, in.reg, "earshot_detect_closed_timestamp_seconds") >= float64(last.Unix()) && idle(t, in) && detectIdle(t, in) &&
-			queryCount(t, in, "SELECT count() FROM "+db+".alerts") > 0
+			queryCount(t, in, "SELECT count() FROM "+db+".alerts") > 1
 	})
 
 	msgs := alertMessages(t, in)
-	if len(msgs) != 1 {
-		t.Fatalf("stream ALERTS holds %d alerts; want exactly 1: %+v", len(msgs), msgs)
+	if len(msgs) != 2 || msgs[0].Status != spikes.StatusFiring || msgs[1].Status != spikes.StatusResolved {
+		t.Fatalf("stream ALERTS holds %d messages; want exactly 1 alert, then its resolution: %+v", len(msgs), msgs)
 	}
-	a := msgs[0]
+	a, res := msgs[0], msgs[1]
+	if a.Severity == "" || a.EventID != a.ID || !a.FirstBucket.Equal(surgeAt) || a.Peak < 150 {
+		t.Errorf("alert severity %q event %q first %v peak %v; want a severity, its own id, the surge's bucket %v and its count", a.Severity, a.EventID, a.FirstBucket, a.Peak, surgeAt)
+	}
+	if res.EventID != a.ID || res.Kind != a.Kind || !res.FirstBucket.Equal(surgeAt) || res.LastBucket.Before(surgeAt) ||
+		!res.BucketStart.After(res.LastBucket.Add(time.Hour-time.Minute)) || res.Peak < 150 || !res.PeakAt.Equal(surgeAt) || res.Severity == "" {
+		t.Errorf("resolved event = %+v; want event %s of kind %s, first bucket %v, peak >= 150 there, resolved after an hour of calm", res, a.ID, a.Kind, surgeAt)
+	}
 	if a.Topic != "acme" || !a.BucketStart.Equal(surgeAt) || (a.Kind != "spike" && a.Kind != "negative_surge") {
 		t.Errorf("alert = %s on %s/%s at %v; want a spike or negative surge of topic acme at %v", a.Kind, a.Topic, a.Platform, a.BucketStart, surgeAt)
 	}
-	if n := queryCount(t, in, "SELECT count() FROM "+db+".alerts FINAL"); n != 1 {
-		t.Errorf("alerts FINAL = %d rows; want 1", n)
+	if n := queryCount(t, in, "SELECT count() FROM "+db+".alerts FINAL"); n != 2 {
+		t.Errorf("alerts FINAL = %d rows; want 2 (the alert, its resolution)", n)
 	}
-	row := in.store.Conn().QueryRow(context.Background(), "SELECT id, topic, platform, kind, observed, explanation, sample_ids FROM "+db+".alerts FINAL")
+	var status, evID string
+	var peak float64
+	if err := in.store.Conn().QueryRow(context.Background(), "SELECT status, event_id, peak FROM "+db+".alerts FINAL WHERE id = ?", res.ID).Scan(&status, &evID, &peak); err != nil ||
+		status != "resolved" || evID != a.ID || peak != res.Peak {
+		t.Errorf("resolved row = %q %q %v (%v); want resolved, event %s, peak %v", status, evID, peak, err, a.ID, res.Peak)
+	}
+	if n := metric(t, in.reg, "earshot_alerts_resolved_total"); n != 1 {
+		t.Errorf("earshot_alerts_resolved_total = %v; want 1", n)
+	}
+	row := in.store.Conn().QueryRow(context.Background(), "SELECT id, topic, platform, kind, observed, explanation, sample_ids FROM "+db+".alerts FINAL WHERE status = 'firing'")
 	var (
 		id, topic, platform, kind, expl string
 		observed                        float64

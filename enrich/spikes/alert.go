@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/earshot-dev/earshot/enrich/trend"
+	"github.com/earshot-dev/earshot/pipeline"
 )
 
-// AlertSchema is the version of the Alert JSON published on alerts.<kind>.
-const AlertSchema = 1
+// AlertSchema is the version of the Alert JSON published on alerts.<kind>
+// and alerts.resolved (2 added status, severity, event_id, first_bucket,
+// last_bucket, peak, peak_at and peak_expected).
+const AlertSchema = 2
 
 // Alert is one detected event, published as JSON on NATS subject
 // alerts.<kind> (stream ALERTS) with Nats-Msg-Id = ID, and stored in
@@ -28,7 +31,9 @@ const AlertSchema = 1
 //	 "baseline_rate_per_minute":5.1,"negative_share":0.61,"negative_baseline":0.2,
 //	 "result":{…trend.Result…},"explanation":{"window":33,"baseline":410,
 //	 "top":[{"field":"hashtag","value":"acmefire","window":30,"baseline":0,…}],
-//	 "by_field":{…}},"sample_ids":["rss:…"]}
+//	 "by_field":{…}},"sample_ids":["rss:…"],"status":"firing","severity":"critical",
+//	 "event_id":"4f0c…","first_bucket":"2026-11-24T10:41:00Z","last_bucket":"2026-11-24T10:41:00Z",
+//	 "peak":150,"peak_at":"2026-11-24T10:41:00Z","peak_expected":5.1}
 type Alert struct {
 	Schema int `json:"schema"`
 	// ID is hash(series, kind, bucket start): the same event detected
@@ -73,6 +78,51 @@ type Alert struct {
 	// SampleIDs are ids of mentions in the window, those carrying the top
 	// movers first.
 	SampleIDs []string `json:"sample_ids"`
+
+	// Status is StatusFiring for an alert (subject alerts.<kind>), or
+	// StatusResolved for the event that says the series is back at its
+	// baseline (subject alerts.resolved; Kind stays the event's kind).
+	Status string `json:"status"`
+	// Severity is trend.SeverityWarning or trend.SeverityCritical (z at
+	// twice what was needed); a resolved event carries the event's highest.
+	Severity string `json:"severity"`
+	// EventID is the id of the alert that opened the event: an escalation
+	// and the resolved event carry it too.
+	EventID string `json:"event_id"`
+	// FirstBucket is the start of the event's first alerting bucket,
+	// LastBucket the start of its last bucket away from the baseline so far,
+	// and Peak the most extreme bucket count (the lowest for a drop, the
+	// negative mentions for a negative surge) at PeakAt, where
+	// PeakExpected was expected.
+	FirstBucket  time.Time `json:"first_bucket"`
+	LastBucket   time.Time `json:"last_bucket"`
+	Peak         float64   `json:"peak"`
+	PeakAt       time.Time `json:"peak_at"`
+	PeakExpected float64   `json:"peak_expected"`
+}
+
+// Alert statuses.
+const (
+	StatusFiring   = "firing"
+	StatusResolved = "resolved"
+)
+
+// Subject is the NATS subject the alert is published on: alerts.<kind>,
+// or alerts.resolved for a resolved event.
+func (a *Alert) Subject() string {
+	if a.Status == StatusResolved {
+		return pipeline.SubjectAlertsPrefix + StatusResolved
+	}
+	return pipeline.SubjectAlertsPrefix + a.Kind
+}
+
+// setEvent copies the detector's event into the alert.
+func (a *Alert) setEvent(ev *trend.Event) {
+	if ev == nil {
+		return
+	}
+	a.FirstBucket, a.LastBucket = ev.First, ev.Last
+	a.Peak, a.PeakAt, a.PeakExpected = ev.Peak, ev.PeakAt, ev.PeakExpected
 }
 
 // Window is the length of the alert's window.

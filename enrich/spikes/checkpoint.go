@@ -38,6 +38,7 @@ type seriesRecord struct {
 	Last     time.Time       `json:"last"`
 	LastRes  trend.Result    `json:"last_result"`
 	Detector json.RawMessage `json:"detector"`
+	Event    *openEvent      `json:"event,omitempty"` // an alerted event not yet resolved
 }
 
 // Checkpoint is a Counter's state as KV records: State for the "state" key,
@@ -75,7 +76,7 @@ func (c *Counter) Checkpoint(all bool) (Checkpoint, error) {
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("checkpoint series %s: %w", s.key, err)
 		}
-		b, err := json.Marshal(seriesRecord{V: checkpointVersion, Series: s.key, Last: s.last, LastRes: s.lastRes, Detector: det})
+		b, err := json.Marshal(seriesRecord{V: checkpointVersion, Series: s.key, Last: s.last, LastRes: s.lastRes, Detector: det, Event: s.event})
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("checkpoint series %s: %w", s.key, err)
 		}
@@ -145,7 +146,7 @@ func (c *Counter) Restore(state []byte, seriesRecs [][]byte) (warnings []string,
 			warnings = append(warnings, fmt.Sprintf("series %s starts afresh: %v", rec.Series, err))
 			continue
 		}
-		s.last, s.lastRes = rec.Last, rec.LastRes
+		s.last, s.lastRes, s.event = rec.Last, rec.LastRes, rec.Event
 		// Pin the series to the bucket after the last one observed, so the
 		// buckets in between close as they would have (empty ones too).
 		if next := s.last.Add(id.Resolution); st.Watermark.Sub(next) < maxPinGap {

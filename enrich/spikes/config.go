@@ -121,6 +121,8 @@ type DetectorConfig struct {
 	RarityHalfLife     *time.Duration  `yaml:"rarity_half_life"`
 	Cooldown           *time.Duration  `yaml:"cooldown"`
 	Escalation         *float64        `yaml:"escalation"`
+	Hold               *time.Duration  `yaml:"hold"`
+	ResolveAfter       *time.Duration  `yaml:"resolve_after"`
 	Warmup             *time.Duration  `yaml:"warmup"`
 }
 
@@ -169,6 +171,8 @@ func (d DetectorConfig) Trend(bucket time.Duration) trend.Config {
 	setD(&c.RarityHalfLife, d.RarityHalfLife)
 	setD(&c.Cooldown, d.Cooldown)
 	set(&c.Escalation, d.Escalation)
+	setD(&c.Hold, d.Hold)
+	setD(&c.ResolveAfter, d.ResolveAfter)
 	setD(&c.Warmup, d.Warmup)
 	return c
 }

@@ -34,6 +34,9 @@ type Observation struct {
 	Series SeriesID
 	Bucket trend.Bucket
 	Result trend.Result
+	// Open is true when, after Close, the series has an announced event
+	// not yet resolved.
+	Open bool
 }
 
 // Counter is the detect role's state machine, without I/O: it counts
@@ -330,9 +333,10 @@ func (c *Counter) Close(upTo, detectedAt time.Time) ([]Observation, []Alert, err
 	}
 	c.closed = upTo
 	var (
-		obs   []Observation
-		cands []Observation
-		errs  []error
+		obs      []Observation
+		cands    []Observation
+		resolved []Observation
+		errs     []error
 	)
 	for _, s := range c.order {
 		for _, b := range s.buckets.Advance(upTo) {
@@ -351,11 +355,99 @@ func (c *Counter) Close(upTo, detectedAt time.Time) ([]Observation, []Alert, err
 			if res.Alert {
 				cands = append(cands, o)
 			}
+			if res.Resolved {
+				resolved = append(resolved, o)
+			}
 		}
 	}
 	alerts := c.correlate(cands, detectedAt)
+	alerts = c.lifecycle(alerts, resolved, detectedAt)
+	for i := range obs {
+		if s := c.series[obs[i].Series]; s != nil {
+			obs[i].Open = s.event != nil
+		}
+	}
 	c.prune()
 	return obs, alerts, errors.Join(errs...)
+}
+
+// lifecycle links alerts to their events and adds a resolved event for
+// every announced event the detector resolved, in bucket order. An event
+// whose alerts were all covered by another's (correlate) was never
+// announced, and its end is not either.
+func (c *Counter) lifecycle(alerts []Alert, resolved []Observation, detectedAt time.Time) []Alert {
+	if len(resolved) == 0 && len(alerts) == 0 {
+		return alerts
+	}
+	type step struct {
+		at    time.Time
+		alert int // index in alerts, or -1
+		res   Observation
+	}
+	steps := make([]step, 0, len(alerts)+len(resolved))
+	for i := range alerts {
+		steps = append(steps, step{at: alerts[i].BucketStart, alert: i})
+	}
+	for _, o := range resolved {
+		steps = append(steps, step{at: o.Bucket.Start, alert: -1, res: o})
+	}
+	slices.SortStableFunc(steps, func(a, b step) int { return a.at.Compare(b.at) })
+	var out []Alert
+	for _, st := range steps {
+		if st.alert >= 0 {
+			a := alerts[st.alert]
+			s := c.series[c.seriesOf(a)]
+			ev := a.Result.Event
+			if s != nil && ev != nil {
+				if s.event == nil || !s.event.Detector.Equal(ev.First) {
+					s.event = &openEvent{ID: a.ID, Detector: ev.First}
+				}
+				s.event.Severity = maxSeverity(s.event.Severity, a.Severity)
+				a.EventID = s.event.ID
+				s.dirty = true
+			}
+			out = append(out, a)
+			continue
+		}
+		o := st.res
+		s := c.series[o.Series]
+		ev := o.Result.Event
+		if s == nil || s.event == nil || ev == nil || !s.event.Detector.Equal(ev.First) {
+			continue // never announced
+		}
+		a := Alert{
+			Schema: AlertSchema, ID: AlertID(o.Series, StatusResolved, ev.First), Kind: ev.Kind,
+			Topic: o.Series.Topic, Platform: o.Series.Platform, ResolutionSeconds: int64(o.Series.Resolution / time.Second),
+			BucketStart: o.Bucket.Start, WindowStart: ev.First, WindowEnd: ev.Last.Add(o.Series.Resolution),
+			DetectedAt: detectedAt.UTC(), Observed: o.Bucket.Count, Expected: o.Result.Expected,
+			Score: o.Result.Score, Z: o.Result.Z, ZNeeded: o.Result.ZNeeded,
+			RatePerMinute:         o.Bucket.Count / o.Series.Resolution.Minutes(),
+			BaselineRatePerMinute: o.Result.Expected / o.Series.Resolution.Minutes(),
+			NegativeShare:         o.Result.NegativeShare, NegativeBaseline: o.Result.NegativeBaseline,
+			Result: o.Result, SampleIDs: []string{},
+			Status: StatusResolved, Severity: s.event.Severity, EventID: s.event.ID,
+		}
+		a.setEvent(ev)
+		s.event, s.dirty = nil, true
+		out = append(out, a)
+	}
+	return out
+}
+
+// seriesOf is the series an alert is about.
+func (c *Counter) seriesOf(a Alert) SeriesID {
+	return SeriesID{Topic: a.Topic, Platform: a.Platform, Resolution: time.Duration(a.ResolutionSeconds) * time.Second}
+}
+
+// maxSeverity is the higher of two severities.
+func maxSeverity(a, b string) string {
+	if a == trend.SeverityCritical || b == trend.SeverityCritical {
+		return trend.SeverityCritical
+	}
+	if a == "" {
+		return b
+	}
+	return a
 }
 
 // correlate turns alerting verdicts into alerts, one per event: a verdict
@@ -459,8 +551,9 @@ func (c *Counter) alert(o Observation, detectedAt time.Time) Alert {
 		RatePerMinute:         o.Bucket.Count / res.Minutes(),
 		BaselineRatePerMinute: r.Expected / res.Minutes(),
 		NegativeShare:         r.NegativeShare, NegativeBaseline: r.NegativeBaseline,
-		Result: r,
+		Result: r, Status: StatusFiring, Severity: r.Severity,
 	}
+	a.setEvent(r.Event)
 	a.WindowStart, _ = c.window(o)
 	if r.Kind == trend.KindSpike {
 		a.Observed, a.Expected = o.Bucket.Count, r.Expected

@@ -347,3 +347,61 @@ func TestSeriesIDRoundTrip(t *testing.T) {
 		t.Errorf("kvKey() = %q", k)
 	}
 }
+
+// TestSurgeResolvesOnce follows the event of TestSurgeAlertsOnce until the
+// series is back at its baseline: one resolved event follows the one
+// alert, for the same event, even with a checkpoint and restore while the
+// event is open; the other series whose alerts the first one covered
+// announce no end either.
+func TestSurgeResolvesOnce(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	cfg := testConfig()
+	cfg.Resolutions = []time.Duration{time.Minute, 5 * time.Minute}
+	tr := newTraffic(2)
+	surgeAt := now.Add(-150 * time.Minute)
+	ms := tr.steady(now.Add(-5*time.Hour), surgeAt)
+	ms = append(ms, tr.surge(surgeAt, 150)...)
+	ms = append(ms, tr.steady(surgeAt.Add(time.Minute), now.Add(-time.Minute))...)
+	cut := slices.IndexFunc(ms, func(m *pipeline.Mention) bool { return m.CreatedAt.After(surgeAt.Add(20 * time.Minute)) })
+
+	first := newTestCounter(t, cfg)
+	_, alerts := feed(t, first, ms[:cut], 1, 100, now)
+	cp, err := first.Checkpoint(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs [][]byte
+	for _, b := range cp.Series {
+		recs = append(recs, b)
+	}
+	second := newTestCounter(t, cfg)
+	if _, err := second.Restore(cp.State, recs); err != nil {
+		t.Fatal(err)
+	}
+	_, more := feed(t, second, ms[cut:], uint64(cut+1), 100, now)
+	alerts = append(alerts, more...)
+
+	if len(alerts) != 2 || alerts[0].Status != StatusFiring || alerts[1].Status != StatusResolved {
+		var got []string
+		for _, a := range alerts {
+			got = append(got, a.Status+" "+a.Kind+"@"+a.Topic+"/"+a.Platform+"/"+fmt.Sprint(a.ResolutionSeconds))
+		}
+		t.Fatalf("alerts = %v; want one alert, then its resolution", got)
+	}
+	a, r := alerts[0], alerts[1]
+	if r.EventID != a.ID || a.EventID != a.ID || r.Topic != a.Topic || r.Platform != a.Platform || r.Kind != a.Kind {
+		t.Errorf("resolved %s/%s %s event %s; want the alert's series and kind, event %s", r.Topic, r.Platform, r.Kind, r.EventID, a.ID)
+	}
+	if r.Subject() != "alerts.resolved" || a.Subject() != "alerts."+a.Kind {
+		t.Errorf("subjects %s, %s; want alerts.%s, alerts.resolved", a.Subject(), r.Subject(), a.Kind)
+	}
+	if !r.FirstBucket.Equal(surgeAt) || r.Peak < 150 || !r.PeakAt.Equal(surgeAt) || r.LastBucket.Before(surgeAt) {
+		t.Errorf("resolved first %v last %v peak %v at %v; want first and peak at the surge %v, peak >= 150", r.FirstBucket, r.LastBucket, r.Peak, r.PeakAt, surgeAt)
+	}
+	if d := r.BucketStart.Sub(r.LastBucket); d < time.Hour {
+		t.Errorf("resolved %s after the last bucket away; want at least resolve_after (1h)", d)
+	}
+	if want := AlertID(SeriesID{time.Minute, "acme", All}, StatusResolved, surgeAt); r.ID != want {
+		t.Errorf("resolved id = %s; want %s (deterministic)", r.ID, want)
+	}
+}

@@ -3,7 +3,7 @@
 // more resolutions (default 5m), with the negative share beside the
 // volume, feeds every closed bucket to a trend.Detector per series, and
 // turns alerting verdicts into explained alerts — published on NATS
-// (alerts.<kind>), stored through an AlertStore (ClickHouse) and counted
+// (alerts.<kind>, and alerts.resolved when an event ends), stored through an AlertStore (ClickHouse) and counted
 // in Prometheus. Subpackage trendtag is the enrich stage that tags
 // mentions with emerging hashtags and terms.
 //
@@ -71,6 +71,20 @@
 // in every detect process (durable consumer "detect_alerts") writes it to
 // the AlertStore.
 //
+// # Lifecycle
+//
+// Every alert has a severity (trend.SeverityWarning, SeverityCritical)
+// and belongs to an event: the detector's trend.Event, opened by its first
+// alert. EventID is that first alert's id; FirstBucket, LastBucket and
+// Peak follow the event. When the detector resolves an event this role
+// announced, a resolved Alert (Status "resolved", id hash(series,
+// "resolved", first bucket)) goes to alerts.resolved, the store and
+// earshot_alerts_resolved_total; earshot_topic_event_open is 1 in between.
+// An event whose alerts were all covered by another series' (Correlate)
+// was never announced, and neither is its end. The open event is part of
+// each series' checkpoint record, so a restart or takeover resolves it
+// once.
+//
 // Each alert carries trend.Explain over the sampled mentions of its window
 // (only the negative ones for a negative surge) against those of the
 // Explain.Baseline before it. Samples are the Explain.Samples mentions per
@@ -83,7 +97,9 @@
 // "_all" for the broader series): earshot_topic_mentions_rate (per
 // minute), earshot_topic_baseline_rate, earshot_topic_anomaly_score,
 // earshot_topic_negative_share, earshot_topic_negative_share_baseline.
-// earshot_alerts_total{kind,topic,platform}; earshot_detect_leader,
+// earshot_topic_event_open. earshot_alerts_total{kind,topic,platform},
+// earshot_alerts_resolved_total{kind,topic,platform};
+// earshot_detect_leader,
 // earshot_detect_mentions_total{outcome},
 // earshot_detect_watermark_timestamp_seconds,
 // earshot_detect_closed_timestamp_seconds,

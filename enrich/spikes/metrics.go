@@ -20,6 +20,8 @@ type Metrics struct {
 	NegativeShare    *prometheus.GaugeVec   // earshot_topic_negative_share
 	NegativeBaseline *prometheus.GaugeVec   // earshot_topic_negative_share_baseline
 	Alerts           *prometheus.CounterVec // earshot_alerts_total
+	Resolved         *prometheus.CounterVec // earshot_alerts_resolved_total
+	EventOpen        *prometheus.GaugeVec   // earshot_topic_event_open
 	Mentions         *prometheus.CounterVec // earshot_detect_mentions_total
 	Leader           prometheus.Gauge       // earshot_detect_leader
 	Watermark        prometheus.Gauge       // earshot_detect_watermark_timestamp_seconds
@@ -46,6 +48,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Usual share of negative mentions of the series, 0 to 1."}, seriesLabels),
 		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_alerts_total",
 			Help: "Alerts emitted (published on alerts.<kind>), by kind, topic and platform."}, []string{"kind", "topic", "platform"}),
+		Resolved: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_alerts_resolved_total",
+			Help: "Alerted events that ended, the series back at its baseline (published on alerts.resolved), by the event's kind, topic and platform."}, []string{"kind", "topic", "platform"}),
+		EventOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "earshot_topic_event_open",
+			Help: "1 while the series has an alerted event not yet resolved, else 0."}, seriesLabels),
 		Mentions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_detect_mentions_total",
 			Help: "Enriched mentions the detect role processed, by outcome (counted, redelivered, duplicate, late, unscoped, undecodable)."}, []string{"outcome"}),
 		Leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "earshot_detect_leader",
@@ -65,6 +71,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.NegativeShare = register(reg, m.NegativeShare)
 	m.NegativeBaseline = register(reg, m.NegativeBaseline)
 	m.Alerts = register(reg, m.Alerts)
+	m.Resolved = register(reg, m.Resolved)
+	m.EventOpen = register(reg, m.EventOpen)
 	m.Mentions = register(reg, m.Mentions)
 	m.Leader = register(reg, m.Leader)
 	m.Watermark = register(reg, m.Watermark)
@@ -96,12 +104,17 @@ func (m *Metrics) observe(o Observation) {
 	m.Score.WithLabelValues(l...).Set(o.Result.Score)
 	m.NegativeShare.WithLabelValues(l...).Set(o.Result.NegativeShare)
 	m.NegativeBaseline.WithLabelValues(l...).Set(o.Result.NegativeBaseline)
+	open := 0.0
+	if o.Open {
+		open = 1
+	}
+	m.EventOpen.WithLabelValues(l...).Set(open)
 }
 
 // standby clears what only a leader reports.
 func (m *Metrics) standby() {
 	m.Leader.Set(0)
-	for _, g := range []*prometheus.GaugeVec{m.Rate, m.BaselineRate, m.Score, m.NegativeShare, m.NegativeBaseline} {
+	for _, g := range []*prometheus.GaugeVec{m.Rate, m.BaselineRate, m.Score, m.NegativeShare, m.NegativeBaseline, m.EventOpen} {
 		g.Reset()
 	}
 }

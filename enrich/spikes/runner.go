@@ -450,16 +450,21 @@ func (r *Runner) publish(ctx context.Context, log *slog.Logger, lease *Lease, a 
 		if !lease.Valid() {
 			return ErrLeaseLost
 		}
-		msg := &nats.Msg{Subject: pipeline.SubjectAlertsPrefix + a.Kind, Data: data, Header: nats.Header{}}
+		msg := &nats.Msg{Subject: a.Subject(), Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, a.ID)
 		// Without ctx's cancellation: a soft stop finishes the batch.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		ack, err := r.JS.PublishMsg(pctx, msg)
 		cancel()
 		if err == nil {
-			if !ack.Duplicate {
+			if !ack.Duplicate && a.Status == StatusResolved {
+				r.m.Resolved.WithLabelValues(a.Kind, a.Topic, a.Platform).Inc()
+				log.Info("alert resolved", "id", a.ID, "event", a.EventID, "kind", a.Kind, "topic", a.Topic, "platform", a.Platform,
+					"resolution", resLabel(time.Duration(a.ResolutionSeconds)*time.Second),
+					"first", a.FirstBucket, "last", a.LastBucket, "peak", a.Peak, "peak_at", a.PeakAt)
+			} else if !ack.Duplicate {
 				r.m.Alerts.WithLabelValues(a.Kind, a.Topic, a.Platform).Inc()
-				log.Info("alert", "id", a.ID, "kind", a.Kind, "topic", a.Topic, "platform", a.Platform,
+				log.Info("alert", "id", a.ID, "kind", a.Kind, "severity", a.Severity, "topic", a.Topic, "platform", a.Platform,
 					"resolution", resLabel(time.Duration(a.ResolutionSeconds)*time.Second),
 					"bucket", a.BucketStart, "observed", a.Observed, "expected", a.Expected, "score", a.Score)
 			}

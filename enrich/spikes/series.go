@@ -91,6 +91,16 @@ type series struct {
 	last    time.Time
 	lastRes trend.Result
 	dirty   bool // detector state changed since the last checkpoint
+	// event is the open event an emitted alert announced, until its
+	// resolved event is emitted.
+	event *openEvent
+}
+
+// openEvent is an event announced by an alert and not yet resolved.
+type openEvent struct {
+	ID       string    `json:"id"`       // the id of the alert that opened it
+	Detector time.Time `json:"detector"` // the detector's Event.First
+	Severity string    `json:"severity"` // highest severity alerted
 }
 
 func newSeries(id SeriesID, cfg trend.Config, grace time.Duration) (*series, error) {

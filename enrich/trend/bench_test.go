@@ -3,6 +3,7 @@ package trend
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -32,6 +33,63 @@ func BenchmarkObserve(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// BenchmarkObserveBaseline is the same-run reference for BenchmarkObserve:
+// mean + 3σ over the last day of buckets (the rule the NAB report
+// compares with), on the same series. Compare ns/op as a ratio.
+func BenchmarkObserveBaseline(b *testing.B) {
+	series := synth(1, 14, 50, nil)
+	const window = 288
+	ring := make([]float64, window)
+	var sum, sq float64
+	for i, o := range series {
+		old := ring[i%window]
+		ring[i%window] = o.count
+		sum += o.count - old
+		sq += o.count*o.count - old*old
+	}
+	b.ReportAllocs()
+	i, alerts := 0, 0
+	for b.Loop() {
+		v := series[i%len(series)].count
+		mean := sum / window
+		sd := math.Sqrt(math.Max(sq/window-mean*mean, 0))
+		if v > mean+3*sd {
+			alerts++
+		}
+		old := ring[i%window]
+		ring[i%window] = v
+		sum += v - old
+		sq += v*v - old*old
+		i++
+	}
+	_ = alerts
+}
+
+// BenchmarkCheckpoint measures a detector's checkpoint (MarshalBinary)
+// after six weeks of 5-minute buckets: its time and its size in bytes
+// (state-bytes), what NATS KV stores per series.
+func BenchmarkCheckpoint(b *testing.B) {
+	d, err := NewDetector(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, o := range synth(1, 42, 50, nil) { // six weeks: the seasonal history is full
+		if _, err := d.Observe(o.t, o.count, o.negative); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := d.MarshalBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(st)
+	}
+	b.ReportMetric(float64(size), "state-bytes")
 }
 
 func BenchmarkDetectCSV(b *testing.B) {

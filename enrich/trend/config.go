@@ -93,10 +93,21 @@ type Config struct {
 
 	// Cooldown is how long after an alert another alert of the same family
 	// (spike and ramp are one) is held back, unless its z-score is
-	// Escalation times the last one's (default 24h, 2): one page per
+	// Escalation times the last one's (default 48h, 2): one page per
 	// event, another when it doubles.
 	Cooldown   time.Duration `json:"cooldown"`
 	Escalation float64       `json:"escalation"`
+
+	// Hold is how long after an event's first alert any other alert (of
+	// any kind) is held back unless its z is Escalation times the event's
+	// (default 24h, 0 = off), or until the event resolves if sooner: a
+	// story that shows as a spike, then a ramp, then a negative surge
+	// pages once. The event stays open until the series is back at its
+	// baseline (Result.Resolved).
+	Hold time.Duration `json:"hold"`
+	// ResolveAfter is how long no bucket may be away from the baseline
+	// before an open event is resolved (default 1h; at least one bucket).
+	ResolveAfter time.Duration `json:"resolve_after"`
 
 	// Warmup is the history needed before any alert (default 6h).
 	Warmup time.Duration `json:"warmup"`
@@ -126,8 +137,10 @@ func DefaultConfig() Config {
 		Rarity:             48 * time.Hour,
 		WindowRarity:       8 * time.Hour,
 		RarityHalfLife:     96 * time.Hour,
-		Cooldown:           24 * time.Hour,
+		Cooldown:           48 * time.Hour,
 		Escalation:         2,
+		Hold:               24 * time.Hour,
+		ResolveAfter:       time.Hour,
 		Warmup:             6 * time.Hour,
 	}
 }
@@ -225,6 +238,12 @@ func (c Config) Validate() error {
 		if r.d > 0 && c.RarityHalfLife < r.d {
 			bad("rarity_half_life %s must be at least %s %s", c.RarityHalfLife, r.name, r.d)
 		}
+	}
+	if c.Hold < 0 {
+		bad("hold %s must not be negative", c.Hold)
+	}
+	if c.ResolveAfter < 0 {
+		bad("resolve_after %s must not be negative", c.ResolveAfter)
 	}
 	if c.Cooldown < 0 {
 		bad("cooldown %s must not be negative", c.Cooldown)

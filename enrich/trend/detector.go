@@ -42,8 +42,19 @@ type Result struct {
 	// Escalation times that alert's |z|.
 	Z       float64 `json:"z"`
 	ZNeeded float64 `json:"z_needed"`
-	// Alert is true when Score >= Threshold and the detector is warm.
+	// Alert is true when Score >= Threshold, the detector is warm, and no
+	// event it already alerted on holds it back (Config.Hold).
 	Alert bool `json:"alert"`
+	// Severity of an alert: SeverityWarning, or SeverityCritical when z
+	// reached twice ZNeeded; "" without an alert.
+	Severity string `json:"severity,omitempty"`
+	// Event is the event open after this bucket (opened by an alert, ended
+	// when the series is back at its baseline), or on the bucket that
+	// resolved it, the event just closed; nil otherwise.
+	Event *Event `json:"event,omitempty"`
+	// Resolved is true on the bucket at which the open event ended: the
+	// series is back at its baseline (Event holds it).
+	Resolved bool `json:"resolved,omitempty"`
 	// Warm is false while the detector has less than Warmup of history.
 	Warm bool `json:"warm"`
 
@@ -62,6 +73,41 @@ type Result struct {
 	NegativeShare    float64 `json:"negative_share"`
 	NegativeBaseline float64 `json:"negative_baseline"`
 }
+
+// Severities of an alert.
+const (
+	SeverityWarning  = "warning"  // z reached what was needed
+	SeverityCritical = "critical" // z reached twice what was needed
+)
+
+// Event is one anomaly from its first alert until the series is back at
+// its baseline.
+type Event struct {
+	Kind string `json:"kind"` // kind of the alert that opened it
+	// First is the bucket of the first alert; Last the last bucket still
+	// away from the baseline (above it, or below it for a drop).
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// Peak is the event's most extreme bucket count (the highest; the
+	// lowest for a drop; the most negative mentions for a negative surge),
+	// at PeakAt; PeakExpected the expected count there.
+	Peak         float64   `json:"peak"`
+	PeakAt       time.Time `json:"peak_at"`
+	PeakExpected float64   `json:"peak_expected"`
+	// Z is the largest |z| of its alerts, Alerts how many alerted (the
+	// first and its escalations), Severity the highest severity.
+	Z        float64 `json:"z"`
+	Alerts   int     `json:"alerts"`
+	Severity string  `json:"severity"`
+}
+
+// awayZ is the robust z from which a bucket is still away from the
+// baseline, for an open event.
+const awayZ = 2
+
+// maxEvent is how long an event can stay open: one that never settles is
+// resolved after it, and the next alert opens a new one.
+const maxEvent = 7 * 24 * time.Hour
 
 // Detector finds spikes, drops, ramps and negative surges in one series of
 // per-bucket counts, causally: Observe's verdict on bucket t depends only
@@ -168,6 +214,8 @@ type state struct {
 
 	AlertAt [numFam]time.Time `json:"alert_at"`
 	AlertZ  [numFam]float64   `json:"alert_z"`
+
+	Ev *Event `json:"ev,omitempty"` // the open event, if any
 }
 
 // NewDetector returns a detector for one series. It returns an error when
@@ -288,6 +336,88 @@ func (d *Detector) Observe(t time.Time, count, negative float64) (Result, error)
 	return d.step(t, count, negative), nil
 }
 
+// yesterday returns, while the seasonal profile is not built yet, the
+// highest mean count per bucket of the hours around this one yesterday
+// (0 when unknown or once the profile exists).
+func (d *Detector) yesterday(t time.Time) float64 {
+	st := &d.st
+	if !d.cfg.Seasonal || d.haveProf || st.Hist.len() == 0 {
+		return 0
+	}
+	h := hourIndex(t) - 24
+	var v float64
+	for k := h - 1; k <= h+1; k++ {
+		back := st.HistHour - k
+		if back >= 0 && back < int64(st.Hist.len()) {
+			v = math.Max(v, st.Hist.back(int(back)))
+		}
+	}
+	return v
+}
+
+// trackEvent opens an event on an alert, follows the open one (last bucket
+// away from the baseline, peak) and resolves it once the series is back at
+// its baseline: no bucket away from it (a bucket's robust z over awayZ,
+// under -awayZ for a drop, the negative share's z over awayZ for a
+// negative surge) for Config.ResolveAfter,
+// and the ramp window's z back within 2 (above -1 for a drop), or the
+// event older than maxEvent.
+func (d *Detector) trackEvent(res *Result, mu, zSpike, zRamp float64, haveRamp bool, zNeg float64, haveNeg, haveLevel bool) {
+	st := &d.st
+	t := res.Time
+	ev := st.Ev
+	if res.Alert {
+		if ev == nil {
+			ev = &Event{Kind: res.Kind, First: t, Last: t, PeakAt: t, Peak: res.Count, PeakExpected: mu, Severity: res.Severity}
+			if res.Kind == KindNegativeSurge {
+				ev.Peak = res.Negative
+			}
+			st.Ev = ev
+		}
+		ev.Alerts++
+		ev.Z = math.Max(ev.Z, math.Abs(res.Z))
+		if res.Severity == SeverityCritical {
+			ev.Severity = SeverityCritical
+		}
+	}
+	if ev == nil {
+		return
+	}
+	var away, back bool
+	switch ev.Kind {
+	case KindDrop:
+		away = haveLevel && zSpike < -awayZ
+		if away && res.Count < ev.Peak {
+			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Count, t, mu
+		}
+		back = haveRamp && zRamp > -1
+	case KindNegativeSurge:
+		away = haveNeg && zNeg > awayZ
+		if res.Negative > ev.Peak {
+			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Negative, t, res.NegativeBaseline*res.Count
+		}
+		back = !haveNeg || zNeg < 1
+	default:
+		away = haveLevel && zSpike > awayZ
+		if res.Count > ev.Peak {
+			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Count, t, mu
+		}
+		back = !haveRamp || zRamp < 2
+	}
+	// Back at the baseline: the test's window is, and no bucket of the
+	// last hour (or bucket) was away from it.
+	if away {
+		ev.Last = t
+	}
+	back = back && t.Sub(ev.Last) >= max(d.cfg.ResolveAfter, d.cfg.Bucket)
+	out := *ev
+	res.Event = &out
+	if t.After(ev.First) && (back || t.Sub(ev.First) >= maxEvent) {
+		res.Resolved = true
+		st.Ev = nil
+	}
+}
+
 // anscombe is the variance-stabilising transform of a Poisson count: its
 // standard deviation is about 1 whatever the mean.
 func anscombe(x float64) float64 { return 2 * math.Sqrt(x+3.0/8) }
@@ -383,6 +513,10 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 	}
 	res.Window, res.WindowExpected = Y, E
 
+	// Per-bucket evidence for the open event: is the series still away
+	// from its baseline, and is it back?
+	var zRamp, zSpike, zNeg float64
+	haveRamp, haveNeg := false, false
 	var best, bestZ, bestNeed float64
 	var bestKind string
 	// consider scores a test whose guards held: z must clear ZAlert; with
@@ -403,6 +537,10 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 		if last := st.AlertAt[f]; !last.IsZero() && t.Sub(last) < c.Cooldown {
 			need = math.Max(need, c.Escalation*math.Abs(st.AlertZ[f]))
 		}
+		if ev := st.Ev; ev != nil && c.Hold > 0 && family(ev.Kind) != f {
+			// Another kind of evidence for the event already alerted on.
+			need = math.Max(need, c.Escalation*ev.Z)
+		}
 		score := d.scoreOf(z * c.ZAlert / need)
 		if score > best {
 			best, bestKind, bestZ, bestNeed = score, kind, z, need
@@ -418,9 +556,13 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 		}
 	}
 	if have {
-		e1 := anscombe(y) - anscombe(mu)
+		// Before the seasonal profile exists, a bucket no higher than the
+		// same time yesterday is the daily cycle, not a spike.
+		muS := math.Max(mu, d.yesterday(t))
+		e1 := anscombe(y) - anscombe(muS)
 		z1 := e1 / math.Max(1, st.Scale1)
-		if y-mu >= c.MinSpike {
+		zSpike = z1
+		if y-muS >= c.MinSpike {
 			consider(KindSpike, testSpike, z1)
 		}
 		record(testSpike, z1)
@@ -434,6 +576,9 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 			}
 			Yi, Ei := d.wsumY[i], d.longLevel*d.wsumS[i]
 			z := nbZ(Yi, Ei, st.LogPhi[i])
+			if i == d.rampIdx {
+				zRamp, haveRamp = z, true
+			}
 			if Yi-Ei >= c.MinSpike {
 				consider(KindRamp, testWindows+2*i, z)
 			}
@@ -457,6 +602,7 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 		sd := math.Max(1, math.Sqrt(Y*p0*(1-p0)))
 		zRaw := (Nn - p0*Y) / sd
 		zN := zRaw / math.Max(1, st.ScaleN)
+		zNeg, haveNeg = zN, true
 		if Nn-p0*Y >= c.MinNegative && share-p0 >= c.NegativeShift {
 			consider(KindNegativeSurge, testNeg, zN)
 		}
@@ -474,11 +620,21 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 	if bestKind == KindDrop {
 		res.Z = -bestZ
 	}
-	if best >= c.Threshold && res.Warm {
+	held := false
+	if ev := st.Ev; ev != nil && c.Hold > 0 && t.Sub(ev.First) < c.Hold {
+		// Within Hold of an event's first alert, only an escalation pages.
+		held = math.Abs(bestZ) < c.Escalation*ev.Z
+	}
+	if best >= c.Threshold && res.Warm && !held {
 		res.Alert = true
 		f := family(bestKind)
 		st.AlertAt[f], st.AlertZ[f] = t, res.Z
+		res.Severity = SeverityWarning
+		if math.Abs(bestZ) >= 2*bestNeed {
+			res.Severity = SeverityCritical
+		}
 	}
+	d.trackEvent(&res, mu, zSpike, zRamp, haveRamp, zNeg, haveNeg, have)
 
 	// Learn: the level sees this bucket with the seasonal profile taken out.
 	st.Level.push(y / s)

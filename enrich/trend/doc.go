@@ -32,7 +32,19 @@
 //     reached only once per Config.Rarity (spikes, negative surges) or
 //     Config.WindowRarity (window tests), so routine bursts do not page;
 //   - a cooldown per family (spike/ramp, drop, negative) unless the new
-//     event escalates.
+//     event escalates, and a hold across families (Config.Hold): after an
+//     event's first alert, a ramp or negative surge of the same story does
+//     not page again unless it is Escalation times stronger;
+//   - before the seasonal profile exists (the first SeasonDays days), a
+//     bucket no higher than the same hours yesterday is the daily cycle,
+//     not a spike.
+//
+// Every alert has a severity (SeverityCritical when z reached twice what
+// was needed) and opens an Event: its first bucket, its last bucket away
+// from the baseline (robust z over 2), its peak. The event is resolved
+// (Result.Resolved) once no bucket has been away for Config.ResolveAfter
+// and the ramp window is back within 2 z; it is part of the checkpointed
+// state.
 //
 // DetectCSV runs a Detector over a NAB-format CSV (earshot detect). Series
 // buckets a stream of mention times, empty buckets included. Explain ranks
@@ -42,37 +54,57 @@
 //
 // # Quality
 //
-// Measured with NAB's standard profile (TP 1, FN 1, FP 0.11, scorer in
-// package nab) on the data in shared/data/nab: 5 of NAB's 10 Twitter
-// volume series (AAPL, AMZN, CRM, CVS, FB) and nyc_taxi; normalised 0 =
-// never fires, 100 = perfect. One parameter set (DefaultConfig) for every
-// series:
+// Measured on shared/data/nab: NAB's corpus (53 series, 99 labelled
+// windows) without five held-out Twitter series, scored with NAB's rules
+// (package nab) on the detector's own alert column, normalised 0 = never
+// fires, 100 = perfect. Every parameter is chosen by cross-validation
+// among the candidate settings of TestNABCrossValidation; the objective
+// is the standard-profile score of the training Twitter series plus that
+// of the other training series (mention volume weighs as much as the rest
+// of the corpus). DefaultConfig is the choice made on the whole corpus;
+// the figures that say how it generalises are those where the scored
+// series was left out of the choice:
 //
-//	                                      Twitter (5)   all (6)
-//	own alerts, threshold 0.5 (headline)      83.7        85.6
-//	best single threshold (NAB's sweep)       83.7        85.6
-//	leave-one-out, own alerts                 73.3          -
-//	before (seasonal detector, 3h window)     69.6        57.0
-//	mean+3σ over the last day, swept          59.7        45.4
+//	NAB standard, own alerts                       score   false alarms
+//	                                                       per series-week
+//	Twitter, leave one series out (5 folds)         77.3
+//	Twitter, tuned on the 48 other series only      76.3       0.91
+//	whole corpus, leave one series out (53 folds)   36.7
+//	Twitter, in-sample (the shipped defaults)       83.9       0.77
+//	before (no hold, 24h cooldown), in-sample       84.0
 //
-// The defaults were chosen by looking at these very series: the design
-// (the hour-of-week and day-type profile, the slow dispersion, the
-// interquartile long-term level, the window spans) and its parameters were
-// iterated on while watching the NAB score of all six files, and
-// DefaultConfig is the setting with the best Twitter total among the
-// candidates of TestNABLeaveOneOut. The in-sample figures above are
-// therefore optimistic. TestNABLeaveOneOut gives the honest one: for each
-// Twitter series it picks, among those candidates, the setting with the
-// best total over the other four, and scores the held-out series with it.
-// Its 73.3 shows that the choice between near-equal settings on four series
-// does not carry to the fifth: AAPL and FB favour a longer Rarity (their
-// many unlabelled spikes), AMZN a shorter one (a labelled burst no larger
-// than its routine ones). NAB's published Twitter figures (ARTime about
-// 82, Twitter's S-H-ESD about 60) are over all ten Twitter series, five of
-// which are not in shared/data, so they are a reference, not a like-for-like
-// comparison.
+//	whole corpus, shipped defaults     standard  low FP  low FN
+//	earshot, own alerts                   37.8     32.7    40.7
+//	mean + 3σ over a day, own alerts    -149.8   -383.1   -70.9
+//	mean + 3σ, NAB's best threshold      33.1     23.0    43.0
+//
+// NAB's published whole-corpus standard scores (58 series) are ARTime
+// 74.9, Numenta HTM 70.5, Twitter's S-H-ESD 47.1 and windowed Gaussian
+// 39.6. earshot is a mention-volume detector: it is strong on the Twitter
+// series (16 of 16 windows found) and weak where NAB's anomalies are level
+// shifts and pattern changes in CPU, latency, temperature or traffic
+// series (46 of 99 windows overall); art_daily_flatmiddle has negative
+// values and is scored as never firing. On the series without an anomaly
+// (artificialNoAnomaly) it raises no alert after NAB's probation period;
+// three of them raise one on their first morning, in probation, when a
+// series tripling in an hour is news. A few NAB files repeat timestamps or
+// sample irregularly: rows less than half a step after the previous one
+// are dropped before scoring.
+//
+// The goal is at least 80 on five Twitter series nobody here has seen;
+// leave-one-out says about 77 is what to expect (AMZN and FB are the weak
+// folds: a labelled burst no larger than routine ones, and many unlabelled
+// spikes).
+//
+// Cost (go test -bench 'Observe|Checkpoint', one run on a shared 2-core
+// machine, load average 14): one bucket costs 15.3 µs (BenchmarkObserve),
+// about 390 times the 40 ns of the mean + 3σ baseline in the same run
+// (BenchmarkObserveBaseline); most of it is the hourly rebuild of the
+// seasonal profile. A checkpoint after six weeks is 23.8 KB (state-bytes),
+// most of it the six weeks of hourly history behind that profile.
 //
 // Reproduce with
 //
-//	go test ./enrich/trend/ -run 'TestNABReport|TestNABLeaveOneOut' -v -count=1
+//	go test ./enrich/trend/ -run 'NAB' -v -count=1
+//	go test ./enrich/trend/ -run XXX -bench 'Observe|Checkpoint'
 package trend

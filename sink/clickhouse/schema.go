@@ -106,7 +106,19 @@ var alertColumns = []column{
 	{"negative_share", "Float64"},
 	{"explanation", "String"}, // JSON
 	{"sample_ids", "Array(String)"},
+	// Since version 4: the alert's lifecycle.
+	{"status", "String"},   // firing, resolved
+	{"severity", "String"}, // warning, critical
+	{"event_id", "String"}, // id of the alert that opened the event
+	{"first_bucket", dateTime},
+	{"last_bucket", dateTime},
+	{"peak", "Float64"},
+	{"peak_at", dateTime},
 }
+
+// alertLifecycleColumns are the alert columns version 4 adds to tables
+// created before it.
+var alertLifecycleColumns = alertColumns[len(alertColumns)-7:]
 
 func columnDefs(cols []column) string {
 	var b strings.Builder
@@ -189,6 +201,19 @@ SELECT
 FROM ` + q + `.mentions FINAL
 GROUP BY minute, platform, topic, sentiment_label`,
 		}
+	}},
+	{4, "alert lifecycle: status, severity, event, first and last bucket, peak", func(db string) []string {
+		q := "`" + db + "`"
+		var stmts []string
+		for _, c := range alertLifecycleColumns {
+			stmts = append(stmts, `ALTER TABLE `+q+`.alerts ADD COLUMN IF NOT EXISTS `+"`"+c.name+"` "+c.typ)
+		}
+		// The view lists its columns: rebuild it with the new ones.
+		return append(stmts,
+			`DROP TABLE IF EXISTS `+q+`.alerts_dedup`,
+			`CREATE VIEW IF NOT EXISTS `+q+`.alerts_dedup AS
+SELECT `+columnList(alertColumns)+` FROM `+q+`.alerts FINAL`,
+		)
 	}},
 	{5, "deletions and edits: deleted, edited_at; analyst views without deleted mentions", func(db string) []string {
 		q := "`" + db + "`"

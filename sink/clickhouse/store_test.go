@@ -223,6 +223,74 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestMigrateAddsAlertLifecycle upgrades an alerts table made before
+// version 4 and checks that the lifecycle
+// columns are added and readable through alerts_dedup, old rows kept.
+func TestMigrateAddsAlertLifecycle(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := chtest.NewDatabase(t)
+	st, err := clickhouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer st.Close()
+	db := "`" + cfg.Database + "`"
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	// Back to the schema before version 4: no lifecycle columns, a view of
+	// the old columns, version 4 not recorded, one alert stored.
+	stmts := []string{"DROP TABLE " + db + ".alerts_dedup"}
+	for _, c := range []string{"status", "severity", "event_id", "first_bucket", "last_bucket", "peak", "peak_at"} {
+		stmts = append(stmts, "ALTER TABLE "+db+".alerts DROP COLUMN `"+c+"`")
+	}
+	stmts = append(stmts,
+		"CREATE VIEW "+db+".alerts_dedup AS SELECT * FROM "+db+".alerts FINAL",
+		"DROP TABLE "+db+".schema_migrations",
+		"CREATE TABLE "+db+".schema_migrations (version UInt32, name String, applied_at DateTime('UTC')) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version",
+		fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name, applied_at) SELECT toUInt32(number), 'before', now() "+
+			"FROM (SELECT number FROM system.numbers LIMIT %d) WHERE number >= 1 AND number != 4", db, clickhouse.SchemaVersion()+1),
+		"INSERT INTO "+db+".alerts (id, topic, platform, kind, started_at, detected_at, ingested_at, window_seconds, observed, baseline, score, negative_share, explanation, sample_ids) "+
+			"SELECT 'old', 'acme', '', 'spike', now(), now(), now(), 300, 50, 5, 0.9, 0.1, '{}', emptyArrayString()")
+	for _, q := range stmts {
+		if err := st.Conn().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate over an alerts table from before version 4: %v", err)
+	}
+	first := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	a := clickhouse.Alert{ID: "r1", Topic: "acme", Kind: clickhouse.AlertSpike, StartedAt: first, DetectedAt: first.Add(2 * time.Hour),
+		Window: 5 * time.Minute, Status: clickhouse.AlertResolved, Severity: "critical", EventID: "e1",
+		FirstBucket: first, LastBucket: first.Add(time.Hour), Peak: 420, PeakAt: first.Add(10 * time.Minute)}
+	if err := st.WriteAlert(ctx, a); err != nil {
+		t.Fatalf("WriteAlert after the upgrade: %v", err)
+	}
+	rows, err := st.Conn().Query(ctx, "SELECT id, status, severity, event_id, first_bucket, last_bucket, peak, peak_at FROM "+db+".alerts_dedup ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id, status, sev, ev string
+		var fb, lb, pa time.Time
+		var peak float64
+		if err := rows.Scan(&id, &status, &sev, &ev, &fb, &lb, &peak, &pa); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s %s %s %g %s", id, status, sev, ev, fb.UTC().Format(time.RFC3339), lb.UTC().Format(time.RFC3339), peak, pa.UTC().Format(time.RFC3339)))
+	}
+	want := []string{
+		"old    1970-01-01T00:00:00Z 1970-01-01T00:00:00Z 0 1970-01-01T00:00:00Z",
+		"r1 resolved critical e1 2026-05-01T10:00:00Z 2026-05-01T11:00:00Z 420 2026-05-01T10:10:00Z",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("alerts_dedup after the upgrade = %q; want %q", got, want)
+	}
+}
+
 func TestMigrateRejectsForeignTable(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := chtest.NewDatabase(t)

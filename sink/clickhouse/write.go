@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -259,7 +260,21 @@ type Alert struct {
 	NegativeShare float64
 	Explanation   json.RawMessage // a JSON value; empty stores {}
 	SampleIDs     []string
+	// The alert's lifecycle (schema version 4).
+	Status      string // AlertFiring (default when empty) or AlertResolved
+	Severity    string // warning, critical
+	EventID     string // id of the alert that opened the event
+	FirstBucket time.Time
+	LastBucket  time.Time
+	Peak        float64
+	PeakAt      time.Time
 }
+
+// Alert statuses.
+const (
+	AlertFiring   = "firing"
+	AlertResolved = "resolved"
+)
 
 func (a *Alert) check() error {
 	var probs []string
@@ -273,6 +288,11 @@ func (a *Alert) check() error {
 	case AlertSpike, AlertDrop, AlertRamp, AlertNegativeSurge:
 	default:
 		probs = append(probs, fmt.Sprintf("kind %q is not one of spike, drop, ramp, negative_surge", a.Kind))
+	}
+	switch a.Status {
+	case "", AlertFiring, AlertResolved:
+	default:
+		probs = append(probs, fmt.Sprintf("status %q is not firing or resolved", a.Status))
 	}
 	for _, t := range []struct {
 		name string
@@ -289,7 +309,7 @@ func (a *Alert) check() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"observed", a.Observed}, {"baseline", a.Baseline}, {"score", a.Score}, {"negative_share", a.NegativeShare}} {
+	}{{"observed", a.Observed}, {"baseline", a.Baseline}, {"score", a.Score}, {"negative_share", a.NegativeShare}, {"peak", a.Peak}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			probs = append(probs, fmt.Sprintf("%s %v is not finite", f.name, f.v))
 		}
@@ -320,7 +340,8 @@ func (s *Store) WriteAlert(ctx context.Context, a Alert) error {
 	}
 	err = b.Append(a.ID, a.Topic, a.Platform, a.Kind,
 		a.StartedAt, a.DetectedAt, s.now().UTC().Truncate(time.Second), uint32(a.Window/time.Second),
-		a.Observed, a.Baseline, a.Score, a.NegativeShare, expl, nonNil(a.SampleIDs))
+		a.Observed, a.Baseline, a.Score, a.NegativeShare, expl, nonNil(a.SampleIDs),
+		cmp.Or(a.Status, AlertFiring), a.Severity, a.EventID, dateOrZero(a.FirstBucket), dateOrZero(a.LastBucket), a.Peak, dateOrZero(a.PeakAt))
 	if err != nil {
 		return fmt.Errorf("write alert %q to %s.alerts: append: %w", a.ID, s.db, fmt.Errorf("%w: %w", ErrRejected, err))
 	}
@@ -328,4 +349,13 @@ func (s *Store) WriteAlert(ctx context.Context, a Alert) error {
 		return fmt.Errorf("write alert %q to %s.alerts: send (may have been committed): %w", a.ID, s.db, classify(err))
 	}
 	return nil
+}
+
+// dateOrZero stores an unset or out-of-range lifecycle time as the epoch
+// (what the column holds for alerts written before version 4).
+func dateOrZero(t time.Time) time.Time {
+	if t.Before(minDateTime) || t.After(maxDateTime) {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC()
 }
