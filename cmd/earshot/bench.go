@@ -25,9 +25,16 @@ import (
 func init() {
 	register("bench", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := newFlagSet("bench", stderr)
-		n := fs.Int("n", 50000, "`mentions` per step")
-		withCH := fs.Bool("clickhouse", true, "also measure the sink against a managed local clickhouse-server")
-		cfgPath := fs.String("config", "", "config `file` whose topics and stages to use (default: 1,000 generated topic rules)")
+		n := fs.Int("n", 50000, "`mentions` per round (per step with --steps)")
+		rounds := fs.Int("rounds", 3, "ceiling and earshot `rounds`, alternating; medians are reported")
+		jsonOut := fs.Bool("json", false, "print the report as JSON (keys documented in the README)")
+		duration := fs.Duration("duration", 0, "steady mode: publish at --rate for this `long` and report whether memory stays flat")
+		rate := fs.Float64("rate", 0, "`mentions/s` of the paced phase (default: 80% of earshot's measured rate; required with --duration)")
+		latencyFor := fs.Duration("latency-for", 20*time.Second, "how `long` the paced latency phase publishes after the rounds")
+		seed := fs.Uint64("seed", 1, "workload `seed`")
+		steps := fs.Bool("steps", false, "instead: time each step in one process next to its own baseline")
+		withCH := fs.Bool("clickhouse", true, "with --steps: also measure the sink against a managed local clickhouse-server")
+		cfgPath := fs.String("config", "", "config `file` whose topics, enrich and sink settings to use (default: 1,000 generated topic rules)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -40,7 +47,14 @@ func init() {
 		} else {
 			cfg.Topics = benchTopics(1000)
 		}
-		return runBench(ctx, cfg, *n, *withCH, stdout)
+		if *steps {
+			return runBench(ctx, cfg, *n, *withCH, stdout)
+		}
+		if *n < 1 || *rounds < 1 {
+			return fmt.Errorf("%w: --n and --rounds must be positive", errUsage)
+		}
+		return runBenchE2E(ctx, e2eOptions{n: *n, rounds: *rounds, seed: *seed, duration: *duration, rate: *rate,
+			latencyFraction: 0.8, latencyFor: *latencyFor, jsonOut: *jsonOut, cfg: cfg}, stdout, stderr)
 	})
 }
 
