@@ -693,6 +693,10 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 					if ps, err := readProc(b.earshot.pid()); err == nil {
 						mem.RSSBytes = append(mem.RSSBytes, ps.rss)
 					}
+					// A long run would fill the streams' max_bytes:
+					// drop what every consumer acknowledged, as a
+					// retention policy would.
+					_ = b.purgeAcked(pctx)
 				}
 			}
 		})
@@ -756,6 +760,30 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 	r.MentionsPerSecond = float64(n) / max(pubSecs, r.Seconds)
 	r.Lost, r.Duplicated, err = b.lostDup(ctx, prefix, n)
 	return r, tr.latencies(), err
+}
+
+// purgeAcked removes from MENTIONS and ENRICHED the messages that every
+// consumer of the stream has acknowledged.
+func (b *bench) purgeAcked(ctx context.Context) error {
+	for _, name := range []string{pipeline.StreamMentions, pipeline.StreamEnriched} {
+		s, err := b.js.Stream(ctx, name)
+		if err != nil {
+			return err
+		}
+		var floor uint64
+		first := true
+		for ci := range s.ListConsumers(ctx).Info() {
+			if first || ci.AckFloor.Stream < floor {
+				floor, first = ci.AckFloor.Stream, false
+			}
+		}
+		if !first && floor > 0 {
+			if err := s.Purge(ctx, jetstream.WithPurgeSequence(floor+1)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // waitVisible polls until every tracked mention is visible.
