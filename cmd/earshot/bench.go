@@ -7,7 +7,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -34,6 +37,8 @@ func init() {
 		seed := fs.Uint64("seed", 1, "workload `seed`")
 		steps := fs.Bool("steps", false, "instead: time each step in one process next to its own baseline")
 		withCH := fs.Bool("clickhouse", true, "with --steps: also measure the sink against a managed local clickhouse-server")
+		cpuProfile := fs.String("cpuprofile", "", "with --steps: write a CPU profile of the run to `file` (go tool pprof)")
+		profileDir := fs.String("profile", "", "write CPU profiles of the earshot and NATS processes to `dir` (earshot.pprof, nats.pprof)")
 		cfgPath := fs.String("config", "", "config `file` whose topics, enrich and sink settings to use (default: 1,000 generated topic rules)")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -48,13 +53,24 @@ func init() {
 			cfg.Topics = benchTopics(1000)
 		}
 		if *steps {
-			return runBench(ctx, cfg, *n, *withCH, stdout)
+			if *cpuProfile != "" {
+				f, err := os.Create(*cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			return runBench(ctx, cfg, *n, *seed, *withCH, stdout)
 		}
 		if *n < 1 || *rounds < 1 {
 			return fmt.Errorf("%w: --n and --rounds must be positive", errUsage)
 		}
 		return runBenchE2E(ctx, e2eOptions{n: *n, rounds: *rounds, seed: *seed, duration: *duration, rate: *rate,
-			latencyFraction: 0.8, latencyFor: *latencyFor, jsonOut: *jsonOut, cfg: cfg}, stdout, stderr)
+			latencyFraction: 0.8, latencyFor: *latencyFor, jsonOut: *jsonOut, profileDir: *profileDir, cfg: cfg}, stdout, stderr)
 	})
 }
 
@@ -63,7 +79,7 @@ type benchRow struct {
 	rate, baseRate float64
 }
 
-func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer) error {
+func runBench(ctx context.Context, cfg *Config, n int, seed uint64, withCH bool, w io.Writer) error {
 	dir, err := os.MkdirTemp("", "earshot-bench-")
 	if err != nil {
 		return err
@@ -90,7 +106,7 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 	if err != nil {
 		return err
 	}
-	ms := benchMentions(n)
+	ms := roundCopies(benchWorkload(seed, n, brandNames(cfg.Topics)), "bench")
 	metrics := pipeline.NewMetrics(prometheus.NewRegistry())
 	var rows []benchRow
 	fmt.Fprintf(w, "earshot bench: %d mentions, %d topic rules, chain %d stages\n", n, len(cfg.Topics), len(chain))
@@ -128,7 +144,8 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 	rows = append(rows, benchRow{"connector publish (normalize, JSON, msg-id, wait acks)", "raw JetStream PublishAsync of the same bytes",
 		float64(n) / time.Since(t0).Seconds(), base})
 
-	// 2. Chain in-process vs a JSON decode+encode pass (the floor of any stage).
+	// 2. Chain in-process on every core (what the enrich role could reach)
+	// vs a JSON decode+encode pass (the floor of any stage).
 	batch := make([]*pipeline.Mention, n)
 	t0 = time.Now()
 	for i, p := range payloads {
@@ -137,12 +154,34 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 		_, _ = m.Marshal()
 	}
 	base = float64(n) / time.Since(t0).Seconds()
-	t0 = time.Now()
-	for i := 0; i < n; i += 256 {
-		pipeline.RunChain(ctx, chain, batch[i:min(i+256, n)], nil)
+	chainRate := func(batch []*pipeline.Mention) float64 {
+		var wg sync.WaitGroup
+		next := make(chan []*pipeline.Mention)
+		t0 := time.Now()
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for b := range next {
+					pipeline.RunChain(ctx, chain, b, nil)
+				}
+			})
+		}
+		for i := 0; i < len(batch); i += 256 {
+			next <- batch[i:min(i+256, len(batch))]
+		}
+		close(next)
+		wg.Wait()
+		return float64(len(batch)) / time.Since(t0).Seconds()
 	}
-	rows = append(rows, benchRow{"enrichment chain, in process, 1 goroutine", "JSON decode + encode of each mention",
-		float64(n) / time.Since(t0).Seconds(), base})
+	// Warm the chain (caches, dedup index) on a copy, as the role is warm
+	// by the time it is measured.
+	warm := make([]*pipeline.Mention, min(n, 2000))
+	for i := range warm {
+		warm[i], _ = pipeline.Unmarshal(payloads[i])
+	}
+	chainRate(warm)
+	chainAlone := chainRate(batch)
+	rows = append(rows, benchRow{fmt.Sprintf("enrichment chain, in process, %d goroutines", runtime.GOMAXPROCS(0)), "JSON decode + encode of each mention",
+		chainAlone, base})
 
 	// 3. Enrich role through JetStream vs a consumer that only acks.
 	cons, err := js.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: "ack", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
@@ -173,7 +212,8 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 	rate := float64(n) / time.Since(t0).Seconds()
 	cancel()
 	<-done
-	rows = append(rows, benchRow{"enrich role: fetch, chain, publish, ack", "fetch and ack only", rate, base})
+	rows = append(rows, benchRow{"enrich role: fetch, chain, publish, ack", "fetch and ack only", rate, base},
+		benchRow{"enrich role: fetch, chain, publish, ack", "the chain alone, in process (step 2)", rate, chainAlone})
 
 	// 4. Sink role through JetStream into ClickHouse vs direct batched writes.
 	if withCH {
@@ -250,34 +290,6 @@ func waitStream(ctx context.Context, js jetstream.JetStream, stream string, n in
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("bench: %s did not reach %d messages", stream, n)
-}
-
-var benchTexts = []string{
-	"@acme my order #%d still hasn't arrived and nobody answers in chat. Worst customer service ever 😡 #fail",
-	"Acme just announced the new Rocket %d lineup 🚀 https://www.acme.example/blog/rocket?utm_source=twitter&ref=tb #AcmeRocket",
-	"Honestly the Acme X%d blender is sooo good, best purchase this year!!! 😍",
-	"Is anyone else having trouble logging into the Acme app today? Error %d every time",
-	"Le service client d'Acme ne répond pas depuis %d jours, c'est inadmissible.",
-	"¿Alguien sabe si Acme hace envíos a Canarias? Pedido %d",
-	"Quarterly results: Acme revenue up %d%% as $ACME beats estimates https://news.example/acme-q3",
-	"Just a normal day, coffee and a walk in the park. Nothing about brands here, number %d.",
-	"RT @techbyte: Acme recalls %d kettles after reports of cracked handles https://news.example/recall",
-	"Die neue Acme Home App ist eine Katastrophe, Version %d hat alles gelöscht. #acme",
-}
-
-func benchMentions(n int) []*pipeline.Mention {
-	r := rand.New(rand.NewPCG(1, 2))
-	now := time.Now().UTC()
-	out := make([]*pipeline.Mention, n)
-	for i := range out {
-		out[i] = &pipeline.Mention{
-			ID: fmt.Sprintf("bench:%d", i), Platform: []string{"twitter", "rss", "reddit", "mastodon"}[i%4], Source: "bench",
-			Kind: pipeline.KindPost, Text: fmt.Sprintf(benchTexts[r.IntN(len(benchTexts))], r.IntN(100000)),
-			Author:    pipeline.Author{Handle: fmt.Sprintf("user%d", r.IntN(5000))},
-			CreatedAt: now.Add(-time.Duration(r.IntN(3600)) * time.Second),
-		}
-	}
-	return out
 }
 
 // benchTopics generates n rules of the shapes analysts write.

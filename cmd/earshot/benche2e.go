@@ -118,6 +118,7 @@ type e2eOptions struct {
 	latencyFraction float64
 	latencyFor      time.Duration
 	jsonOut         bool
+	profileDir      string // children write CPU profiles here
 	cfg             *Config // topics, enrich and sink settings for earshot
 }
 
@@ -177,6 +178,15 @@ func runBenchE2E(ctx context.Context, o e2eOptions, stdout, stderr io.Writer) er
 	return printE2E(stdout, rep)
 }
 
+// profile is where a child writes its CPU profile (--profile), or "".
+func (b *bench) profile(name string) string {
+	if b.o.profileDir == "" {
+		return ""
+	}
+	p, _ := filepath.Abs(filepath.Join(b.o.profileDir, name+".pprof"))
+	return p
+}
+
 func (b *bench) progress(format string, args ...any) {
 	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
 }
@@ -223,7 +233,7 @@ func (b *bench) start(ctx context.Context) error {
 	b.progress("starting NATS (file storage), clickhouse-server and earshot in %s", b.dir)
 	var err error
 	var out interface{ ReadString(byte) (string, error) }
-	b.nats, out, err = startChild("nats", []string{"bench-natsd", "--dir", filepath.Join(b.dir, "nats")}, filepath.Join(b.dir, "nats.log"))
+	b.nats, out, err = startChild("nats", []string{"bench-natsd", "--dir", filepath.Join(b.dir, "nats")}, filepath.Join(b.dir, "nats.log"), b.profile("nats"))
 	if err != nil {
 		return err
 	}
@@ -265,7 +275,7 @@ func (b *bench) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.earshot, _, err = startChild("earshot", []string{"run", "--config", cfgPath}, filepath.Join(b.dir, "earshot.log"))
+	b.earshot, _, err = startChild("earshot", []string{"run", "--config", cfgPath}, filepath.Join(b.dir, "earshot.log"), b.profile("earshot"))
 	if err != nil {
 		return err
 	}

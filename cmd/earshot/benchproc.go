@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +48,27 @@ func init() {
 	})
 }
 
+// profileEnv names a file: a process started by `earshot bench --profile
+// DIR` writes its CPU profile there while it runs (go tool pprof).
+const profileEnv = "EARSHOT_BENCH_CPUPROFILE"
+
+// startProfile starts the CPU profile profileEnv asks for, if any.
+func startProfile() (stop func()) {
+	path := os.Getenv(profileEnv)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
 // child is a process started by the bench.
 type child struct {
 	name string
@@ -56,7 +78,7 @@ type child struct {
 
 // startChild runs this executable with args; stdout lines are passed to
 // firstLine (if not nil) until it returns true; stderr goes to logPath.
-func startChild(name string, args []string, logPath string) (*child, *bufio.Reader, error) {
+func startChild(name string, args []string, logPath, profile string) (*child, *bufio.Reader, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, nil, err
@@ -67,6 +89,9 @@ func startChild(name string, args []string, logPath string) (*child, *bufio.Read
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), benchChildEnv+"=1")
+	if profile != "" {
+		cmd.Env = append(cmd.Env, profileEnv+"="+profile)
+	}
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
