@@ -118,7 +118,7 @@ type e2eOptions struct {
 	latencyFraction float64
 	latencyFor      time.Duration
 	jsonOut         bool
-	profileDir      string // children write CPU profiles here
+	profileDir      string  // children write CPU profiles here
 	cfg             *Config // topics, enrich and sink settings for earshot
 }
 
