@@ -201,7 +201,7 @@ func runBench(ctx context.Context, cfg *Config, n int, seed uint64, withCH bool,
 	}
 	base = float64(n) / time.Since(t0).Seconds()
 	rctx, cancel := context.WithCancel(ctx)
-	er := &pipeline.EnrichRunner{JS: js, Chain: chain, Metrics: metrics, Logger: discardLogger}
+	er := &pipeline.EnrichRunner{JS: js, Chain: chain, BatchSize: cfg.Enrich.BatchSize, Workers: cfg.Enrich.Workers, Metrics: metrics, Logger: discardLogger}
 	t0 = time.Now()
 	done := make(chan error, 1)
 	go func() { done <- er.Run(rctx) }()
@@ -246,7 +246,7 @@ func runBench(ctx context.Context, cfg *Config, n int, seed uint64, withCH bool,
 			return err
 		}
 		rctx, cancel := context.WithCancel(ctx)
-		sr := &pipeline.SinkRunner{JS: js, Sink: sk, Metrics: metrics, Logger: discardLogger}
+		sr := &pipeline.SinkRunner{JS: js, Sink: sk, Config: cfg.Sink, Metrics: metrics, Logger: discardLogger}
 		t0 = time.Now()
 		go func() { done <- sr.Run(rctx) }()
 		for {
