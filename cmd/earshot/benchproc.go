@@ -66,7 +66,15 @@ func startProfile() (stop func()) {
 		f.Close()
 		return func() {}
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		// What is still held at the end, for memory that did not stay flat.
+		if h, err := os.Create(strings.TrimSuffix(path, ".pprof") + ".heap.pprof"); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(h, 0)
+			h.Close()
+		}
+	}
 }
 
 // child is a process started by the bench.
