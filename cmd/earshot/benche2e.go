@@ -687,10 +687,10 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 	defer cancel()
 	var (
 		wg      sync.WaitGroup
-		pollErr error
+		pollErr errBox
 		memStop = make(chan struct{})
 	)
-	wg.Go(func() { pollErr = b.pollLoop(pctx, tr) })
+	wg.Go(func() { pollErr.set(b.pollLoop(pctx, tr)) })
 	if mem != nil {
 		wg.Go(func() {
 			t := time.NewTicker(time.Duration(mem.SampleEvery * float64(time.Second)))
@@ -755,7 +755,7 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 	tick.Stop()
 	close(acks)
 	pubSecs := time.Since(t0).Seconds()
-	t1, err := tr.wait(ctx, 5*time.Minute, func() error { return pollErr })
+	t1, err := tr.wait(ctx, 5*time.Minute, func() error { return b.failed(pollErr.get()) })
 	close(memStop)
 	cancel()
 	wg.Wait()
@@ -801,13 +801,40 @@ func (b *bench) waitVisible(ctx context.Context, tr *tracker, timeout time.Durat
 	pctx, cancel := context.WithCancel(ctx)
 	var (
 		wg      sync.WaitGroup
-		pollErr error
+		pollErr errBox
 	)
-	wg.Go(func() { pollErr = b.pollLoop(pctx, tr) })
-	t, err := tr.wait(ctx, timeout, func() error { return pollErr })
+	wg.Go(func() { pollErr.set(b.pollLoop(pctx, tr)) })
+	t, err := tr.wait(ctx, timeout, func() error { return b.failed(pollErr.get()) })
 	cancel()
 	wg.Wait()
 	return t, err
+}
+
+// errBox holds the error of a goroutine, read while it runs.
+type errBox struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (e *errBox) set(err error) { e.mu.Lock(); e.err = err; e.mu.Unlock() }
+
+func (e *errBox) get() error { e.mu.Lock(); defer e.mu.Unlock(); return e.err }
+
+// failed is pollErr, or an error when a child process has exited: the
+// bench stops at once instead of waiting for mentions that cannot come.
+func (b *bench) failed(pollErr error) error {
+	if pollErr != nil {
+		return pollErr
+	}
+	for _, c := range []*child{b.earshot, b.nats} {
+		select {
+		case <-c.done:
+			return fmt.Errorf("bench: the %s process exited (%v); log:\n%s", c.name, c.cmd.ProcessState,
+				tailOf(filepath.Join(b.dir, c.name+".log")))
+		default:
+		}
+	}
+	return nil
 }
 
 const pollEvery = 100 * time.Millisecond
