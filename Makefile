@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test race soak vet fmt-check bench fuzz clean
+.PHONY: all build deps test-deps run demo test race soak vet fmt-check bench bench-e2e fuzz clean
 
 all: build
 
@@ -51,6 +51,11 @@ soak: deps
 # Benchmarks: each hot path next to its baseline, measured in the same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+# End to end: publish to queryable through NATS, earshot and ClickHouse,
+# next to a ceiling measured in the same run (README, Benchmarks).
+bench-e2e: build deps
+	./$(BIN) bench --json
 
 # Longer fuzzing of the parsers (not part of `make test`).
 FUZZTIME ?= 60s

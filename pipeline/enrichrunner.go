@@ -20,7 +20,7 @@ type EnrichConfig struct {
 	Stages    []string             `yaml:"stages"`
 	BatchSize int                  `yaml:"batch_size"` // messages fetched and enriched together (default 256)
 	Options   map[string]yaml.Node `yaml:"options"`    // per-stage options, by stage name
-	Workers   int                  `yaml:"workers"`    // concurrent batches per process (default GOMAXPROCS)
+	Workers   int                  `yaml:"workers"`    // concurrent batches per process (default 2 × GOMAXPROCS)
 	Consumer  ConsumerConfig       `yaml:"consumer"`
 }
 
@@ -37,7 +37,9 @@ type EnrichRunner struct {
 	// Durable is the consumer name shared by all enrich replicas (default "enrich").
 	Durable string
 	// Workers is how many batches are fetched and enriched at once
-	// (default GOMAXPROCS): the chain is CPU-bound, while each batch also
+	// (default 2 × GOMAXPROCS: while one batch waits for its publish acks
+	// or the next fetch, another keeps the core busy): the chain is
+	// CPU-bound, while each batch also
 	// waits on fetches and publish acknowledgements.
 	Workers int
 }
@@ -54,7 +56,7 @@ func (r *EnrichRunner) Run(ctx context.Context) error {
 	}
 	r.Consumer = r.Consumer.withDefaults()
 	if r.Workers <= 0 {
-		r.Workers = runtime.GOMAXPROCS(0)
+		r.Workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	cons, err := ensureConsumer(ctx, r.JS, StreamMentions, r.Durable, SubjectRawPrefix+">", r.Consumer, 4*r.BatchSize*r.Workers)
 	if err != nil {

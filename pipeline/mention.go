@@ -6,12 +6,13 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	json "github.com/goccy/go-json"
 )
 
 // SchemaVersion is the wire schema version written into every Mention.
@@ -237,14 +238,28 @@ func clean(s string, max int) string {
 	return s[:cut]
 }
 
+// The wire format is JSON, readable by `earshot tail`, jq and any
+// downstream subscriber. It is encoded and decoded with goccy/go-json, a
+// reflection-based drop-in for encoding/json that writes the same bytes
+// about 4x faster on the Mention (see the codec benchmarks), and carries
+// any field added to Mention without code generation. Tests check the
+// bytes equal encoding/json's and that every field survives a round trip.
+
 // Marshal encodes a mention for the wire.
 func (m *Mention) Marshal() ([]byte, error) { return json.Marshal(m) }
 
 // Unmarshal decodes a mention from the wire, rejecting a schema newer than
 // this binary understands.
-func Unmarshal(data []byte) (*Mention, error) {
-	var m Mention
-	if err := json.Unmarshal(data, &m); err != nil {
+func Unmarshal(data []byte) (m *Mention, err error) {
+	defer func() {
+		// A decoder bug on hostile input must dead-letter the message,
+		// not stop the role.
+		if p := recover(); p != nil {
+			m, err = nil, fmt.Errorf("decode mention: decoder panic: %v", p)
+		}
+	}()
+	m = new(Mention)
+	if err := json.Unmarshal(data, m); err != nil {
 		return nil, fmt.Errorf("decode mention: %w", err)
 	}
 	if m.Schema > SchemaVersion {
@@ -253,5 +268,5 @@ func Unmarshal(data []byte) (*Mention, error) {
 	if m.ID == "" {
 		return nil, fmt.Errorf("decode mention: no id")
 	}
-	return &m, nil
+	return m, nil
 }

@@ -7,7 +7,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -25,9 +28,18 @@ import (
 func init() {
 	register("bench", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := newFlagSet("bench", stderr)
-		n := fs.Int("n", 50000, "`mentions` per step")
-		withCH := fs.Bool("clickhouse", true, "also measure the sink against a managed local clickhouse-server")
-		cfgPath := fs.String("config", "", "config `file` whose topics and stages to use (default: 1,000 generated topic rules)")
+		n := fs.Int("n", 50000, "`mentions` per round (per step with --steps)")
+		rounds := fs.Int("rounds", 3, "ceiling and earshot `rounds`, alternating; medians are reported")
+		jsonOut := fs.Bool("json", false, "print the report as JSON (keys documented in the README)")
+		duration := fs.Duration("duration", 0, "steady mode: publish at --rate for this `long` and report whether memory stays flat")
+		rate := fs.Float64("rate", 0, "`mentions/s` of the paced phase (default: 80% of earshot's measured rate; required with --duration)")
+		latencyFor := fs.Duration("latency-for", 20*time.Second, "how `long` the paced latency phase publishes after the rounds")
+		seed := fs.Uint64("seed", 1, "workload `seed`")
+		steps := fs.Bool("steps", false, "instead: time each step in one process next to its own baseline")
+		withCH := fs.Bool("clickhouse", true, "with --steps: also measure the sink against a managed local clickhouse-server")
+		cpuProfile := fs.String("cpuprofile", "", "with --steps: write a CPU profile of the run to `file` (go tool pprof)")
+		profileDir := fs.String("profile", "", "write CPU profiles of the earshot and NATS processes to `dir` (earshot.pprof, nats.pprof)")
+		cfgPath := fs.String("config", "", "config `file` whose topics, enrich and sink settings to use (default: 1,000 generated topic rules)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -40,7 +52,25 @@ func init() {
 		} else {
 			cfg.Topics = benchTopics(1000)
 		}
-		return runBench(ctx, cfg, *n, *withCH, stdout)
+		if *steps {
+			if *cpuProfile != "" {
+				f, err := os.Create(*cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			return runBench(ctx, cfg, *n, *seed, *withCH, stdout)
+		}
+		if *n < 1 || *rounds < 1 {
+			return fmt.Errorf("%w: --n and --rounds must be positive", errUsage)
+		}
+		return runBenchE2E(ctx, e2eOptions{n: *n, rounds: *rounds, seed: *seed, duration: *duration, rate: *rate,
+			latencyFraction: 0.8, latencyFor: *latencyFor, jsonOut: *jsonOut, profileDir: *profileDir, cfg: cfg}, stdout, stderr)
 	})
 }
 
@@ -49,7 +79,7 @@ type benchRow struct {
 	rate, baseRate float64
 }
 
-func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer) error {
+func runBench(ctx context.Context, cfg *Config, n int, seed uint64, withCH bool, w io.Writer) error {
 	dir, err := os.MkdirTemp("", "earshot-bench-")
 	if err != nil {
 		return err
@@ -76,7 +106,7 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 	if err != nil {
 		return err
 	}
-	ms := benchMentions(n)
+	ms := roundCopies(benchWorkload(seed, n, brandNames(cfg.Topics)), "bench")
 	metrics := pipeline.NewMetrics(prometheus.NewRegistry())
 	var rows []benchRow
 	fmt.Fprintf(w, "earshot bench: %d mentions, %d topic rules, chain %d stages\n", n, len(cfg.Topics), len(chain))
@@ -114,7 +144,8 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 	rows = append(rows, benchRow{"connector publish (normalize, JSON, msg-id, wait acks)", "raw JetStream PublishAsync of the same bytes",
 		float64(n) / time.Since(t0).Seconds(), base})
 
-	// 2. Chain in-process vs a JSON decode+encode pass (the floor of any stage).
+	// 2. Chain in-process on every core (what the enrich role could reach)
+	// vs a JSON decode+encode pass (the floor of any stage).
 	batch := make([]*pipeline.Mention, n)
 	t0 = time.Now()
 	for i, p := range payloads {
@@ -123,12 +154,34 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 		_, _ = m.Marshal()
 	}
 	base = float64(n) / time.Since(t0).Seconds()
-	t0 = time.Now()
-	for i := 0; i < n; i += 256 {
-		pipeline.RunChain(ctx, chain, batch[i:min(i+256, n)], nil)
+	chainRate := func(batch []*pipeline.Mention) float64 {
+		var wg sync.WaitGroup
+		next := make(chan []*pipeline.Mention)
+		t0 := time.Now()
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for b := range next {
+					pipeline.RunChain(ctx, chain, b, nil)
+				}
+			})
+		}
+		for i := 0; i < len(batch); i += 256 {
+			next <- batch[i:min(i+256, len(batch))]
+		}
+		close(next)
+		wg.Wait()
+		return float64(len(batch)) / time.Since(t0).Seconds()
 	}
-	rows = append(rows, benchRow{"enrichment chain, in process, 1 goroutine", "JSON decode + encode of each mention",
-		float64(n) / time.Since(t0).Seconds(), base})
+	// Warm the chain (caches, dedup index) on a copy, as the role is warm
+	// by the time it is measured.
+	warm := make([]*pipeline.Mention, min(n, 2000))
+	for i := range warm {
+		warm[i], _ = pipeline.Unmarshal(payloads[i])
+	}
+	chainRate(warm)
+	chainAlone := chainRate(batch)
+	rows = append(rows, benchRow{fmt.Sprintf("enrichment chain, in process, %d goroutines", runtime.GOMAXPROCS(0)), "JSON decode + encode of each mention",
+		chainAlone, base})
 
 	// 3. Enrich role through JetStream vs a consumer that only acks.
 	cons, err := js.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: "ack", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
@@ -148,7 +201,7 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 	}
 	base = float64(n) / time.Since(t0).Seconds()
 	rctx, cancel := context.WithCancel(ctx)
-	er := &pipeline.EnrichRunner{JS: js, Chain: chain, Metrics: metrics, Logger: discardLogger}
+	er := &pipeline.EnrichRunner{JS: js, Chain: chain, BatchSize: cfg.Enrich.BatchSize, Workers: cfg.Enrich.Workers, Metrics: metrics, Logger: discardLogger}
 	t0 = time.Now()
 	done := make(chan error, 1)
 	go func() { done <- er.Run(rctx) }()
@@ -159,7 +212,8 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 	rate := float64(n) / time.Since(t0).Seconds()
 	cancel()
 	<-done
-	rows = append(rows, benchRow{"enrich role: fetch, chain, publish, ack", "fetch and ack only", rate, base})
+	rows = append(rows, benchRow{"enrich role: fetch, chain, publish, ack", "fetch and ack only", rate, base},
+		benchRow{"enrich role: fetch, chain, publish, ack", "the chain alone, in process (step 2)", rate, chainAlone})
 
 	// 4. Sink role through JetStream into ClickHouse vs direct batched writes.
 	if withCH {
@@ -192,7 +246,7 @@ func runBench(ctx context.Context, cfg *Config, n int, withCH bool, w io.Writer)
 			return err
 		}
 		rctx, cancel := context.WithCancel(ctx)
-		sr := &pipeline.SinkRunner{JS: js, Sink: sk, Metrics: metrics, Logger: discardLogger}
+		sr := &pipeline.SinkRunner{JS: js, Sink: sk, Config: cfg.Sink, Metrics: metrics, Logger: discardLogger}
 		t0 = time.Now()
 		go func() { done <- sr.Run(rctx) }()
 		for {
@@ -236,34 +290,6 @@ func waitStream(ctx context.Context, js jetstream.JetStream, stream string, n in
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("bench: %s did not reach %d messages", stream, n)
-}
-
-var benchTexts = []string{
-	"@acme my order #%d still hasn't arrived and nobody answers in chat. Worst customer service ever 😡 #fail",
-	"Acme just announced the new Rocket %d lineup 🚀 https://www.acme.example/blog/rocket?utm_source=twitter&ref=tb #AcmeRocket",
-	"Honestly the Acme X%d blender is sooo good, best purchase this year!!! 😍",
-	"Is anyone else having trouble logging into the Acme app today? Error %d every time",
-	"Le service client d'Acme ne répond pas depuis %d jours, c'est inadmissible.",
-	"¿Alguien sabe si Acme hace envíos a Canarias? Pedido %d",
-	"Quarterly results: Acme revenue up %d%% as $ACME beats estimates https://news.example/acme-q3",
-	"Just a normal day, coffee and a walk in the park. Nothing about brands here, number %d.",
-	"RT @techbyte: Acme recalls %d kettles after reports of cracked handles https://news.example/recall",
-	"Die neue Acme Home App ist eine Katastrophe, Version %d hat alles gelöscht. #acme",
-}
-
-func benchMentions(n int) []*pipeline.Mention {
-	r := rand.New(rand.NewPCG(1, 2))
-	now := time.Now().UTC()
-	out := make([]*pipeline.Mention, n)
-	for i := range out {
-		out[i] = &pipeline.Mention{
-			ID: fmt.Sprintf("bench:%d", i), Platform: []string{"twitter", "rss", "reddit", "mastodon"}[i%4], Source: "bench",
-			Kind: pipeline.KindPost, Text: fmt.Sprintf(benchTexts[r.IntN(len(benchTexts))], r.IntN(100000)),
-			Author:    pipeline.Author{Handle: fmt.Sprintf("user%d", r.IntN(5000))},
-			CreatedAt: now.Add(-time.Duration(r.IntN(3600)) * time.Second),
-		}
-	}
-	return out
 }
 
 // benchTopics generates n rules of the shapes analysts write.

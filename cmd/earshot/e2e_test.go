@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +21,17 @@ import (
 	"github.com/earshot-dev/earshot/sink/clickhouse/chtest"
 )
 
-func TestMain(m *testing.M) { chtest.Main(m) }
+func TestMain(m *testing.M) {
+	// `earshot bench` re-runs its own executable for its child processes
+	// (NATS, earshot): under `go test` that is this binary.
+	if os.Getenv(benchChildEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	chtest.Main(m)
+}
 
 // feedServer serves the end-to-end test's feeds and records requests.
 type feedServer struct {

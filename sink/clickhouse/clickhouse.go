@@ -86,10 +86,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		MaxOpenConns:    8,
 		MaxIdleConns:    4,
 		ConnMaxLifetime: time.Hour,
-		Compression:     &ch.Compression{Method: ch.CompressionLZ4},
 		ClientInfo: ch.ClientInfo{Products: []struct{ Name, Version string }{
 			{Name: "earshot", Version: "1"},
 		}},
+	}
+	if cfg.Compression != "none" {
+		opts.Compression = &ch.Compression{Method: ch.CompressionLZ4}
 	}
 	conn, err := ch.Open(opts)
 	if err != nil {

@@ -297,6 +297,9 @@ func (s *LocalServer) Addr() string { return s.addr }
 // Dir is the server's directory.
 func (s *LocalServer) Dir() string { return s.dir }
 
+// Pid is the server process id (earshot bench reads its CPU time).
+func (s *LocalServer) Pid() int { return s.cmd.Process.Pid }
+
 // PasswordFile holds the password of user "default" (for clickhouse-client
 // --password "$(cat …)").
 func (s *LocalServer) PasswordFile() string { return s.passwordFile }

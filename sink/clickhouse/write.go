@@ -113,15 +113,104 @@ func (s *Store) insertMentions(ctx context.Context, ms []*pipeline.Mention) erro
 	}
 	defer b.Close()
 	ingested := s.now().UTC().Truncate(time.Second)
-	for _, m := range ms {
-		if err := b.Append(mentionRow(m, ingested)...); err != nil {
-			return fmt.Errorf("write %d mentions to %s.mentions: append %q: %w", len(ms), s.db, m.ID, fmt.Errorf("%w: %w", ErrRejected, err))
+	// Column-wise: each column gets one typed slice and one Append, instead
+	// of one boxed value per cell through the row path.
+	cols := make([]columnValues, len(mentionColumns))
+	for i, m := range ms {
+		for j, v := range mentionRow(m, ingested) {
+			if err := cols[j].add(v, len(ms)); err != nil {
+				return fmt.Errorf("write %d mentions to %s.mentions: append %q column %s: %w", len(ms), s.db, ms[i].ID,
+					mentionColumns[j].name, fmt.Errorf("%w: %w", ErrRejected, err))
+			}
+		}
+	}
+	for j := range cols {
+		if err := b.Column(j).Append(cols[j].slice()); err != nil {
+			return fmt.Errorf("write %d mentions to %s.mentions: append column %s: %w", len(ms), s.db,
+				mentionColumns[j].name, fmt.Errorf("%w: %w", ErrRejected, err))
 		}
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("write %d mentions to %s.mentions: send (may have been committed): %w", len(ms), s.db, classify(err))
 	}
 	return nil
+}
+
+// columnValues gathers one column's values into a slice of their type.
+type columnValues struct {
+	strs   []string
+	i64s   []int64
+	u8s    []uint8
+	f32s   []float32
+	times  []time.Time
+	arrays [][]string
+	kind   int // which slice is used: 1 + index in the fields above
+}
+
+func (c *columnValues) add(v any, n int) error {
+	var kind int
+	switch x := v.(type) {
+	case string:
+		kind = 1
+		if c.strs == nil {
+			c.strs = make([]string, 0, n)
+		}
+		c.strs = append(c.strs, x)
+	case int64:
+		kind = 2
+		if c.i64s == nil {
+			c.i64s = make([]int64, 0, n)
+		}
+		c.i64s = append(c.i64s, x)
+	case uint8:
+		kind = 3
+		if c.u8s == nil {
+			c.u8s = make([]uint8, 0, n)
+		}
+		c.u8s = append(c.u8s, x)
+	case float32:
+		kind = 4
+		if c.f32s == nil {
+			c.f32s = make([]float32, 0, n)
+		}
+		c.f32s = append(c.f32s, x)
+	case time.Time:
+		kind = 5
+		if c.times == nil {
+			c.times = make([]time.Time, 0, n)
+		}
+		c.times = append(c.times, x)
+	case []string:
+		kind = 6
+		if c.arrays == nil {
+			c.arrays = make([][]string, 0, n)
+		}
+		c.arrays = append(c.arrays, x)
+	default:
+		return fmt.Errorf("value of type %T: the column-wise writer takes string, int64, uint8, float32, time.Time and []string", v)
+	}
+	if c.kind != 0 && c.kind != kind {
+		return fmt.Errorf("value of type %T in a column of another type", v)
+	}
+	c.kind = kind
+	return nil
+}
+
+func (c *columnValues) slice() any {
+	switch c.kind {
+	case 1:
+		return c.strs
+	case 2:
+		return c.i64s
+	case 3:
+		return c.u8s
+	case 4:
+		return c.f32s
+	case 5:
+		return c.times
+	default:
+		return c.arrays
+	}
 }
 
 // mentionRow returns the values of one row, in mentionColumns order.
