@@ -30,9 +30,9 @@ var mentionColumns = []column{
 	{"author_verified", "UInt8"},
 	{"title", "String"},
 	{"text", "String"},
-	{"lang", "String"},          // declared by the platform
-	{"lang_detected", "String"}, // by the lang stage
-	{"lang_confidence", "Float32"},
+	{"lang", "String"},             // resolved: detected, with the declared language as a prior (schema 3; before: declared)
+	{"lang_detected", "String"},    // by the lang stage, from the text alone
+	{"lang_confidence", "Float32"}, // of lang
 	{"created_at", dateTime},
 	{"collected_at", dateTime},
 	{"ingested_at", dateTime},
@@ -59,6 +59,8 @@ var mentionColumns = []column{
 	{"enrich_errors", "Array(String)"}, // "stage: error"
 	{"versions", "Array(String)"},      // "stage=version", sorted
 	{"schema", "UInt8"},
+	{"lang_declared", "String"},         // as the platform declared it (schema 3)
+	{"sentiment_confidence", "Float32"}, // probability of sentiment_label (schema 3)
 }
 
 // alertColumns is the alerts table, in the order WriteAlert appends values.
@@ -161,6 +163,18 @@ FROM ` + q + `.mentions FINAL
 GROUP BY minute, platform, topic, sentiment_label`,
 		}
 	}},
+	{3, "resolved language and sentiment confidence", func(db string) []string {
+		q := "`" + db + "`"
+		return []string{
+			// Rows written before version 3 held the declared language in
+			// lang: lang_declared reads it from there for them.
+			// ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS: a column
+			// that is already there (a table created at version 3 or later,
+			// a rerun) is an error that Migrate accepts (columnExists).
+			`ALTER TABLE ` + q + `.mentions ADD COLUMN lang_declared String DEFAULT lang`,
+			`ALTER TABLE ` + q + `.mentions ADD COLUMN sentiment_confidence Float32`,
+		}
+	}},
 }
 
 // SchemaVersion is the schema version this binary migrates to.
@@ -192,7 +206,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			continue
 		}
 		for _, stmt := range m.stmts(s.db) {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.conn.Exec(ctx, stmt); err != nil && !columnExists(err) {
 				// A table made by something else is the likelier cause, and
 				// says more than the server's message about a view.
 				if cerr := s.checkColumns(ctx, false); cerr != nil {
