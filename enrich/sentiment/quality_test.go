@@ -218,8 +218,14 @@ func TestQuality(t *testing.T) {
 			f := confs[ci].MacroF1(-1, 0, 1)
 			mean[ci] += f / float64(len(evaldata.Languages))
 			fmt.Fprintf(&b, " %.3f |", f)
-			if ci == len(cls)-1 && f < 0.4 {
-				t.Errorf("xlmt_val %s: model macro-F1 = %.3f; want > 0.4", lang, f)
+			// Floors a broken model fails (one class for everything scores
+			// 0.17). Hindi's labels (SAIL 2015) are noisy: its floor is low.
+			floor := 0.45
+			if lang == "hi" {
+				floor = 0.25
+			}
+			if ci == len(cls)-1 && f < floor {
+				t.Errorf("xlmt_val %s: model macro-F1 = %.3f; want > %.2f", lang, f, floor)
 			}
 		}
 		b.WriteString("\n")
