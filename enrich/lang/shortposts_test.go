@@ -30,7 +30,14 @@ func shortPosts(t testing.TB, split string) (full, short []labelled) {
 	if err != nil {
 		t.Fatalf("XLMT(%s): %v", split, err)
 	}
+	hi := 0
 	for _, r := range rows {
+		if r.Lang == "hi" {
+			hi++
+			if os.Getenv("EARSHOT_LANG_ODD_HI") != "" && hi%2 == 1 {
+				continue // built the development table (hinglishgen -even)
+			}
+		}
 		var words []string
 		for _, w := range strings.Fields(r.Text) {
 			if w == "RT" || strings.HasPrefix(w, "@") || strings.HasPrefix(w, "http") {
