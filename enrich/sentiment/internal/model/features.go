@@ -7,6 +7,7 @@
 package model
 
 import (
+	"math"
 	"unicode"
 	"unicode/utf8"
 )
@@ -34,11 +35,14 @@ type Options struct {
 	Bigrams  bool  // word bigrams
 	LexBins  bool  // the VADER compound as binned indicator features
 	LangBias bool  // a per-language bias feature when the language is known
+	// NormPow: the text features of a post are each worth 1/n^(NormPow/10)
+	// for n features (5: unit norm; smaller lets long posts say more).
+	NormPow uint8
 }
 
 // DefaultOptions are the shipped feature settings.
 func DefaultOptions() Options {
-	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true}
+	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5}
 }
 
 // Extractor turns text into features. It is not safe for concurrent use:
@@ -209,7 +213,7 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 	e.nText = len(e.out)
 	// Sparse features share a norm of 1 over the post.
 	if len(e.out) > 0 {
-		v := 1 / sqrt32(float32(len(e.out)))
+		v := float32(math.Pow(float64(len(e.out)), -float64(e.o.NormPow)/10))
 		for i := range e.out {
 			e.out[i].Value = v
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 // magic starts every weights file.
-const magic = "earshot-sentiment-linear/1\n"
+const magic = "earshot-sentiment-linear/2\n"
 
 // ErrFormat is wrapped by every error reading a weights file.
 var ErrFormat = errors.New("sentiment weights")
@@ -152,4 +152,3 @@ func abs32(v float32) float32 {
 	return v
 }
 
-func sqrt32(v float32) float32 { return float32(math.Sqrt(float64(v))) }

@@ -39,6 +39,9 @@ type hyper struct {
 	Lex     float32 // loss weight of one lexicon-word example
 }
 
+// opts are the feature options (-norm changes NormPow).
+var opts = model.DefaultOptions()
+
 // neutralOffsets are the neutral-logit offsets tried by -cv.
 var neutralOffsets = []float32{0.25, 0, -0.25, -0.5}
 
@@ -50,10 +53,7 @@ func (h hyper) String() string {
 var chosen = hyper{Epochs: 5, LR: 0.2, L2: 0, MLW: 3, Lex: 1}
 
 var grid = []hyper{
-	{Epochs: 5, LR: 0.2, MLW: 3, Lex: 1},
-	{Epochs: 5, LR: 0.2, MLW: 3, Lex: 5},
 	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1},
-	{Epochs: 5, LR: 0.2, MLW: 1, Lex: 1},
 }
 
 func main() {
@@ -62,8 +62,10 @@ func main() {
 	exclude := flag.String("exclude", "", "comma-separated sources to leave out (xlmt, semeval, goemotions)")
 	noLex := flag.Bool("no-lexicon", false, "leave out the VADER lexicon words as one-word examples")
 	seed := flag.Uint64("seed", 1, "shuffle seed")
+	norm := flag.Int("norm", int(model.DefaultOptions().NormPow), "feature norm exponent, in tenths")
 	flag.Parse()
 	log.SetFlags(0)
+	opts.NormPow = uint8(*norm)
 
 	dir, err := evaldata.Dir()
 	if err != nil {
@@ -128,11 +130,11 @@ func main() {
 		log.Printf("chosen by cv: %v", h)
 	}
 	weigh(xs, groups, h)
-	o := model.DefaultOptions()
-	l := model.NewLearner(o)
+	l := model.NewLearner(opts)
 	l.Train(xs, model.TrainConfig{Epochs: h.Epochs, LR: h.LR, L2: h.L2, Seed: *seed})
 	l.AddBias(model.Neutral, h.Neutral)
-	name := fmt.Sprintf("linear-hash%d-char%d-%d/%s/seed%d/%v", o.Bits, o.MinN, o.MaxN, sourcesName(skip, *noLex), *seed, h)
+	name := fmt.Sprintf("linear-hash%d-char%d-%d-norm%d/%s/seed%d/%v", opts.Bits, opts.MinN, opts.MaxN, opts.NormPow,
+		sourcesName(skip, *noLex), *seed, h)
 	f, err := os.Create(*out)
 	if err != nil {
 		log.Fatal(err)
@@ -263,7 +265,7 @@ func foldProbs(all []model.Example, groups []string, h hyper, seed uint64) [][mo
 			}
 		}
 		weigh(tr, trg, h)
-		l := model.NewLearner(model.DefaultOptions())
+		l := model.NewLearner(opts)
 		l.Train(tr, model.TrainConfig{Epochs: h.Epochs, LR: h.LR, L2: h.L2, Seed: seed})
 		for i, x := range all {
 			if foldOf[i]%k != fold {
