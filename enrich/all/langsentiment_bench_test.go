@@ -56,4 +56,3 @@ func BenchmarkGovaderCPU(b *testing.B) {
 	}
 	c.Stop(b)
 }
-

@@ -151,4 +151,3 @@ func abs32(v float32) float32 {
 	}
 	return v
 }
-
