@@ -44,7 +44,7 @@ const (
 	// temperature divides the model's log-probabilities before the
 	// posterior: character n-gram probabilities are not independent, so
 	// the raw posterior is over-confident (see README, calibration).
-	temperature = 1.0
+	temperature = 1.5
 )
 
 // ErrUnknownLanguage is returned for a configured code the detector cannot detect.
@@ -61,6 +61,7 @@ type Detector struct {
 	t       *table
 	prior   [maxLangs]float32
 	minConf float64
+	temp    float64 // temperature (a field so calibration tests can vary it)
 	pool    sync.Pool
 }
 
@@ -77,7 +78,7 @@ func NewDetector(languages []string, minConfidence float64) (*Detector, error) {
 	if minConfidence == 0 {
 		minConfidence = DefaultMinConfidence
 	}
-	d := &Detector{t: t, minConf: minConfidence}
+	d := &Detector{t: t, minConf: minConfidence, temp: temperature}
 	for i := range t.codes {
 		d.prior[i] = otherPrior
 	}
@@ -330,7 +331,7 @@ func (d *Detector) posterior(sum *[maxLangs]float32, nl, boost int) (string, flo
 		if l == boost {
 			v += DeclaredPrior
 		}
-		return v / temperature
+		return v / d.temp
 	}
 	best := 0
 	for l := 1; l < nl; l++ {
