@@ -240,8 +240,9 @@ func (d *Detector) score(s []byte, declared int) Result {
 	var counts [3]int
 	var seen [maxLangs]uint32 // == gen: the language has a value at this rune
 	var gen uint32
-	var w [3]rune // the last runes of the current word
-	wn := 0       // runes of the current word so far
+	var penSum float32 // the floors' backoff penalties over all runes
+	var w [3]rune      // the last runes of the current word
+	wn := 0            // runes of the current word so far
 	for i := 0; i <= len(s); {
 		var r rune
 		n := 1
@@ -272,7 +273,13 @@ func (d *Detector) score(s []byte, declared int) Result {
 		// only each language's most frequent n-grams, so a missing trigram
 		// says little, and the bare floor would let small, flat tables
 		// (Danish, Welsh, Zulu) win texts with rare words or brand names.
+		// Every language is first given the floor for this rune (added for
+		// all runes at once below); a language with the n-gram, or a
+		// shorter one, gets the difference.
 		gen++
+		floorPen := backoffPenalty * float32(order-1)
+		penSum += floorPen
+		hiVal := t.floor[0][t.hi] - floorPen
 		for o := order; o >= 1; o-- {
 			var key uint64
 			switch o {
@@ -291,20 +298,23 @@ func (d *Detector) score(s []byte, declared int) Result {
 			for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
 				if seen[p.lang] != gen {
 					seen[p.lang] = gen
-					sum[p.lang] += p.delta + t.floor[o-1][p.lang] - pen
+					val := p.delta + t.floor[o-1][p.lang] - pen
+					sum[p.lang] += val - (t.floor[0][p.lang] - floorPen)
+					if int(p.lang) == t.hi {
+						hiVal = val
+					}
 				}
 			}
 		}
-		for l := 0; l < nl; l++ {
-			if seen[l] != gen {
-				sum[l] += t.floor[0][l] - backoffPenalty*float32(order-1)
-			}
-		}
 		// Hindi scores the text as Devanagari (lingua's model) or as
-		// romanised Hindi, whichever fits the rune better.
+		// romanised Hindi, whichever the rune is written in.
 		if r < 0x900 || r > 0x97f {
-			sum[t.hi] += t.latinLogP(&w, order) - latinPenalty - hiLast(t, &w, order, seen[t.hi] == gen)
+			sum[t.hi] += t.latinLogP(&w, order) - latinPenalty - hiVal
 		}
+	}
+	runes := float32(counts[0] + counts[1] + counts[2])
+	for l := 0; l < nl; l++ {
+		sum[l] += runes*t.floor[0][l] - penSum
 	}
 	if counts[0] == 0 {
 		return Result{}
@@ -349,33 +359,4 @@ func (d *Detector) posterior(sum *[maxLangs]float32, nl, boost int) (string, flo
 		return "", 0
 	}
 	return d.t.codes[best], conf
-}
-
-// hiLast is what the main table added for Hindi at this rune (to be
-// replaced by the romanised-Hindi value when a Latin rune is scored).
-func hiLast(t *table, w *[3]rune, order int, seen bool) float32 {
-	if !seen {
-		return t.floor[0][t.hi] - backoffPenalty*float32(order-1)
-	}
-	for o := order; o >= 1; o-- {
-		var key uint64
-		switch o {
-		case 1:
-			key = uint64(w[2])
-		case 2:
-			key = uint64(w[1])<<21 | uint64(w[2])
-		default:
-			key = uint64(w[0])<<42 | uint64(w[1])<<21 | uint64(w[2])
-		}
-		v, ok := t.index.get(key)
-		if !ok {
-			continue
-		}
-		for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
-			if int(p.lang) == t.hi {
-				return p.delta + t.floor[o-1][p.lang] - backoffPenalty*float32(order-o)
-			}
-		}
-	}
-	return t.floor[0][t.hi] - backoffPenalty*float32(order-1)
 }
