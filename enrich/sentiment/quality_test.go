@@ -62,16 +62,19 @@ func classifiers(t *testing.T) []classifier {
 	return []classifier{
 		{"govader", func(s, _ string) int { return classOf(g.PolarityScores(s).Compound, 0.05, -0.05) }},
 		{"lexicon (previous)", func(s, _ string) int { return classOf(prev.Compound(s), 0.05, -0.05) }},
-		{"model", func(s, lang string) int {
-			switch m.Predict(s, lang).Label {
-			case "positive":
-				return 1
-			case "negative":
-				return -1
-			}
-			return 0
-		}},
+		{"model, language undetermined", func(s, _ string) int { return labelClass(m.Predict(s, "").Label) }},
+		{"model", func(s, lang string) int { return labelClass(m.Predict(s, lang).Label) }},
 	}
+}
+
+func labelClass(label string) int {
+	switch label {
+	case "positive":
+		return 1
+	case "negative":
+		return -1
+	}
+	return 0
 }
 
 // macroRecall is the unweighted mean recall over the three classes
