@@ -2,6 +2,7 @@ package all_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/jonreiter/govader"
@@ -10,6 +11,7 @@ import (
 	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 	"github.com/earshot-dev/earshot/enrich/lang"
 	"github.com/earshot-dev/earshot/enrich/sentiment"
+	"github.com/earshot-dev/earshot/pipeline"
 )
 
 // The lang and sentiment stages together (issue 9's cost budget: 20,000
@@ -55,4 +57,32 @@ func BenchmarkGovaderCPU(b *testing.B) {
 		_ = an.PolarityScores(texts[i%len(texts)])
 	}
 	c.Stop(b)
+}
+
+// TestChainHeap checks the whole chain's memory budget (issue 9: under
+// 300 MB): the live heap after building every stage (with 1,000 topic
+// rules) and enriching the sample posts.
+func TestChainHeap(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var st []pipeline.Enricher
+	for _, name := range pipeline.DefaultEnrichers() {
+		f, _ := pipeline.EnricherFactoryFor(name)
+		s, err := f(pipeline.EnricherEnv{Topics: benchRules(1000)})
+		if err != nil {
+			t.Fatalf("stage %s: %v", name, err)
+		}
+		st = append(st, s)
+	}
+	ms := fresh(sample.Mentions())
+	pipeline.RunChain(context.Background(), st, ms, nil)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(st)
+	mb := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
+	t.Logf("live heap of the chain: %.1f MB", mb)
+	if mb > 300 {
+		t.Errorf("live heap of the chain = %.1f MB; want < 300 MB", mb)
+	}
 }

@@ -26,7 +26,7 @@ const (
 	DefaultMinConfidence = 0.5
 	// maxScan bounds the bytes of text examined: a long article is decided
 	// by its beginning.
-	maxScan = 2048
+	maxScan = 512
 	// backoffPenalty (nats) is the cost of each step from a missing n-gram
 	// to the shorter one (stupid backoff's factor 0.4).
 	backoffPenalty = 0.92
