@@ -38,6 +38,9 @@ type Options struct {
 	// NormPow: the text features of a post are each worth 1/n^(NormPow/10)
 	// for n features (5: unit norm; smaller lets long posts say more).
 	NormPow uint8
+	// LangWords: each word is also a feature of its language (when known),
+	// so a word can weigh differently in two languages.
+	LangWords bool
 }
 
 // DefaultOptions are the shipped feature settings.
@@ -56,7 +59,8 @@ type Extractor struct {
 	// negated: the words since the last negator, up to punctuation, are in
 	// its scope.
 	negated bool
-	nText   int // text features of the last Extract
+	nText   int    // text features of the last Extract
+	lang    uint32 // hash of the language of the text being extracted, 0 if unknown
 	out     []Feature
 }
 
@@ -123,6 +127,10 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 	var prev uint32 // hash of the previous word, 0 at the start
 	nwords := 0
 	e.negated = false
+	e.lang = 0
+	if lang != "" {
+		e.lang = hashString(seed(kindLang), lang) | 1
+	}
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
@@ -252,6 +260,9 @@ func (e *Extractor) addWord(prev uint32, w string) uint32 {
 
 func (e *Extractor) addWordBytes(prev uint32, w []byte) uint32 {
 	h := hashBytes(seed(kindWord), w)
+	if e.o.LangWords && e.lang != 0 {
+		e.add(mix(h^e.lang), 0)
+	}
 	if e.negated {
 		// A word in the scope of a negation is another feature ("not good").
 		e.add(mix(h^seed(kindNeg)), 0)

@@ -68,9 +68,22 @@ func main() {
 	noLex := flag.Bool("no-lexicon", false, "leave out the VADER lexicon words as one-word examples")
 	seed := flag.Uint64("seed", 1, "shuffle seed")
 	norm := flag.Int("norm", int(model.DefaultOptions().NormPow), "feature norm exponent, in tenths")
+	langWords := flag.Bool("langwords", model.DefaultOptions().LangWords, "also a per-language feature for each word")
+	only := flag.Bool("cv-shipped", false, "with -cv: search only the neutral offset around the shipped point")
+	mlw := flag.Float64("mlw", -1, "with -cv: the non-English row weight of the grid (default: the grid's)")
 	flag.Parse()
 	log.SetFlags(0)
 	opts.NormPow = uint8(*norm)
+	opts.LangWords = *langWords
+	if *only {
+		grid = []hyper{chosen}
+	}
+	if *mlw >= 0 {
+		for i := range grid {
+			grid[i].MLW = float32(*mlw)
+		}
+		chosen.MLW = float32(*mlw)
+	}
 
 	dir, err := evaldata.Dir()
 	if err != nil {
