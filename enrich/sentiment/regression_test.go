@@ -22,6 +22,7 @@ var regressionPosts = []struct {
 	// With the language undetermined, a post is still scored.
 	{"I love my new Aero Pro, best buds ever!", "", pipeline.SentimentPositive},
 	{"sooo disappointed with @acme, my X200 arrived broken 😡", "", pipeline.SentimentNegative},
+	{"Die neue #Acme Home App ist eine Katastrophe", "", pipeline.SentimentNegative},
 }
 
 func TestRegressionPosts(t *testing.T) {

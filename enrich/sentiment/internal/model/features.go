@@ -45,7 +45,7 @@ type Options struct {
 
 // DefaultOptions are the shipped feature settings.
 func DefaultOptions() Options {
-	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5}
+	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5, LangWords: true}
 }
 
 // Extractor turns text into features. It is not safe for concurrent use:
