@@ -59,6 +59,17 @@ func classifiers(t *testing.T) []classifier {
 	if err != nil {
 		t.Fatalf("DefaultModel: %v", err)
 	}
+	if path := os.Getenv("EARSHOT_SENTIMENT_WEIGHTS"); path != "" {
+		// Another weights file, e.g. one trained with -exclude.
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err = LoadModel(data); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("model: %s", m.Name())
+	}
 	return []classifier{
 		{"govader", func(s, _ string) int { return classOf(g.PolarityScores(s).Compound, 0.05, -0.05) }},
 		{"lexicon (previous)", func(s, _ string) int { return classOf(prev.Compound(s), 0.05, -0.05) }},
@@ -101,6 +112,8 @@ type goldText struct {
 //
 //	go test ./enrich/sentiment -run TestQuality -v
 //
+// EARSHOT_SENTIMENT_WEIGHTS=FILE measures another weights file instead of
+// the embedded one.
 // English: 3-class macro-F1 on the VADER sets (the odd rows: the even rows
 // were development rows for the lexicon scorer's rules and the model's
 // cross-validation), GoEmotions dev
