@@ -238,8 +238,6 @@ func (d *Detector) score(s []byte, declared int) Result {
 	nl := len(t.codes)
 	var sum [maxLangs]float32
 	var counts [3]int
-	var seen [maxLangs]uint32 // == gen: the language has a value at this rune
-	var gen uint32
 	var penSum float32 // the floors' backoff penalties over all runes
 	var w [3]rune      // the last runes of the current word
 	wn := 0            // runes of the current word so far
@@ -276,7 +274,7 @@ func (d *Detector) score(s []byte, declared int) Result {
 		// Every language is first given the floor for this rune (added for
 		// all runes at once below); a language with the n-gram, or a
 		// shorter one, gets the difference.
-		gen++
+		var seen [(maxLangs + 63) / 64]uint64 // languages that have a value at this rune
 		floorPen := backoffPenalty * float32(order-1)
 		penSum += floorPen
 		hiVal := t.floor[0][t.hi] - floorPen
@@ -296,8 +294,8 @@ func (d *Detector) score(s []byte, declared int) Result {
 			}
 			pen := backoffPenalty * float32(order-o)
 			for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
-				if seen[p.lang] != gen {
-					seen[p.lang] = gen
+				if bit := uint64(1) << (p.lang & 63); seen[p.lang>>6]&bit == 0 {
+					seen[p.lang>>6] |= bit
 					val := p.delta + t.floor[o-1][p.lang] - pen
 					sum[p.lang] += val - (t.floor[0][p.lang] - floorPen)
 					if int(p.lang) == t.hi {
