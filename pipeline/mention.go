@@ -119,7 +119,7 @@ type Engagement struct {
 // failure in Errors.
 type Enrichment struct {
 	Sentiment      *Sentiment        `json:"sentiment,omitempty"`
-	Lang           string            `json:"lang,omitempty"` // detected language, ISO 639-1
+	Lang           string            `json:"lang,omitempty"` // resolved language, ISO 639-1: what to group by
 	LangConfidence float64           `json:"lang_confidence,omitempty"`
 	Topics         []string          `json:"topics,omitempty"` // matched topic (rule) ids
 	Spans          []Span            `json:"spans,omitempty"`
@@ -134,12 +134,16 @@ type Enrichment struct {
 	NeedsResponse  bool              `json:"needs_response,omitempty"`
 	Versions       map[string]string `json:"versions,omitempty"` // stage name -> version
 	Errors         []StageError      `json:"errors,omitempty"`
+	LangDetected   string            `json:"lang_detected,omitempty"` // from the text alone, before the declared language is weighed in
 }
 
 // Sentiment score in [-1, 1] and its label.
 type Sentiment struct {
 	Score float64 `json:"score"`
 	Label string  `json:"label"`
+	// Confidence is the model's probability of Label, in (0, 1]; 0 when
+	// the label is unknown.
+	Confidence float64 `json:"confidence,omitempty"`
 }
 
 // Span is a matched region of a mention field, in byte offsets.

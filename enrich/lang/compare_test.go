@@ -51,9 +51,12 @@ func whatlangDetector() func(string) (string, float64) {
 	}
 }
 
-func linguaDetector(low bool) func(string) (string, float64) {
+func linguaDetector(low bool) func(string) (string, float64) { return linguaFor(defaultCodes, low) }
+
+// linguaFor is lingua-go restricted to codes, on the cleaned text.
+func linguaFor(codes []string, low bool) func(string) (string, float64) {
 	var langs []lingua.Language
-	for _, c := range defaultCodes {
+	for _, c := range codes {
 		langs = append(langs, lingua.GetLanguageFromIsoCode639_1(lingua.GetIsoCode639_1FromValue(c)))
 	}
 	b := lingua.NewLanguageDetectorBuilder().FromLanguages(langs...).WithPreloadedLanguageModels()
@@ -175,6 +178,54 @@ func BenchmarkCompare(b *testing.B) {
 			c := stagetest.StartCPU(b)
 			for i := 0; i < b.N; i++ {
 				d.detect(posts[i%len(posts)].text)
+			}
+			c.Stop(b)
+		})
+	}
+}
+
+// shortPostDetectors are the detectors compared on the eight sentiment
+// languages, each restricted to them.
+func shortPostDetectors() ([]string, []func(string) string) {
+	d, err := NewDetector(eight, 0)
+	if err != nil {
+		panic(err)
+	}
+	names := []string{"earshot", "lingua-go low accuracy", "lingua-go high accuracy"}
+	fs := []func(string) (string, float64){d.Detect, linguaFor(eight, true), linguaFor(eight, false)}
+	out := make([]func(string) string, len(fs))
+	for i, f := range fs {
+		out[i] = func(s string) string { c, _ := f(s); return c }
+	}
+	return names, out
+}
+
+// TestCompareShortPosts compares accuracy on the xlmt_val tweets of the
+// eight languages, whole and cut to 4 words:
+//
+//	go test -tags langcompare -run TestCompareShortPosts -v ./enrich/lang
+func TestCompareShortPosts(t *testing.T) {
+	names, fs := shortPostDetectors()
+	t.Log(shortPostTable(t, "val", names, fs))
+}
+
+// BenchmarkCompareShortPosts: the same detectors on the same posts (first
+// 4 words and whole tweets, alternating):
+//
+//	go test -tags langcompare -run '^$' -bench CompareShortPosts ./enrich/lang
+func BenchmarkCompareShortPosts(b *testing.B) {
+	full, short := shortPosts(b, "val")
+	posts := make([]string, 0, 2*len(full))
+	for i := range full {
+		posts = append(posts, full[i].text, short[i].text)
+	}
+	names, fs := shortPostDetectors()
+	for i, f := range fs {
+		b.Run(strings.ReplaceAll(names[i], " ", "_"), func(b *testing.B) {
+			b.ReportAllocs()
+			c := stagetest.StartCPU(b)
+			for i := 0; i < b.N; i++ {
+				f(posts[i%len(posts)])
 			}
 			c.Stop(b)
 		})

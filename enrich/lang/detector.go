@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 )
 
 // DefaultLanguages are the languages a detector expects when none are configured.
-var DefaultLanguages = []string{"en", "es", "fr", "de", "pt", "it", "nl"}
+var DefaultLanguages = []string{"en", "es", "fr", "de", "pt", "it", "nl", "ar", "hi"}
 
 // Tuning of the detector. They were set before the evaluation posts were
 // scored and are not fitted to them.
@@ -25,7 +26,25 @@ const (
 	DefaultMinConfidence = 0.5
 	// maxScan bounds the bytes of text examined: a long article is decided
 	// by its beginning.
-	maxScan = 2048
+	maxScan = 512
+	// backoffPenalty (nats) is the cost of each step from a missing n-gram
+	// to the shorter one (stupid backoff's factor 0.4).
+	backoffPenalty = 0.92
+	// latinPenalty (nats per rune) offsets the romanised-Hindi table's
+	// sharper estimates (a few thousand tweets against lingua's corpora);
+	// chosen on xlmt_train rows that did not build the table.
+	latinPenalty = 0.5
+	// DeclaredPrior (nats) is the head start of the language the platform
+	// declared.
+	DeclaredPrior = 3.0
+	// DeclaredOnlyConfidence is the confidence given to a declared language
+	// on text too short to tell (not measured: platforms' declarations are
+	// themselves detections, usually right).
+	DeclaredOnlyConfidence = 0.5
+	// temperature divides the model's log-probabilities before the
+	// posterior: character n-gram probabilities are not independent, so
+	// the raw posterior is over-confident (see README, calibration).
+	temperature = 1.5
 )
 
 // ErrUnknownLanguage is returned for a configured code the detector cannot detect.
@@ -42,6 +61,7 @@ type Detector struct {
 	t       *table
 	prior   [maxLangs]float32
 	minConf float64
+	temp    float64 // temperature (a field so calibration tests can vary it)
 	pool    sync.Pool
 }
 
@@ -58,7 +78,7 @@ func NewDetector(languages []string, minConfidence float64) (*Detector, error) {
 	if minConfidence == 0 {
 		minConfidence = DefaultMinConfidence
 	}
-	d := &Detector{t: t, minConf: minConfidence}
+	d := &Detector{t: t, minConf: minConfidence, temp: temperature}
 	for i := range t.codes {
 		d.prior[i] = otherPrior
 	}
@@ -110,6 +130,25 @@ func Detect(text string) (code string, confidence float64) {
 // (0, 1], or "" and 0 when the text has too little evidence (no words, a
 // handle and a link, "lol") or no language is clearly ahead.
 func (d *Detector) Detect(text string) (code string, confidence float64) {
+	r := d.Resolve(text, "")
+	return r.Detected, r.DetectedConfidence
+}
+
+// Result is a language decision: from the text alone, and resolved with the
+// language the platform declared as a prior.
+type Result struct {
+	Detected           string  // from the text alone; "" undetermined
+	DetectedConfidence float64 // 0 when Detected is ""
+	Lang               string  // resolved: what to group by; "" undetermined
+	Confidence         float64 // of Lang
+}
+
+// Resolve detects the language of text and resolves it with declared, the
+// language the platform declared ("", "en", "pt-BR", "und"): the declared
+// language gets a prior of DeclaredPrior nats over the others, so it wins
+// unless the text clearly says otherwise; on text too short to tell, the
+// declared language is the answer (with confidence DeclaredOnlyConfidence).
+func (d *Detector) Resolve(text, declared string) Result {
 	if len(text) > maxScan {
 		cut := maxScan
 		for cut > 0 && !utf8.RuneStart(text[cut]) {
@@ -117,15 +156,39 @@ func (d *Detector) Detect(text string) (code string, confidence float64) {
 		}
 		text = text[:cut]
 	}
+	decl := NormalizeDeclared(declared)
+	di := -1
+	if decl != "" {
+		di = slices.Index(d.t.codes, decl)
+	}
 	bp := d.pool.Get().(*[]byte)
 	buf := Clean((*bp)[:0], text)
-	code, confidence = d.detectClean(buf)
+	r := d.detectClean(buf, di)
 	*bp = buf
 	d.pool.Put(bp)
-	return code, confidence
+	if r.Lang == "" && decl != "" {
+		r.Lang, r.Confidence = decl, DeclaredOnlyConfidence
+	}
+	return r
 }
 
-func (d *Detector) detectClean(s []byte) (string, float64) {
+// NormalizeDeclared reduces a platform's language tag to its ISO 639-1 part
+// ("pt-BR" -> "pt"); tags that name no language ("und", "qme", "") give "".
+func NormalizeDeclared(tag string) string {
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	if len(tag) != 2 {
+		return ""
+	}
+	tag = strings.ToLower(tag)
+	if tag[0] < 'a' || tag[0] > 'z' || tag[1] < 'a' || tag[1] > 'z' {
+		return ""
+	}
+	return tag
+}
+
+func (d *Detector) detectClean(s []byte, declared int) Result {
 	// Scripts that tell the language alone.
 	var letters, kana, hangul, han int
 	for i := 0; i < len(s); {
@@ -153,29 +216,31 @@ func (d *Detector) detectClean(s []byte) (string, float64) {
 		}
 	}
 	if letters < minLetters && han+kana+hangul < 2 {
-		return "", 0
+		return Result{}
 	}
 	if cjk := kana + hangul + han; cjk*2 >= letters {
 		share := float64(cjk) / float64(letters)
+		code := "zh"
 		switch {
 		case kana > 0:
-			return "ja", share
+			code = "ja"
 		case hangul > 0:
-			return "ko", share
+			code = "ko"
 		}
-		return "zh", share
+		return Result{Detected: code, DetectedConfidence: share, Lang: code, Confidence: share}
 	}
-	return d.score(s)
+	return d.score(s, declared)
 }
 
 // score runs the character n-gram model over the words of s.
-func (d *Detector) score(s []byte) (string, float64) {
+func (d *Detector) score(s []byte, declared int) Result {
 	t := d.t
 	nl := len(t.codes)
 	var sum [maxLangs]float32
 	var counts [3]int
-	var w [3]rune // the last runes of the current word
-	wn := 0       // runes of the current word so far
+	var penSum float32 // the floors' backoff penalties over all runes
+	var w [3]rune      // the last runes of the current word
+	wn := 0            // runes of the current word so far
 	for i := 0; i <= len(s); {
 		var r rune
 		n := 1
@@ -198,45 +263,98 @@ func (d *Detector) score(s []byte) (string, float64) {
 		}
 		w[0], w[1], w[2] = w[1], w[2], r
 		wn++
-		var key uint64
-		var order int
-		switch {
-		case wn == 1:
-			key, order = uint64(r), 1
-		case wn == 2:
-			key, order = uint64(w[1])<<21|uint64(r), 2
-		default:
-			key, order = uint64(w[0])<<42|uint64(w[1])<<21|uint64(r), 3
-		}
+		order := min(wn, 3)
 		counts[order-1]++
-		v, ok := t.index.get(key)
-		if !ok {
-			continue
+		// The n-gram's log-probability per language, backing off to the
+		// shorter n-gram ending at the same rune when a language's table
+		// lacks it (each step back costs backoffPenalty): a table keeps
+		// only each language's most frequent n-grams, so a missing trigram
+		// says little, and the bare floor would let small, flat tables
+		// (Danish, Welsh, Zulu) win texts with rare words or brand names.
+		// Every language is first given the floor for this rune (added for
+		// all runes at once below); a language with the n-gram, or a
+		// shorter one, gets the difference.
+		var seen [(maxLangs + 63) / 64]uint64 // languages that have a value at this rune
+		floorPen := backoffPenalty * float32(order-1)
+		penSum += floorPen
+		hiVal := t.floor[0][t.hi] - floorPen
+		for o := order; o >= 1; o-- {
+			var key uint64
+			switch o {
+			case 1:
+				key = uint64(r)
+			case 2:
+				key = uint64(w[1])<<21 | uint64(r)
+			default:
+				key = uint64(w[0])<<42 | uint64(w[1])<<21 | uint64(r)
+			}
+			v, ok := t.index.get(key)
+			if !ok {
+				continue
+			}
+			pen := backoffPenalty * float32(order-o)
+			for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
+				if bit := uint64(1) << (p.lang & 63); seen[p.lang>>6]&bit == 0 {
+					seen[p.lang>>6] |= bit
+					val := p.delta + t.floor[o-1][p.lang] - pen
+					sum[p.lang] += val - (t.floor[0][p.lang] - floorPen)
+					if int(p.lang) == t.hi {
+						hiVal = val
+					}
+				}
+			}
 		}
-		for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
-			sum[p.lang] += p.delta
+		// Hindi scores the text as Devanagari (lingua's model) or as
+		// romanised Hindi, whichever the rune is written in.
+		if r < 0x900 || r > 0x97f {
+			sum[t.hi] += t.latinLogP(&w, order) - latinPenalty - hiVal
 		}
+	}
+	runes := float32(counts[0] + counts[1] + counts[2])
+	for l := 0; l < nl; l++ {
+		sum[l] += runes*t.floor[0][l] - penSum
 	}
 	if counts[0] == 0 {
-		return "", 0
+		return Result{}
+	}
+	for l := 0; l < nl; l++ {
+		sum[l] += d.prior[l]
+	}
+	var r Result
+	r.Detected, r.DetectedConfidence = d.posterior(&sum, nl, -1)
+	r.Lang, r.Confidence = r.Detected, r.DetectedConfidence
+	if declared >= 0 {
+		r.Lang, r.Confidence = d.posterior(&sum, nl, declared)
+	}
+	return r
+}
+
+// posterior returns the best language of the scores and its posterior
+// probability (the scores are log-likelihoods plus log-priors, tempered by
+// temperature), with DeclaredPrior added to language boost (-1: none); ""
+// when the best is below the minimum confidence.
+func (d *Detector) posterior(sum *[maxLangs]float32, nl, boost int) (string, float64) {
+	score := func(l int) float64 {
+		v := float64(sum[l])
+		if l == boost {
+			v += DeclaredPrior
+		}
+		return v / d.temp
 	}
 	best := 0
-	for l := 0; l < nl; l++ {
-		sum[l] += float32(counts[0])*t.floor[0][l] + float32(counts[1])*t.floor[1][l] +
-			float32(counts[2])*t.floor[2][l] + d.prior[l]
-		if sum[l] > sum[best] {
+	for l := 1; l < nl; l++ {
+		if score(l) > score(best) {
 			best = l
 		}
 	}
-	// Posterior of the best language under the model (uniform over the
-	// rest of the table, with the configured prior).
 	var z float64
+	sb := score(best)
 	for l := 0; l < nl; l++ {
-		z += math.Exp(float64(sum[l] - sum[best]))
+		z += math.Exp(score(l) - sb)
 	}
 	conf := 1 / z
 	if conf < d.minConf {
 		return "", 0
 	}
-	return t.codes[best], conf
+	return d.t.codes[best], conf
 }

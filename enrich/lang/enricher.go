@@ -24,7 +24,7 @@ const StageName = "lang"
 
 // Version identifies the detector and its n-gram table; it changes whenever
 // the answer for the same text can change.
-const Version = "ngram-lingua1.4/1"
+const Version = "ngram-lingua1.4/2"
 
 func init() { stageenv.Register(StageName, 20, DefaultConfig, New) }
 
@@ -98,17 +98,21 @@ func (e *Enricher) Version() string { return Version }
 func (e *Enricher) Detector() *Detector { return e.d }
 
 // Enrich detects the language of each mention's text, or of its title when
-// the text tells nothing.
+// the text tells nothing, and resolves it with the language the platform
+// declared (Mention.Lang) as a prior: Enrichment.Lang is the resolved
+// language, Enrichment.LangDetected the text's alone.
 func (e *Enricher) Enrich(ctx context.Context, batch []*pipeline.Mention) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	for _, m := range batch {
-		code, conf := e.d.Detect(m.Text)
-		if code == "" && m.Title != "" {
-			code, conf = e.d.Detect(m.Title)
+		r := e.d.Resolve(m.Text, m.Lang)
+		if r.Detected == "" && m.Title != "" {
+			if rt := e.d.Resolve(m.Title, m.Lang); rt.Detected != "" {
+				r = rt
+			}
 		}
-		m.Enrichment.Lang, m.Enrichment.LangConfidence = code, conf
+		m.Enrichment.Lang, m.Enrichment.LangConfidence, m.Enrichment.LangDetected = r.Lang, r.Confidence, r.Detected
 		m.SetVersion(StageName, Version)
 	}
 	return nil

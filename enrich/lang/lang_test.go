@@ -53,6 +53,13 @@ func TestDetect(t *testing.T) {
 		{"注文がまた遅れて届いた", "ja"},
 		{"주문이 또 늦게 도착했어요", "ko"},
 		{"订单又迟到了", "zh"},
+		// Issue 9: brand and product names must not flip clear English,
+		// and a lone brand name is undetermined.
+		{"I love my new Aero Pro, best buds ever!", "en"},
+		{"The Aero Pro is awesome", "en"},
+		{"The phone is awesome", "en"},
+		{"Acme", ""},
+		{"Die neue #Acme Home App ist eine Katastrophe", "de"},
 	}
 	for _, tt := range tests {
 		got, conf := Detect(tt.text)
@@ -255,4 +262,46 @@ func BenchmarkEnrich(b *testing.B) {
 		batch[i].SetVersion("warm", "up")
 	}
 	stagetest.BenchEnrich(b, e, batch)
+}
+
+func TestResolveDeclared(t *testing.T) {
+	d, err := NewDetector(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text, declared     string
+		detected, resolved string
+	}{
+		// Too short to tell: the declaration decides.
+		{"Acme", "en", "", "en"},
+		{"lol", "pt-BR", "", "pt"},
+		{"Acme", "und", "", ""},
+		{"Acme", "", "", ""},
+		// An ambiguous text leans to the declared language (detected: any).
+		{"best buds ever", "en", "?", "en"},
+		// Clear text wins over a wrong declaration.
+		{"Die Lieferung kam wieder zu spät und niemand ging ans Telefon", "en", "de", "de"},
+		{"The delivery was late again and nobody answered the phone", "es", "en", "en"},
+	}
+	for _, tt := range tests {
+		r := d.Resolve(tt.text, tt.declared)
+		if (tt.detected != "?" && r.Detected != tt.detected) || r.Lang != tt.resolved {
+			t.Errorf("Resolve(%q, %q) = %+v; want detected %q, resolved %q", tt.text, tt.declared, r, tt.detected, tt.resolved)
+		}
+		if (r.Lang == "") != (r.Confidence == 0) || (r.Detected == "") != (r.DetectedConfidence == 0) {
+			t.Errorf("Resolve(%q, %q) = %+v; want a confidence exactly when there is a code", tt.text, tt.declared, r)
+		}
+	}
+	e, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &pipeline.Mention{Text: "Acme", Lang: "de"}
+	if err := e.Enrich(context.Background(), []*pipeline.Mention{m}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Enrichment.Lang != "de" || m.Enrichment.LangDetected != "" {
+		t.Errorf("Enrich(%q, declared de) = lang %q, detected %q; want de, \"\"", m.Text, m.Enrichment.Lang, m.Enrichment.LangDetected)
+	}
 }

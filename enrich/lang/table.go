@@ -8,6 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -19,6 +23,12 @@ import (
 //go:embed ngrams.bin.gz
 var ngramsGz []byte
 
+// hinglishGz is the romanised-Hindi n-gram table made by
+// internal/hinglishgen: lingua-go's Hindi model knows only Devanagari.
+//
+//go:embed hinglish.tsv.gz
+var hinglishGz []byte
+
 // maxLangs bounds the languages of the table, so scores fit a stack array.
 const maxLangs = 96
 
@@ -29,6 +39,11 @@ type table struct {
 	// floor[o][l] is the log-probability of an n-gram of order o+1 that
 	// language l's table lacks: just below the least likely one it keeps.
 	floor [3][maxLangs]float32
+	// latin is Hindi in Latin letters: the log-probabilities (float32 bits)
+	// of its n-grams, and the floor of its unigrams; hi is Hindi's index.
+	latin      hashIndex
+	latinFloor float32
+	hi         int
 }
 
 // posting is one language's log-probability of an n-gram, stored relative
@@ -86,8 +101,72 @@ var (
 )
 
 func loadTable() (*table, error) {
-	tableOnce.Do(func() { theTable, tableErr = parseTable(ngramsGz) })
+	tableOnce.Do(func() {
+		theTable, tableErr = parseTable(ngramsGz)
+		if tableErr == nil {
+			tableErr = theTable.addLatinHindi(hinglishGz)
+		}
+	})
 	return theTable, tableErr
+}
+
+// addLatinHindi reads the romanised-Hindi table (order, n-gram, ln P per
+// line; # comments).
+func (t *table) addLatinHindi(gz []byte) error {
+	t.hi = slices.Index(t.codes, "hi")
+	if t.hi < 0 {
+		return fmt.Errorf("%w: no hi in the n-gram table", errTable)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return fmt.Errorf("%w: hinglish: %w", errTable, err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return fmt.Errorf("%w: hinglish: %w", errTable, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	t.latin = newHashIndex(len(lines))
+	t.latinFloor = 0
+	for i, l := range lines {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		f := strings.Split(l, "\t")
+		if len(f) != 3 {
+			return fmt.Errorf("%w: hinglish line %d: want 3 fields", errTable, i+1)
+		}
+		key, ok := packString(f[1])
+		lp, err := strconv.ParseFloat(f[2], 32)
+		if !ok || err != nil || lp > 0 {
+			return fmt.Errorf("%w: hinglish line %d: %q", errTable, i+1, l)
+		}
+		t.latin.put(key, math.Float32bits(float32(lp)))
+		if f[0] == "1" {
+			t.latinFloor = min(t.latinFloor, float32(lp)-1)
+		}
+	}
+	return nil
+}
+
+// latinLogP is the romanised-Hindi log-probability of the n-gram of order
+// ending at w[2], backing off as the main table does.
+func (t *table) latinLogP(w *[3]rune, order int) float32 {
+	for o := order; o >= 1; o-- {
+		var key uint64
+		switch o {
+		case 1:
+			key = uint64(w[2])
+		case 2:
+			key = uint64(w[1])<<21 | uint64(w[2])
+		default:
+			key = uint64(w[0])<<42 | uint64(w[1])<<21 | uint64(w[2])
+		}
+		if v, ok := t.latin.get(key); ok {
+			return math.Float32frombits(v) - backoffPenalty*float32(order-o)
+		}
+	}
+	return t.latinFloor - backoffPenalty*float32(order-1)
 }
 
 var errTable = errors.New("corrupt n-gram table")

@@ -64,3 +64,48 @@ func TestAblation(t *testing.T) {
 }
 
 func fmtPair(a, b float64) string { return fmt.Sprintf("%.3f/%.3f  ", a, b) }
+
+type ratedResult struct {
+	n     int
+	r, f1 float64
+}
+
+func evalRated(rows []evaldata.Rated, part int, f func(string) float64, pos, neg float64) ratedResult {
+	var xs, ys []float64
+	var c evaldata.Confusion
+	for i, x := range rows {
+		if !inPart(i, part) {
+			continue
+		}
+		v := f(x.Text)
+		xs = append(xs, v)
+		ys = append(ys, x.Rating)
+		c.Add(x.Class(), classOf(v, pos, neg))
+	}
+	return ratedResult{n: len(xs), r: evaldata.Pearson(xs, ys), f1: c.WeightedF1()}
+}
+
+type polarResult struct {
+	n             int
+	posF1, negF1  float64
+	macro, accAll float64
+}
+
+func evalPolar(rows []evaldata.Comment, part int, f func(string) float64, pos, neg float64) polarResult {
+	var c evaldata.Confusion
+	for i, x := range rows {
+		if !inPart(i, part) {
+			continue
+		}
+		p, ok := x.Polarity()
+		if !ok {
+			continue
+		}
+		c.Add(p, classOf(f(x.Text), pos, neg))
+	}
+	n := 0
+	for k := -1; k <= 1; k++ {
+		n += c.Support(k)
+	}
+	return polarResult{n: n, posF1: c.F1(1), negF1: c.F1(-1), macro: c.MacroF1(-1, 1), accAll: c.Accuracy()}
+}

@@ -40,7 +40,8 @@ func benchPosts(b *testing.B) []string {
 	return out
 }
 
-// BenchmarkScore: go test ./enrich/sentiment -run '^$' -bench . -benchmem
+// BenchmarkScore (the lexicon scorer):
+// go test ./enrich/sentiment -run '^$' -bench . -benchmem
 func BenchmarkScore(b *testing.B) {
 	posts := benchPosts(b)
 	s := Default()
@@ -48,6 +49,21 @@ func BenchmarkScore(b *testing.B) {
 	c := stagetest.StartCPU(b)
 	for i := 0; i < b.N; i++ {
 		s.Score(posts[i%len(posts)])
+	}
+	c.Stop(b)
+}
+
+// BenchmarkModel is the learned model's Predict (lexicon signals included).
+func BenchmarkModel(b *testing.B) {
+	posts := benchPosts(b)
+	m, err := DefaultModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	c := stagetest.StartCPU(b)
+	for i := 0; i < b.N; i++ {
+		m.Predict(posts[i%len(posts)], "en")
 	}
 	c.Stop(b)
 }

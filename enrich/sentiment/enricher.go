@@ -13,27 +13,29 @@ import (
 // StageName is the name the stage is registered and versioned under.
 const StageName = "sentiment"
 
-// Version identifies the scorer's rules and lexicon; it changes whenever a
-// score for the same text can change.
-const Version = "vader-earshot/1"
+// Version identifies the model; it changes whenever a score for the same
+// text can change (TestEmbeddedWeights ties it to the weights' digest).
+const Version = "linear-" + WeightsDigest
+
+// WeightsDigest is the first 12 hex digits of the SHA-256 of weights.bin.gz.
+const WeightsDigest = "2ddc70f9b6aa"
 
 func init() { stageenv.Register(StageName, 30, DefaultConfig, New) }
 
+// Languages are the languages the model was trained on.
+var Languages = []string{"en", "es", "fr", "de", "it", "pt", "ar", "hi"}
+
 // Config is the stage's options (enrich.options.sentiment).
 type Config struct {
-	// Languages the scorer covers (ISO 639-1). A mention detected as another
-	// language is labelled unknown with score 0. Default: [en].
+	// Languages scored (ISO 639-1). A mention whose language is another
+	// one is labelled unknown with score 0; a mention of unknown language
+	// ("") is scored. Default: Languages, the eight the model was trained on.
 	Languages []string `yaml:"languages"`
-	// PositiveThreshold and NegativeThreshold are the label cut-offs on the
-	// score. Defaults: 0.05 and -0.05, as VADER's.
-	PositiveThreshold float64 `yaml:"positive_threshold"`
-	NegativeThreshold float64 `yaml:"negative_threshold"`
 }
 
 // DefaultConfig returns the shipped settings.
 func DefaultConfig() Config {
-	p := defaultParams()
-	return Config{Languages: []string{"en"}, PositiveThreshold: p.posThreshold, NegativeThreshold: p.negThreshold}
+	return Config{Languages: append([]string(nil), Languages...)}
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -50,20 +52,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: languages[%d] = %q is not a lower-case ISO 639-1 code", ErrConfig, i, l))
 		}
 	}
-	if c.PositiveThreshold <= c.NegativeThreshold {
-		errs = append(errs, fmt.Errorf("%w: positive_threshold %v must be above negative_threshold %v",
-			ErrConfig, c.PositiveThreshold, c.NegativeThreshold))
-	}
-	if c.PositiveThreshold > 1 || c.NegativeThreshold < -1 {
-		errs = append(errs, fmt.Errorf("%w: thresholds must lie in [-1, 1]", ErrConfig))
-	}
 	return errors.Join(errs...)
 }
 
 // Enricher is the sentiment stage.
 type Enricher struct {
-	scorer *Scorer
-	langs  []string
+	model *Model
+	langs []string
 }
 
 var _ pipeline.Enricher = (*Enricher)(nil)
@@ -73,10 +68,11 @@ func New(cfg Config) (*Enricher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base := Default()
-	p := base.p
-	p.posThreshold, p.negThreshold = cfg.PositiveThreshold, cfg.NegativeThreshold
-	return &Enricher{scorer: newScorer(base.lx, p), langs: cfg.Languages}, nil
+	m, err := DefaultModel()
+	if err != nil {
+		return nil, err
+	}
+	return &Enricher{model: m, langs: cfg.Languages}, nil
 }
 
 // Name implements pipeline.Enricher.
@@ -85,11 +81,11 @@ func (e *Enricher) Name() string { return StageName }
 // Version implements pipeline.Enricher.
 func (e *Enricher) Version() string { return Version }
 
-// Scorer returns the stage's scorer (with its configured thresholds).
-func (e *Enricher) Scorer() *Scorer { return e.scorer }
+// Model returns the stage's model.
+func (e *Enricher) Model() *Model { return e.model }
 
-// Covers reports whether the scorer covers a language code; the empty code
-// (unknown language) is scored.
+// Covers reports whether the stage scores a language code; the empty code
+// (undetermined language) is scored.
 func (e *Enricher) Covers(lang string) bool {
 	if lang == "" {
 		return true
@@ -103,9 +99,9 @@ func (e *Enricher) Covers(lang string) bool {
 }
 
 // Enrich scores the text of every mention (its title when it has no text).
-// A mention whose detected language (Enrichment.Lang, or else the language
-// the platform declared) the scorer does not cover is labelled unknown with
-// score 0 rather than given a confident wrong score.
+// A mention whose language (Enrichment.Lang, the resolved language, or
+// else the language the platform declared) the stage does not cover is
+// labelled unknown with score 0 rather than given a confident wrong score.
 func (e *Enricher) Enrich(ctx context.Context, batch []*pipeline.Mention) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -120,7 +116,8 @@ func (e *Enricher) Enrich(ctx context.Context, batch []*pipeline.Mention) error 
 			if strings.TrimSpace(text) == "" {
 				text = m.Title
 			}
-			*s = pipeline.Sentiment(e.scorer.Score(text))
+			r := e.model.Predict(text, lang)
+			*s = pipeline.Sentiment{Score: r.Score, Label: r.Label, Confidence: r.Confidence}
 		}
 		m.Enrichment.Sentiment = s
 		m.SetVersion(StageName, Version)
@@ -128,7 +125,7 @@ func (e *Enricher) Enrich(ctx context.Context, batch []*pipeline.Mention) error 
 	return nil
 }
 
-// mentionLang is the detected language, or the platform's declaration
+// mentionLang is the resolved language, or the platform's declaration
 // ("en", "pt-BR", "und") reduced to its ISO 639-1 part.
 func mentionLang(m *pipeline.Mention) string {
 	if m.Enrichment.Lang != "" {

@@ -287,3 +287,14 @@ func isDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// LexiconWords calls f for every single word of the lexicon that carries a
+// valence (VADER's -4 … 4 scale, with earshot's additions); the trainer
+// uses them as one-word examples.
+func (s *Scorer) LexiconWords(f func(word string, valence float64)) {
+	for w, e := range s.lx.words {
+		if e.flags&fLex != 0 && !strings.Contains(w, " ") {
+			f(w, e.val)
+		}
+	}
+}

@@ -710,3 +710,23 @@ func (s *Scorer) contrastSentence(sc *scratch, vals []float64, from, to int) {
 		}
 	}
 }
+
+// Signals returns the lexicon's evidence for text: the compound score and
+// the sums of the positive and of the negative valences after negation,
+// boosters and contrast (VADER's -4 … 4 scale; neg is ≤ 0). The learned
+// model uses them as features.
+func (s *Scorer) Signals(text string) (compound, pos, neg float64) {
+	sc := s.pool.Get().(*scratch)
+	compound = s.compound(sc, text)
+	for _, v := range sc.vals {
+		if v > 0 {
+			pos += v
+		} else {
+			neg += v
+		}
+	}
+	if cap(sc.buf) <= 64<<10 {
+		s.pool.Put(sc)
+	}
+	return compound, pos, neg
+}

@@ -30,9 +30,9 @@ var mentionColumns = []column{
 	{"author_verified", "UInt8"},
 	{"title", "String"},
 	{"text", "String"},
-	{"lang", "String"},          // declared by the platform
-	{"lang_detected", "String"}, // by the lang stage
-	{"lang_confidence", "Float32"},
+	{"lang", "String"},             // resolved: detected, with the declared language as a prior (schema 3; before: declared)
+	{"lang_detected", "String"},    // by the lang stage, from the text alone
+	{"lang_confidence", "Float32"}, // of lang
 	{"created_at", dateTime},
 	{"collected_at", dateTime},
 	{"ingested_at", dateTime},
@@ -59,6 +59,8 @@ var mentionColumns = []column{
 	{"enrich_errors", "Array(String)"}, // "stage: error"
 	{"versions", "Array(String)"},      // "stage=version", sorted
 	{"schema", "UInt8"},
+	{"lang_declared", "String"},         // as the platform declared it (schema 3)
+	{"sentiment_confidence", "Float32"}, // probability of sentiment_label (schema 3)
 	// Added by migration 5 (deletions and edits).
 	{"deleted", "UInt8"},             // 1: a tombstone; the post was deleted on its platform
 	{"edited_at", "DateTime('UTC')"}, // when the platform says the post was last edited; 0 if never
@@ -202,6 +204,17 @@ FROM ` + q + `.mentions FINAL
 GROUP BY minute, platform, topic, sentiment_label`,
 		}
 	}},
+	{3, "resolved language and sentiment confidence", func(db string) []string {
+		q := "`" + db + "`"
+		return []string{
+			// Rows written before version 3 held the declared language in
+			// lang: lang_declared reads it from there for them.
+			// ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS:
+			// execMigration checks system.columns first (addcolumn.go).
+			`ALTER TABLE ` + q + `.mentions ADD COLUMN IF NOT EXISTS lang_declared String DEFAULT lang`,
+			`ALTER TABLE ` + q + `.mentions ADD COLUMN IF NOT EXISTS sentiment_confidence Float32`,
+		}
+	}},
 	{4, "alert lifecycle: status, severity, event, first and last bucket, peak", func(db string) []string {
 		q := "`" + db + "`"
 		var stmts []string
@@ -277,7 +290,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			continue
 		}
 		for _, stmt := range m.stmts(s.db) {
-			if err := s.execMigration(ctx, stmt); err != nil {
+			if err := s.execMigration(ctx, stmt); err != nil && !columnExists(err) {
 				// A table made by something else is the likelier cause, and
 				// says more than the server's message about a view.
 				if cerr := s.checkColumns(ctx, false); cerr != nil {

@@ -68,9 +68,10 @@ func sampleMentions(n int, base time.Time) []*pipeline.Mention {
 			Engagement:  pipeline.Engagement{Likes: int64(i), Reposts: 2, Replies: 3, Quotes: 4, Views: math.MaxInt64},
 			MatchedRule: "acme",
 			Enrichment: pipeline.Enrichment{
-				Sentiment:      &pipeline.Sentiment{Score: 0.5, Label: pipeline.SentimentPositive},
+				Sentiment:      &pipeline.Sentiment{Score: 0.5, Label: pipeline.SentimentPositive, Confidence: 0.625},
 				Lang:           "en",
 				LangConfidence: 0.75,
+				LangDetected:   "fr",
 				Topics:         []string{"acme", "phones"},
 				Hashtags:       []string{fmt.Sprint(i)},
 				Mentions:       []string{"acme"},
@@ -127,9 +128,10 @@ func stored(m *pipeline.Mention) *pipeline.Mention {
 func readMentions(t testing.TB, st *clickhouse.Store) map[string]*pipeline.Mention {
 	t.Helper()
 	rows, err := st.Conn().Query(context.Background(), "SELECT id, platform, source, kind, url, author_id, author_handle, author_name, "+
-		"author_followers, author_verified, title, text, lang, lang_detected, lang_confidence, created_at, collected_at, "+
+		"author_followers, author_verified, title, text, lang_declared, lang, lang_detected, lang_confidence, created_at, collected_at, "+
 		"likes, reposts, replies, quotes, views, parent_id, conversation_id, matched_rule, sentiment, sentiment_label, "+
-		"topics, hashtags, mentions, cashtags, links, domains, emoji, dup_cluster, trends, needs_response, enrich_errors, versions, schema "+
+		"topics, hashtags, mentions, cashtags, links, domains, emoji, dup_cluster, trends, needs_response, enrich_errors, versions, schema, "+
+		"sentiment_confidence "+
 		"FROM `"+st.Database()+"`.mentions_dedup")
 	if err != nil {
 		t.Fatalf("query mentions_dedup: %v", err)
@@ -140,22 +142,22 @@ func readMentions(t testing.TB, st *clickhouse.Store) map[string]*pipeline.Menti
 		var m pipeline.Mention
 		e := &m.Enrichment
 		var verified, needs, schema uint8
-		var langConf, score float32
+		var langConf, score, sentConf float32
 		var label string
 		var errs, versions []string
 		err := rows.Scan(&m.ID, &m.Platform, &m.Source, &m.Kind, &m.URL, &m.Author.ID, &m.Author.Handle, &m.Author.Name,
-			&m.Author.Followers, &verified, &m.Title, &m.Text, &m.Lang, &e.Lang, &langConf, &m.CreatedAt, &m.CollectedAt,
+			&m.Author.Followers, &verified, &m.Title, &m.Text, &m.Lang, &e.Lang, &e.LangDetected, &langConf, &m.CreatedAt, &m.CollectedAt,
 			&m.Engagement.Likes, &m.Engagement.Reposts, &m.Engagement.Replies, &m.Engagement.Quotes, &m.Engagement.Views,
 			&m.ParentID, &m.ConversationID, &m.MatchedRule, &score, &label,
 			&e.Topics, &e.Hashtags, &e.Mentions, &e.Cashtags, &e.Links, &e.Domains, &e.Emoji, &e.DupCluster, &e.Trends,
-			&needs, &errs, &versions, &schema)
+			&needs, &errs, &versions, &schema, &sentConf)
 		if err != nil {
 			t.Fatalf("scan mentions_dedup: %v", err)
 		}
 		m.Author.Verified, e.NeedsResponse, m.Schema = verified == 1, needs == 1, int(schema)
 		e.LangConfidence = float64(langConf)
 		if label != "" {
-			e.Sentiment = &pipeline.Sentiment{Score: float64(score), Label: label}
+			e.Sentiment = &pipeline.Sentiment{Score: float64(score), Label: label, Confidence: float64(sentConf)}
 		}
 		for _, s := range []*[]string{&e.Topics, &e.Hashtags, &e.Mentions, &e.Cashtags, &e.Links, &e.Domains, &e.Emoji, &e.Trends} {
 			if len(*s) == 0 {

@@ -216,10 +216,10 @@ func (c *columnValues) slice() any {
 // mentionRow returns the values of one row, in mentionColumns order.
 func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
 	e := &m.Enrichment
-	var score float32
+	var score, sentConf float32
 	var label string
 	if e.Sentiment != nil {
-		score, label = float32(e.Sentiment.Score), e.Sentiment.Label
+		score, label, sentConf = float32(e.Sentiment.Score), e.Sentiment.Label, float32(e.Sentiment.Confidence)
 	}
 	// collected_at is the ReplacingMergeTree version. A tombstone takes the
 	// largest DateTime so it outranks every version of its post, including
@@ -237,7 +237,7 @@ func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
 	return []any{
 		m.ID, m.Platform, m.Source, m.Kind, m.URL,
 		m.Author.ID, m.Author.Handle, m.Author.Name, m.Author.Followers, boolUint8(m.Author.Verified),
-		m.Title, m.Text, m.Lang, e.Lang, float32(e.LangConfidence),
+		m.Title, m.Text, e.Lang, e.LangDetected, float32(e.LangConfidence),
 		m.CreatedAt, collected, ingested,
 		m.Engagement.Likes, m.Engagement.Reposts, m.Engagement.Replies, m.Engagement.Quotes, m.Engagement.Views,
 		m.ParentID, m.ConversationID, m.MatchedRule,
@@ -246,6 +246,7 @@ func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
 		nonNil(e.Links), nonNil(e.Domains), nonNil(e.Emoji),
 		e.DupCluster, nonNil(e.Trends), boolUint8(e.NeedsResponse),
 		errorList(e.Errors), versionList(e.Versions), uint8(m.Schema),
+		m.Lang, sentConf,
 		boolUint8(m.Deleted), edited,
 	}
 }
@@ -283,6 +284,9 @@ func checkMention(m *pipeline.Mention) error {
 	}
 	if s := m.Enrichment.Sentiment; s != nil && (math.IsNaN(s.Score) || math.IsInf(s.Score, 0)) {
 		probs = append(probs, fmt.Sprintf("sentiment score %v is not finite", s.Score))
+	}
+	if s := m.Enrichment.Sentiment; s != nil && (math.IsNaN(s.Confidence) || math.IsInf(s.Confidence, 0)) {
+		probs = append(probs, fmt.Sprintf("sentiment confidence %v is not finite", s.Confidence))
 	}
 	if c := m.Enrichment.LangConfidence; math.IsNaN(c) || math.IsInf(c, 0) {
 		probs = append(probs, fmt.Sprintf("lang confidence %v is not finite", c))

@@ -74,6 +74,9 @@ const (
 	VADERMovies = "movieReviewSnippets_GroundTruth.txt"
 	VADERAmazon = "amazonReviewSnippets_GroundTruth.txt"
 	VADERNYT    = "nytEditorialSnippets_GroundTruth.txt"
+	// VADERTweets is VADER's rated tweets; it is not in shared/data today,
+	// and reports include it when it is there.
+	VADERTweets = "tweets_GroundTruth.txt"
 )
 
 // VADER reads one of the VADER ground-truth files (id, mean rating, text,

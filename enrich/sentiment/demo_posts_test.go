@@ -1,0 +1,36 @@
+//go:build knownmisses
+
+// The four English demo posts of issue 9, with the label a person gives
+// them. The shipped model labels them wrong (MODEL.md, known limitations),
+// so this test is behind a build tag and fails:
+//
+//	go test -tags knownmisses -run TestDemoPosts -v ./enrich/sentiment
+package sentiment
+
+import (
+	"testing"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+func TestDemoPosts(t *testing.T) {
+	m, err := DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ text, lang, want string }{
+		{"Returned my #AcmeAero today. Battery bug, left bud dropouts, and support took a week to reply. Switching to Globex. #AcmeFail 👋",
+			"en", pipeline.SentimentNegative},
+		{"Brew lid popped open mid-boil and splashed my hand. Not badly hurt, but I'm done with this kettle. Glad there's a recall now.",
+			"en", pipeline.SentimentNegative},
+		{"My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!",
+			"en", pipeline.SentimentPositive},
+		{"Reminder that the original #AcmePulse is the subject of a class action about recording after the wake word. Mute button is your friend.",
+			"en", pipeline.SentimentNegative},
+	} {
+		r := m.Predict(p.text, p.lang)
+		if r.Label != p.want {
+			t.Errorf("Predict(%q, %q) = %s (%.2f, confidence %.2f); want %s", p.text, p.lang, r.Label, r.Score, r.Confidence, p.want)
+		}
+	}
+}

@@ -1,0 +1,377 @@
+// Package model is earshot's learned sentiment classifier: a linear softmax
+// over hashed word, word-bigram and character n-gram features (the
+// fastText-style bag of n-grams, without the embedding layer), plus a few
+// dense features from the VADER lexicon score. This package holds the
+// feature extraction shared by the trainer and the stage, the learner, and
+// the compact weights format.
+package model
+
+import (
+	"math"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Classes, in the order of the model's outputs.
+const (
+	Negative = iota
+	Neutral
+	Positive
+	NumClasses
+)
+
+// Feature is one hashed feature: a bucket and its value.
+type Feature struct {
+	Bucket uint32
+	Value  float32
+}
+
+// Options are the feature extraction settings; they are stored in the
+// weights file so the stage extracts exactly what the model was trained on.
+type Options struct {
+	Bits     uint8 // log2 of the number of buckets
+	MinN     uint8 // character n-grams from MinN …
+	MaxN     uint8 // … to MaxN runes, over "<word>"
+	Bigrams  bool  // word bigrams
+	LexBins  bool  // the VADER compound as binned indicator features
+	LangBias bool  // a per-language bias feature when the language is known
+	// NormPow: the text features of a post are each worth 1/n^(NormPow/10)
+	// for n features (5: unit norm; smaller lets long posts say more).
+	NormPow uint8
+	// LangWords: each word is also a feature of its language (when known),
+	// so a word can weigh differently in two languages.
+	LangWords bool
+}
+
+// DefaultOptions are the shipped feature settings.
+func DefaultOptions() Options {
+	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5, LangWords: true}
+}
+
+// Extractor turns text into features. It is not safe for concurrent use:
+// keep one per goroutine (it reuses its buffers and allocates nothing once
+// warm).
+type Extractor struct {
+	o     Options
+	mask  uint32
+	word  []byte
+	runes []int // byte offsets of the runes of "<word>"
+	// negated: the words since the last negator, up to punctuation, are in
+	// its scope.
+	negated bool
+	nText   int    // text features of the last Extract
+	lang    uint32 // hash of the language of the text being extracted, 0 if unknown
+	out     []Feature
+}
+
+// NewExtractor returns an extractor for o.
+func NewExtractor(o Options) *Extractor {
+	return &Extractor{o: o, mask: 1<<o.Bits - 1, word: make([]byte, 0, 64), runes: make([]int, 0, 64), out: make([]Feature, 0, 512)}
+}
+
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+func hashBytes(h uint32, b []byte) uint32 {
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+func hashString(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+func mix(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+// Feature kinds, hashed in first so that a word and an n-gram with the same
+// bytes land in different buckets.
+const (
+	kindWord   = 'w'
+	kindBigram = 'b'
+	kindChar   = 'c'
+	kindLex    = 'v'
+	kindLang   = 'l'
+	kindBias   = 'x'
+	kindNeg    = 'n'
+)
+
+func seed(kind byte) uint32 { return (fnvOffset ^ uint32(kind)) * fnvPrime }
+
+// Lex is the lexicon scorer's evidence for a text (see sentiment.Scorer.Signals).
+type Lex struct {
+	Compound float64 // in [-1, 1]
+	Pos, Neg float64 // sums of positive and of negative valences (Neg ≤ 0)
+}
+
+// Extract returns the features of text; lang is the post's ISO 639-1
+// language or "" when unknown, and lex the lexicon's evidence.
+// The returned slice is valid until the next call.
+func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
+	e.out = e.out[:0]
+	var prev uint32 // hash of the previous word, 0 at the start
+	nwords := 0
+	e.negated = false
+	e.lang = 0
+	if lang != "" {
+		e.lang = hashString(seed(kindLang), lang) | 1
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			i++
+			continue
+		}
+		// One whitespace-delimited token.
+		j := i
+		for j < len(text) && text[j] != ' ' && text[j] != '\t' && text[j] != '\n' && text[j] != '\r' {
+			j++
+		}
+		tok := text[i:j]
+		i = j
+		switch {
+		case tok[0] == '@' && len(tok) > 1:
+			prev = e.addWord(prev, "@user")
+			nwords++
+			continue
+		case hasURLPrefix(tok):
+			prev = e.addWord(prev, "http")
+			nwords++
+			continue
+		}
+		// Split the token into words (letters, digits, marks, apostrophes
+		// inside a word) and single symbols (emoji, punctuation).
+		for k := 0; k < len(tok); {
+			r, n := utf8.DecodeRuneInString(tok[k:])
+			if isWordRune(r) {
+				e.word = e.word[:0]
+				var last rune
+				reps := 0
+				for k < len(tok) {
+					r, n = utf8.DecodeRuneInString(tok[k:])
+					if !isWordRune(r) && !(r == '\'' || r == '’') {
+						break
+					}
+					if r == '’' {
+						r = '\''
+					}
+					r = unicode.ToLower(r)
+					if r == last {
+						reps++
+					} else {
+						reps = 0
+						last = r
+					}
+					if reps < 2 { // "sooooo" -> "soo"
+						e.word = utf8.AppendRune(e.word, r)
+					}
+					k += n
+				}
+				for len(e.word) > 0 && e.word[len(e.word)-1] == '\'' {
+					e.word = e.word[:len(e.word)-1]
+				}
+				if len(e.word) == 0 {
+					continue
+				}
+				prev = e.addWordBytes(prev, e.word)
+				e.addChars(e.word)
+				if isNegator(e.word) {
+					e.negated = true
+				}
+				nwords++
+				continue
+			}
+			k += n
+			if r == '#' || r == '"' || r == '(' || r == ')' || unicode.IsSpace(r) || r == utf8.RuneError ||
+				r == 0xFE0F || r == 0x200D || (r >= 0x1F3FB && r <= 0x1F3FF) {
+				continue // joiners, variation selectors, skin tones, quotes
+			}
+			// A symbol: repeated runs count once ("!!!" is one "!").
+			for k < len(tok) {
+				r2, n2 := utf8.DecodeRuneInString(tok[k:])
+				if r2 != r {
+					break
+				}
+				k += n2
+			}
+			if r == '.' || r == ',' || r == '!' || r == '?' || r == ';' || r == ':' || r == '،' || r == '۔' {
+				e.negated = false // negation ends at punctuation
+			}
+			var buf [4]byte
+			m := utf8.EncodeRune(buf[:], r)
+			prev = e.addWordBytes(prev, buf[:m])
+			nwords++
+		}
+	}
+	e.nText = len(e.out)
+	// Sparse features share a norm of 1 over the post.
+	if len(e.out) > 0 {
+		v := float32(math.Pow(float64(len(e.out)), -float64(e.o.NormPow)/10))
+		for i := range e.out {
+			e.out[i].Value = v
+		}
+	}
+	e.add(mix(seed(kindBias)), 1)
+	if e.o.LexBins {
+		e.add(mix(hashString(seed(kindLex), lexBin(lex.Compound))), 1)
+		e.add(mix(seed(kindLex)^0x5bd1e995), float32(lex.Compound))
+		e.add(mix(hashString(seed(kindLex)^1, sumBin(lex.Pos))), 1)
+		e.add(mix(hashString(seed(kindLex)^2, sumBin(-lex.Neg))), 1)
+		if lex.Pos > 0 && lex.Neg < 0 {
+			e.add(mix(seed(kindLex)^3), 1) // mixed
+		}
+	}
+	if e.o.LangBias && lang != "" {
+		e.add(mix(hashString(seed(kindLang), lang)), 1)
+	}
+	return e.out
+}
+
+// Empty reports whether the last text extracted had no words or symbols.
+func (e *Extractor) Empty() bool { return e.nText == 0 }
+
+func (e *Extractor) add(h uint32, v float32) {
+	e.out = append(e.out, Feature{Bucket: h & e.mask, Value: v})
+}
+
+func (e *Extractor) addWord(prev uint32, w string) uint32 {
+	h := hashString(seed(kindWord), w)
+	e.add(mix(h), 0)
+	if e.o.Bigrams && prev != 0 {
+		e.add(mix((prev*fnvPrime)^h^seed(kindBigram)), 0)
+	}
+	return h
+}
+
+func (e *Extractor) addWordBytes(prev uint32, w []byte) uint32 {
+	h := hashBytes(seed(kindWord), w)
+	if e.o.LangWords && e.lang != 0 {
+		e.add(mix(h^e.lang), 0)
+	}
+	if e.negated {
+		// A word in the scope of a negation is another feature ("not good").
+		e.add(mix(h^seed(kindNeg)), 0)
+	}
+	e.add(mix(h), 0)
+	if e.o.Bigrams && prev != 0 {
+		e.add(mix((prev*fnvPrime)^h^seed(kindBigram)), 0)
+	}
+	return h
+}
+
+// addChars adds the character n-grams of "<w>".
+func (e *Extractor) addChars(w []byte) {
+	if e.o.MaxN == 0 {
+		return
+	}
+	e.runes = e.runes[:0]
+	e.runes = append(e.runes, -1) // "<"
+	for k := 0; k < len(w); {
+		_, n := utf8.DecodeRune(w[k:])
+		e.runes = append(e.runes, k)
+		k += n
+	}
+	e.runes = append(e.runes, len(w)) // ">"
+	nr := len(e.runes)
+	for n := int(e.o.MinN); n <= int(e.o.MaxN); n++ {
+		for s := 0; s+n <= nr; s++ {
+			if n == 1 || (s == 0 && n == nr) {
+				continue // the whole "<word>" is the word feature already
+			}
+			h := seed(kindChar)
+			lo, hi := e.runes[s], 0
+			if s+n < nr {
+				hi = e.runes[s+n]
+			} else {
+				hi = len(w)
+			}
+			if lo < 0 {
+				h = (h ^ '<') * fnvPrime
+				lo = 0
+			}
+			h = hashBytes(h, w[lo:hi])
+			if s+n == nr {
+				h = (h ^ '>') * fnvPrime
+			}
+			e.add(mix(h), 0)
+		}
+	}
+}
+
+func sumBin(v float64) string {
+	switch {
+	case v <= 0:
+		return "0"
+	case v < 1.5:
+		return "1"
+	case v < 3:
+		return "2"
+	case v < 5:
+		return "3"
+	}
+	return "4"
+}
+
+// negators in the eight languages (lower case; romanised Hindi).
+var negators = map[string]bool{
+	"not": true, "no": true, "never": true, "nothing": true, "nobody": true, "none": true, "nor": true,
+	"cannot": true, "cant": true, "dont": true, "doesnt": true, "didnt": true, "isnt": true, "wasnt": true,
+	"arent": true, "wont": true, "wouldnt": true, "shouldnt": true, "couldnt": true, "aint": true, "without": true,
+	"nicht": true, "kein": true, "keine": true, "keinen": true, "nie": true, "niemals": true, "nichts": true,
+	"ne": true, "pas": true, "jamais": true, "rien": true, "sans": true,
+	"nunca": true, "nada": true, "sin": true, "tampoco": true, "ni": true,
+	"non": true, "mai": true, "niente": true, "senza": true,
+	"não": true, "nao": true, "nem": true, "sem": true,
+	"nahi": true, "nahin": true, "nhi": true, "mat": true, "na": true,
+	"لا": true, "ليس": true, "ما": true, "لم": true, "لن": true, "مش": true,
+}
+
+func isNegator(w []byte) bool {
+	if negators[string(w)] {
+		return true
+	}
+	n := len(w)
+	return n > 3 && w[n-1] == 't' && w[n-2] == '\'' && w[n-3] == 'n' // "don't", "isn't"
+}
+
+func lexBin(v float64) string {
+	switch {
+	case v <= -0.6:
+		return "--"
+	case v <= -0.2:
+		return "-"
+	case v < -0.02:
+		return "-0"
+	case v <= 0.02:
+		return "0"
+	case v < 0.2:
+		return "+0"
+	case v < 0.6:
+		return "+"
+	}
+	return "++"
+}
+
+func isWordRune(r rune) bool {
+	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') ||
+		r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r))
+}
+
+func hasURLPrefix(s string) bool {
+	return len(s) >= 4 && (s[:4] == "http" || s[:4] == "www.")
+}
