@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -102,6 +103,9 @@ func parseBlocks(file, text, lang string) []readmeBlock {
 	return out
 }
 
+// envSecret finds the environment variables a config names for secrets.
+var envSecret = regexp.MustCompile(`\{\s*env:\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}`)
+
 // TestREADMEConfigBlocksPassCheck runs `earshot check` on every yaml block of
 // every README, as a new user who copies one into a file would.
 func TestREADMEConfigBlocksPassCheck(t *testing.T) {
@@ -116,6 +120,10 @@ func TestREADMEConfigBlocksPassCheck(t *testing.T) {
 		if b.skip != "" {
 			t.Logf("%s:%d: skipped: %s", b.file, b.line, b.skip)
 			continue
+		}
+		// A user sets the secrets a block names before running it.
+		for _, m := range envSecret.FindAllStringSubmatch(b.text, -1) {
+			t.Setenv(m[1], "x")
 		}
 		f := filepath.Join(t.TempDir(), "earshot.yaml")
 		if err := os.WriteFile(f, []byte(b.text), 0o600); err != nil {

@@ -36,7 +36,7 @@ func TestConfigErrors(t *testing.T) {
 		{"instances: [{base_url: mastodon.social}, {base_url: 'https://a.example'}, {base_url: 'https://a.example/'}]\nhashtags: ['acme corp', acme, '#Acme']\nstall_timeout: 1s",
 			[]string{`"mastodon.social" is not an http(s) URL`, "a.example is listed twice", `"acme corp" is not a hashtag`, "#acme is listed twice", "stall_timeout: 1s"}},
 		{"instances: [{base_url: 'https://a.example', access_token: {env: UNSET_MASTODON_X}}]", []string{"UNSET_MASTODON_X is not set", "hashtags: at least one"}},
-		{"instances: [{base_url: 'https://a.example', token: x}]\nhashtags: [a]", []string{`unknown key "token"`}},
+		{"instances: [{base_url: 'https://a.example', token: x}]\nhashtags: [a]", []string{`unknown key "instances[0].token"`}},
 	}
 	for _, tt := range tests {
 		_, err := New(spec(t, "type: mastodon\nname: m\n"+tt.doc), nil)
