@@ -1,0 +1,248 @@
+package hackernews
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/earshot-dev/earshot/connectors/poll"
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+// Defaults.
+const (
+	DefaultBaseURL  = "https://hn.algolia.com/api/v1"
+	DefaultInterval = time.Minute
+	DefaultMaxPages = 10 // of 100 hits; the API pages to 1,000 hits
+	DefaultOverlap  = 5 * time.Minute
+	// DefaultRequestsPerHour is the API's documented limit per IP.
+	DefaultRequestsPerHour = 10000
+
+	maxResponseBytes = 32 << 20
+	hitsPerPage      = 100
+)
+
+// Config is a hackernews connector's settings (`type: hackernews`).
+type Config struct {
+	poll.Common `yaml:",inline"`
+	// Tags are the item types searched: story, comment (default both).
+	Tags []string `yaml:"tags"`
+	// Queries are the Algolia queries per topic id; a topic without an
+	// entry gets queries derived from its query (one per OR branch).
+	Queries map[string][]string `yaml:"queries"`
+	// Overlap is how far back before the newest item each search reaches
+	// again, for items the index adds late; their ids are remembered.
+	Overlap *time.Duration `yaml:"overlap"`
+	// RequestsPerHour spaces requests evenly; default 10,000 (the API's limit).
+	RequestsPerHour int `yaml:"requests_per_hour"`
+}
+
+// search is one query the connector polls.
+type search struct {
+	Key   string // cursor key: "search:<topic>:<query>"
+	Query string
+	Rule  string // topic id
+}
+
+type settings struct {
+	poll.Resolved
+	tags     string // Algolia tags parameter
+	searches []search
+	overlap  time.Duration
+	gap      time.Duration
+}
+
+func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	s := &settings{Resolved: c.Common.Resolve(poll.Defaults{BaseURL: DefaultBaseURL, Interval: DefaultInterval,
+		MaxPages: DefaultMaxPages, Refresh: 24 * time.Hour, RefreshMax: 500}, &errs)}
+	tags := c.Tags
+	if len(tags) == 0 {
+		tags = []string{"story", "comment"}
+	}
+	for i, t := range tags {
+		if t != "story" && t != "comment" {
+			bad("tags[%d]: %q is neither story nor comment", i, t)
+		}
+	}
+	s.tags = "(" + strings.Join(tags, ",") + ")"
+	s.overlap = DefaultOverlap
+	if c.Overlap != nil {
+		s.overlap = *c.Overlap
+	}
+	if s.overlap < 0 {
+		bad("overlap: %v is negative", s.overlap)
+	}
+	rph := c.RequestsPerHour
+	if rph == 0 {
+		rph = DefaultRequestsPerHour
+	} else if rph < 0 {
+		bad("requests_per_hour: %d is negative", rph)
+		rph = DefaultRequestsPerHour
+	}
+	s.gap = time.Hour / time.Duration(rph)
+	known := map[string]bool{}
+	for _, t := range topics {
+		known[t.ID] = true
+	}
+	for id := range c.Queries {
+		if !known[id] {
+			bad("queries: %q is not a topic id", id)
+		}
+	}
+	for _, t := range topics {
+		qs, ok := c.Queries[t.ID]
+		if !ok {
+			qs = DeriveQueries(t.Query)
+		}
+		for _, q := range qs {
+			if q = strings.TrimSpace(q); q != "" {
+				s.searches = append(s.searches, search{Key: "search:" + t.ID + ":" + q, Query: q, Rule: t.ID})
+			}
+		}
+	}
+	if len(s.searches) == 0 && len(errs) == 0 {
+		bad("nothing to read: no topic has a query")
+	}
+	return s, errs
+}
+
+// DeriveQueries turns an analyst query into Algolia queries: one per
+// top-level OR branch, with AND, parentheses, field prefixes and # @ $
+// removed, quoted phrases kept, and NOT terms dropped (the topics stage
+// applies the whole query afterwards, so the searches only need to
+// over-approximate it).
+func DeriveQueries(q string) []string {
+	var out []string
+	for _, branch := range splitOr(q) {
+		var words []string
+		toks := tokens(branch)
+		for i := 0; i < len(toks); i++ {
+			w := toks[i]
+			switch strings.ToUpper(w) {
+			case "AND", "(", ")":
+				continue
+			case "NOT":
+				i++ // skip the negated term
+				continue
+			}
+			if strings.HasPrefix(w, "-") {
+				continue
+			}
+			if k, v, ok := strings.Cut(w, ":"); ok && !strings.HasPrefix(w, `"`) && k != "" {
+				if k == "lang" || k == "platform" || k == "author" || k == "site" || k == "domain" {
+					continue
+				}
+				w = v
+			}
+			w = strings.TrimLeft(w, "#@$")
+			w = strings.TrimRight(w, "*?")
+			if strings.HasPrefix(strings.ToUpper(w), "NEAR/") || strings.HasPrefix(strings.ToUpper(w), "ONEAR/") {
+				continue
+			}
+			if w != "" && w != `""` {
+				words = append(words, w)
+			}
+		}
+		if len(words) > 0 {
+			out = append(out, strings.Join(words, " "))
+		}
+	}
+	return out
+}
+
+// splitOr splits q on OR outside quotes and parentheses.
+func splitOr(q string) []string {
+	toks := tokens(q)
+	var out []string
+	var cur []string
+	depth := 0
+	for _, t := range toks {
+		switch {
+		case t == "(":
+			depth++
+		case t == ")":
+			depth--
+		case t == "OR" && depth <= 0:
+			out = append(out, strings.Join(cur, " "))
+			cur = nil
+			continue
+		}
+		cur = append(cur, t)
+	}
+	out = append(out, strings.Join(cur, " "))
+	// a parenthesised group of ORs at top level: split inside it too
+	var flat []string
+	for _, b := range out {
+		tb := tokens(b)
+		if len(tb) > 2 && tb[0] == "(" && tb[len(tb)-1] == ")" && containsOr(tb[1:len(tb)-1]) {
+			flat = append(flat, splitOr(strings.Join(tb[1:len(tb)-1], " "))...)
+			continue
+		}
+		flat = append(flat, b)
+	}
+	return flat
+}
+
+func containsOr(toks []string) bool {
+	for _, t := range toks {
+		if t == "OR" {
+			return true
+		}
+	}
+	return false
+}
+
+// tokens splits on spaces, keeping "quoted phrases" whole and parentheses
+// as tokens.
+func tokens(q string) []string {
+	var out []string
+	for i := 0; i < len(q); {
+		switch c := q[i]; {
+		case c == ' ' || c == '\t' || c == '\n':
+			i++
+		case c == '(' || c == ')':
+			out = append(out, string(c))
+			i++
+		case c == '"':
+			end := strings.IndexByte(q[i+1:], '"')
+			if end < 0 {
+				out = append(out, q[i:]+`"`)
+				i = len(q)
+			} else {
+				out = append(out, q[i:i+end+2])
+				i += end + 2
+			}
+		default:
+			j := i
+			for j < len(q) && !strings.ContainsRune(" \t\n()", rune(q[j])) {
+				if q[j] == '"' { // field:"phrase"
+					end := strings.IndexByte(q[j+1:], '"')
+					if end >= 0 {
+						j += end + 2
+						continue
+					}
+				}
+				j++
+			}
+			out = append(out, q[i:j])
+			i = j
+		}
+	}
+	return out
+}
+
+// New builds a hackernews connector from its config entry. It is
+// registered as connector type "hackernews".
+func New(spec *pipeline.ConnectorSpec, topics []pipeline.Topic) (pipeline.Source, error) {
+	var c Config
+	if err := spec.Decode(&c); err != nil {
+		return nil, pipeline.PrefixErrors(spec.Where(), []error{err})
+	}
+	s, errs := parseConfig(c, topics)
+	if len(errs) > 0 {
+		return nil, pipeline.PrefixErrors(spec.Where(), errs)
+	}
+	return &Source{cfg: s, hc: poll.NewHTTPClient(), knobs: poll.DefaultKnobs()}, nil
+}
