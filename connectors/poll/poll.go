@@ -125,7 +125,9 @@ type Wait struct {
 	Reason string
 }
 
-func (w *Wait) Error() string { return fmt.Sprintf("wait until %s: %s", w.Until.UTC().Format(time.RFC3339), w.Reason) }
+func (w *Wait) Error() string {
+	return fmt.Sprintf("wait until %s: %s", w.Until.UTC().Format(time.RFC3339), w.Reason)
+}
 
 // Sleep waits d or until ctx ends.
 func Sleep(ctx context.Context, d time.Duration) {
