@@ -94,7 +94,7 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 	for _, t := range topics {
 		qs, ok := c.Queries[t.ID]
 		if !ok {
-			qs = DeriveQueries(t.Query)
+			qs = poll.DeriveQueries(t.Query)
 		}
 		for _, q := range qs {
 			if q = strings.TrimSpace(q); q != "" {
@@ -106,131 +106,6 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 		bad("nothing to read: no topic has a query")
 	}
 	return s, errs
-}
-
-// DeriveQueries turns an analyst query into Algolia queries: one per
-// top-level OR branch, with AND, parentheses, field prefixes and # @ $
-// removed, quoted phrases kept, and NOT terms dropped (the topics stage
-// applies the whole query afterwards, so the searches only need to
-// over-approximate it).
-func DeriveQueries(q string) []string {
-	var out []string
-	for _, branch := range splitOr(q) {
-		var words []string
-		toks := tokens(branch)
-		for i := 0; i < len(toks); i++ {
-			w := toks[i]
-			switch strings.ToUpper(w) {
-			case "AND", "(", ")":
-				continue
-			case "NOT":
-				i++ // skip the negated term
-				continue
-			}
-			if strings.HasPrefix(w, "-") {
-				continue
-			}
-			if k, v, ok := strings.Cut(w, ":"); ok && !strings.HasPrefix(w, `"`) && k != "" {
-				if k == "lang" || k == "platform" || k == "author" || k == "site" || k == "domain" {
-					continue
-				}
-				w = v
-			}
-			w = strings.TrimLeft(w, "#@$")
-			w = strings.TrimRight(w, "*?")
-			if strings.HasPrefix(strings.ToUpper(w), "NEAR/") || strings.HasPrefix(strings.ToUpper(w), "ONEAR/") {
-				continue
-			}
-			if w != "" && w != `""` {
-				words = append(words, w)
-			}
-		}
-		if len(words) > 0 {
-			out = append(out, strings.Join(words, " "))
-		}
-	}
-	return out
-}
-
-// splitOr splits q on OR outside quotes and parentheses.
-func splitOr(q string) []string {
-	toks := tokens(q)
-	var out []string
-	var cur []string
-	depth := 0
-	for _, t := range toks {
-		switch {
-		case t == "(":
-			depth++
-		case t == ")":
-			depth--
-		case t == "OR" && depth <= 0:
-			out = append(out, strings.Join(cur, " "))
-			cur = nil
-			continue
-		}
-		cur = append(cur, t)
-	}
-	out = append(out, strings.Join(cur, " "))
-	// a parenthesised group of ORs at top level: split inside it too
-	var flat []string
-	for _, b := range out {
-		tb := tokens(b)
-		if len(tb) > 2 && tb[0] == "(" && tb[len(tb)-1] == ")" && containsOr(tb[1:len(tb)-1]) {
-			flat = append(flat, splitOr(strings.Join(tb[1:len(tb)-1], " "))...)
-			continue
-		}
-		flat = append(flat, b)
-	}
-	return flat
-}
-
-func containsOr(toks []string) bool {
-	for _, t := range toks {
-		if t == "OR" {
-			return true
-		}
-	}
-	return false
-}
-
-// tokens splits on spaces, keeping "quoted phrases" whole and parentheses
-// as tokens.
-func tokens(q string) []string {
-	var out []string
-	for i := 0; i < len(q); {
-		switch c := q[i]; {
-		case c == ' ' || c == '\t' || c == '\n':
-			i++
-		case c == '(' || c == ')':
-			out = append(out, string(c))
-			i++
-		case c == '"':
-			end := strings.IndexByte(q[i+1:], '"')
-			if end < 0 {
-				out = append(out, q[i:]+`"`)
-				i = len(q)
-			} else {
-				out = append(out, q[i:i+end+2])
-				i += end + 2
-			}
-		default:
-			j := i
-			for j < len(q) && !strings.ContainsRune(" \t\n()", rune(q[j])) {
-				if q[j] == '"' { // field:"phrase"
-					end := strings.IndexByte(q[j+1:], '"')
-					if end >= 0 {
-						j += end + 2
-						continue
-					}
-				}
-				j++
-			}
-			out = append(out, q[i:j])
-			i = j
-		}
-	}
-	return out
 }
 
 // New builds a hackernews connector from its config entry. It is

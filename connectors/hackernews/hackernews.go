@@ -88,12 +88,7 @@ func (s *Source) Run(ctx context.Context, env *pipeline.SourceEnv) error {
 	return nil
 }
 
-// cursor is a search's position: the newest created_at_i published and
-// the ids of items at or after At-overlap already published.
-type cursor struct {
-	At   int64            `json:"at"`
-	Seen map[string]int64 `json:"seen,omitempty"` // objectID -> created_at_i
-}
+type cursor = poll.TimeCursor
 
 // hit is one search result.
 type hit struct {
@@ -153,7 +148,7 @@ func (r *run) poll(ctx context.Context, sr search, cur *cursor) error {
 			}
 			seenNow[h.ObjectID] = true
 			newest = max(newest, h.CreatedAtI)
-			if _, ok := cur.Seen[h.ObjectID]; ok {
+			if cur.Has(h.ObjectID) {
 				continue
 			}
 			fresh = append(fresh, h)
@@ -182,18 +177,11 @@ func (r *run) poll(ctx context.Context, sr search, cur *cursor) error {
 	if err := r.Publish(ctx, ms); err != nil {
 		return nil // ctx ended
 	}
-	next := cursor{At: newest, Seen: map[string]int64{}}
-	horizon := newest - int64(r.cfg.overlap/time.Second)
-	for id, at := range cur.Seen {
-		if at >= horizon {
-			next.Seen[id] = at
-		}
-	}
+	published := make(map[string]int64, len(fresh))
 	for _, h := range fresh {
-		if h.CreatedAtI >= horizon {
-			next.Seen[h.ObjectID] = h.CreatedAtI
-		}
+		published[h.ObjectID] = h.CreatedAtI
 	}
+	next := cur.Advance(published, newest, int64(r.cfg.overlap/time.Second))
 	if err := r.SaveJSON(ctx, sr.Key, next); err != nil {
 		return err
 	}
