@@ -4,6 +4,7 @@ package all
 import (
 	_ "github.com/earshot-dev/earshot/connectors/hackernews" // type: hackernews
 	_ "github.com/earshot-dev/earshot/connectors/reddit"     // type: reddit
-	_ "github.com/earshot-dev/earshot/connectors/rss"        // type: rss
-	_ "github.com/earshot-dev/earshot/connectors/twitter"    // type: twitter
+	_ "github.com/earshot-dev/earshot/connectors/rss"
+	_ "github.com/earshot-dev/earshot/connectors/stackexchange" // type: stackexchange        // type: rss
+	_ "github.com/earshot-dev/earshot/connectors/twitter"       // type: twitter
 )
