@@ -67,8 +67,10 @@ func postID(t testing.TB, mid string) int64 {
 	return n
 }
 
-func (f *conformanceFake) Edit(t testing.TB, mid, text string) { f.fake.Edit(postID(t, mid), "<p>"+text+"</p>") }
-func (f *conformanceFake) Delete(t testing.TB, mid string)     { f.fake.Delete(postID(t, mid)) }
+func (f *conformanceFake) Edit(t testing.TB, mid, text string) {
+	f.fake.Edit(postID(t, mid), "<p>"+text+"</p>")
+}
+func (f *conformanceFake) Delete(t testing.TB, mid string) { f.fake.Delete(postID(t, mid)) }
 
 func (f *conformanceFake) Malformed(t testing.TB) {
 	f.fake.AddRaw("question", "stackoverflow", func(id int64) string {

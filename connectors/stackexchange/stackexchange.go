@@ -130,7 +130,7 @@ type item struct {
 	Tags         []string `json:"tags"`
 
 	typ       string // question, answer, comment
-	oversized bool // too large or malformed: only its id and time were read
+	oversized bool   // too large or malformed: only its id and time were read
 }
 
 type owner struct {
