@@ -3,6 +3,7 @@ package all
 
 import (
 	_ "github.com/earshot-dev/earshot/connectors/appstore"   // type: appstore
+	_ "github.com/earshot-dev/earshot/connectors/discourse"  // type: discourse
 	_ "github.com/earshot-dev/earshot/connectors/hackernews" // type: hackernews
 	_ "github.com/earshot-dev/earshot/connectors/reddit"     // type: reddit
 	_ "github.com/earshot-dev/earshot/connectors/rss"
