@@ -8,5 +8,6 @@ import (
 	_ "github.com/earshot-dev/earshot/connectors/reddit"     // type: reddit
 	_ "github.com/earshot-dev/earshot/connectors/rss"
 	_ "github.com/earshot-dev/earshot/connectors/stackexchange" // type: stackexchange        // type: rss
-	_ "github.com/earshot-dev/earshot/connectors/twitter"       // type: twitter
+	_ "github.com/earshot-dev/earshot/connectors/twitter"
+	_ "github.com/earshot-dev/earshot/connectors/youtube" // type: youtube       // type: twitter
 )
