@@ -2,12 +2,12 @@
 package all
 
 import (
-	_ "github.com/earshot-dev/earshot/connectors/appstore"   // type: appstore
-	_ "github.com/earshot-dev/earshot/connectors/discourse"  // type: discourse
-	_ "github.com/earshot-dev/earshot/connectors/hackernews" // type: hackernews
-	_ "github.com/earshot-dev/earshot/connectors/reddit"     // type: reddit
-	_ "github.com/earshot-dev/earshot/connectors/rss"
-	_ "github.com/earshot-dev/earshot/connectors/stackexchange" // type: stackexchange        // type: rss
-	_ "github.com/earshot-dev/earshot/connectors/twitter"
-	_ "github.com/earshot-dev/earshot/connectors/youtube" // type: youtube       // type: twitter
+	_ "github.com/earshot-dev/earshot/connectors/appstore"      // type: appstore
+	_ "github.com/earshot-dev/earshot/connectors/discourse"     // type: discourse
+	_ "github.com/earshot-dev/earshot/connectors/hackernews"    // type: hackernews
+	_ "github.com/earshot-dev/earshot/connectors/reddit"        // type: reddit
+	_ "github.com/earshot-dev/earshot/connectors/rss"           // type: rss
+	_ "github.com/earshot-dev/earshot/connectors/stackexchange" // type: stackexchange
+	_ "github.com/earshot-dev/earshot/connectors/twitter"       // type: twitter
+	_ "github.com/earshot-dev/earshot/connectors/youtube"       // type: youtube
 )
