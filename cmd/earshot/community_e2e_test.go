@@ -145,7 +145,7 @@ func TestEndToEndCommunityPlatformsToClickHouse(t *testing.T) {
 	}
 	for sql, wantN := range map[string]uint64{
 		"SELECT uniqExact(id) FROM " + db + ".mentions": n,
-		"SELECT count() FROM " + db + ".mentions FINAL WHERE platform = 'appstore' AND kind = 'review' AND rating BETWEEN 1 AND 5":      3,
+		"SELECT count() FROM " + db + ".mentions FINAL WHERE platform = 'appstore' AND kind = 'review' AND rating BETWEEN 1 AND 5":       3,
 		fmt.Sprintf("SELECT count() FROM %s.mentions FINAL WHERE id = 'appstore:%d' AND rating = 1 AND needs_response = 1", db, oneStar): 1,
 		"SELECT count() FROM " + db + ".mentions FINAL WHERE platform = 'stackexchange' AND answered = 1":                                3,
 		"SELECT count() FROM " + db + ".mentions FINAL WHERE platform = 'youtube' AND kind = 'reply'":                                    2,
