@@ -71,14 +71,7 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 	if s.overlap < 0 {
 		bad("overlap: %v is negative", s.overlap)
 	}
-	rpm := c.RequestsPerMinute
-	if rpm == 0 {
-		rpm = DefaultRequestsPerMinute
-	} else if rpm < 0 {
-		bad("requests_per_minute: %d is negative", rpm)
-		rpm = DefaultRequestsPerMinute
-	}
-	s.gap = time.Minute / time.Duration(rpm)
+	s.gap = poll.PerPeriod("requests_per_minute", c.RequestsPerMinute, DefaultRequestsPerMinute, time.Minute, &errs)
 	if len(c.Apps) == 0 {
 		bad("apps: at least one app is required ({id: 284882215, countries: [us]})")
 	}

@@ -74,14 +74,7 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 		RefreshMax: c.RefreshMax, MaxItemBytes: c.MaxItemBytes}
 	s := &settings{Resolved: common.Resolve(poll.Defaults{Interval: DefaultInterval, MaxPages: DefaultMaxPages,
 		Refresh: 24 * time.Hour, RefreshMax: 300}, &errs)}
-	rpm := c.RequestsPerMinute
-	if rpm == 0 {
-		rpm = DefaultRequestsPerMinute
-	} else if rpm < 0 {
-		bad("requests_per_minute: %d is negative", rpm)
-		rpm = DefaultRequestsPerMinute
-	}
-	s.gap = time.Minute / time.Duration(rpm)
+	s.gap = poll.PerPeriod("requests_per_minute", c.RequestsPerMinute, DefaultRequestsPerMinute, time.Minute, &errs)
 	s.latest = c.Latest == nil || *c.Latest
 	if len(c.Forums) == 0 {
 		bad("forums: at least one forum is required ({base_url: https://forum.example.com})")
@@ -117,26 +110,10 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 		}
 		s.forums = append(s.forums, fo)
 	}
-	known := map[string]bool{}
-	for _, t := range topics {
-		known[t.ID] = true
-	}
-	for id := range c.Queries {
-		if !known[id] {
-			bad("queries: %q is not a topic id", id)
-		}
-	}
+	queries := poll.TopicQueries(topics, c.Queries, &errs)
 	if c.Search {
-		for _, t := range topics {
-			qs, ok := c.Queries[t.ID]
-			if !ok {
-				qs = poll.DeriveQueries(t.Query)
-			}
-			for _, q := range qs {
-				if q = strings.TrimSpace(q); q != "" {
-					s.searches = append(s.searches, search{Key: "search:" + t.ID + ":" + q, Query: q, Rule: t.ID})
-				}
-			}
+		for _, q := range queries {
+			s.searches = append(s.searches, search{Key: "search:" + q.Rule + ":" + q.Query, Query: q.Query, Rule: q.Rule})
 		}
 	}
 	if !s.latest && len(s.searches) == 0 && len(errs) == 0 {

@@ -74,33 +74,9 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 	if s.overlap < 0 {
 		bad("overlap: %v is negative", s.overlap)
 	}
-	rph := c.RequestsPerHour
-	if rph == 0 {
-		rph = DefaultRequestsPerHour
-	} else if rph < 0 {
-		bad("requests_per_hour: %d is negative", rph)
-		rph = DefaultRequestsPerHour
-	}
-	s.gap = time.Hour / time.Duration(rph)
-	known := map[string]bool{}
-	for _, t := range topics {
-		known[t.ID] = true
-	}
-	for id := range c.Queries {
-		if !known[id] {
-			bad("queries: %q is not a topic id", id)
-		}
-	}
-	for _, t := range topics {
-		qs, ok := c.Queries[t.ID]
-		if !ok {
-			qs = poll.DeriveQueries(t.Query)
-		}
-		for _, q := range qs {
-			if q = strings.TrimSpace(q); q != "" {
-				s.searches = append(s.searches, search{Key: "search:" + t.ID + ":" + q, Query: q, Rule: t.ID})
-			}
-		}
+	s.gap = poll.PerPeriod("requests_per_hour", c.RequestsPerHour, DefaultRequestsPerHour, time.Hour, &errs)
+	for _, q := range poll.TopicQueries(topics, c.Queries, &errs) {
+		s.searches = append(s.searches, search{Key: "search:" + q.Rule + ":" + q.Query, Query: q.Query, Rule: q.Rule})
 	}
 	if len(s.searches) == 0 && len(errs) == 0 {
 		bad("nothing to read: no topic has a query")

@@ -1,6 +1,13 @@
 package poll
 
-import "strings"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
 
 // DeriveQueries turns an analyst query into platform search queries: one per
 // top-level OR branch, with AND, parentheses, field prefixes and # @ $
@@ -125,4 +132,55 @@ func tokens(q string) []string {
 		}
 	}
 	return out
+}
+
+// TopicQuery is one search a connector runs for a topic.
+type TopicQuery struct {
+	Query string
+	Rule  string // the topic id, set as MatchedRule
+}
+
+// TopicQueries lists the searches for topics: the queries configured per
+// topic id in override (the `queries` key), else those DeriveQueries
+// finds. An override for an unknown topic id is reported in errs.
+func TopicQueries(topics []pipeline.Topic, override map[string][]string, errs *[]error) []TopicQuery {
+	known := map[string]bool{}
+	for _, t := range topics {
+		known[t.ID] = true
+	}
+	ids := make([]string, 0, len(override))
+	for id := range override {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if !known[id] {
+			*errs = append(*errs, fmt.Errorf("queries: %q is not a topic id", id))
+		}
+	}
+	var out []TopicQuery
+	for _, t := range topics {
+		qs, ok := override[t.ID]
+		if !ok {
+			qs = DeriveQueries(t.Query)
+		}
+		for _, q := range qs {
+			if q = strings.TrimSpace(q); q != "" {
+				out = append(out, TopicQuery{Query: q, Rule: t.ID})
+			}
+		}
+	}
+	return out
+}
+
+// PerPeriod turns a configured rate (requests per period; 0 means def) into
+// the gap between requests, reporting a negative rate in errs under key.
+func PerPeriod(key string, n, def int, period time.Duration, errs *[]error) time.Duration {
+	if n < 0 {
+		*errs = append(*errs, fmt.Errorf("%s: %d is negative", key, n))
+	}
+	if n <= 0 {
+		n = def
+	}
+	return period / time.Duration(n)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/earshot-dev/earshot/connectors/poll"
@@ -108,28 +107,12 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 			bad("listings[%d]: %q is not questions, answers or comments", i, l)
 		}
 	}
-	known := map[string]bool{}
-	for _, t := range topics {
-		known[t.ID] = true
-	}
-	for id := range c.Queries {
-		if !known[id] {
-			bad("queries: %q is not a topic id", id)
-		}
-	}
+	queries := poll.TopicQueries(topics, c.Queries, &errs)
 	for _, site := range s.sites {
 		if c.Search == nil || *c.Search {
-			for _, t := range topics {
-				qs, ok := c.Queries[t.ID]
-				if !ok {
-					qs = poll.DeriveQueries(t.Query)
-				}
-				for _, q := range qs {
-					if q = strings.TrimSpace(q); q != "" {
-						s.listings = append(s.listings, listing{Key: "search:" + site + ":" + t.ID + ":" + q, Site: site,
-							Path: "/search/advanced", Query: q, Rule: t.ID})
-					}
-				}
+			for _, q := range queries {
+				s.listings = append(s.listings, listing{Key: "search:" + site + ":" + q.Rule + ":" + q.Query, Site: site,
+					Path: "/search/advanced", Query: q.Query, Rule: q.Rule})
 			}
 		}
 		for _, l := range slices.Compact(slices.Clone(c.Listings)) {

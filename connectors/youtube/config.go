@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/earshot-dev/earshot/connectors/poll"
@@ -142,26 +141,10 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 	if s.overlap < 0 {
 		bad("overlap: %v is negative", s.overlap)
 	}
-	known := map[string]bool{}
-	for _, t := range topics {
-		known[t.ID] = true
-	}
-	for id := range c.Queries {
-		if !known[id] {
-			bad("queries: %q is not a topic id", id)
-		}
-	}
+	queries := poll.TopicQueries(topics, c.Queries, &errs)
 	if c.Search {
-		for _, t := range topics {
-			qs, ok := c.Queries[t.ID]
-			if !ok {
-				qs = poll.DeriveQueries(t.Query)
-			}
-			for _, q := range qs {
-				if q = strings.TrimSpace(q); q != "" {
-					s.searches = append(s.searches, search{Query: q, Rule: t.ID})
-				}
-			}
+		for _, q := range queries {
+			s.searches = append(s.searches, search{Query: q.Query, Rule: q.Rule})
 		}
 	}
 	if len(s.videos)+len(s.channels)+len(s.searches) == 0 && len(errs) == 0 {
