@@ -26,7 +26,6 @@ import (
 
 	"github.com/earshot-dev/earshot/connectors/htmltext"
 	"github.com/earshot-dev/earshot/connectors/poll"
-	"github.com/earshot-dev/earshot/connectors/quota"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -50,8 +49,7 @@ type run struct {
 	*poll.Runner
 	src    *Source
 	cfg    *settings
-	quota  *quota.Quota
-	pacer  *poll.Pacer
+	client *poll.Client
 	recent *poll.Recent
 }
 
@@ -62,7 +60,7 @@ func (s *Source) Run(ctx context.Context, env *pipeline.SourceEnv) error {
 		return err
 	}
 	defer s.hc.CloseIdleConnections()
-	r := &run{Runner: pr, src: s, cfg: s.cfg, quota: &quota.Quota{}, pacer: &poll.Pacer{Gap: s.cfg.gap}}
+	r := &run{Runner: pr, src: s, cfg: s.cfg, client: poll.NewClient(s.hc, pr, s.cfg.gap, maxResponseBytes)}
 	r.recent = r.LoadRecent(ctx, "recent")
 	curs := make([]poll.TimeCursor, len(s.cfg.feeds))
 	for i, f := range s.cfg.feeds {
@@ -228,45 +226,17 @@ func (r *run) poll(ctx context.Context, f feed, cur *poll.TimeCursor, full bool)
 	return nil
 }
 
-// fetch reads one page of a feed, pacing requests and waiting out 429s.
+// fetch reads one page of a feed.
 func (r *run) fetch(ctx context.Context, f feed, n int) (*page, error) {
 	path := fmt.Sprintf("/%s/rss/customerreviews/page=%d/id=%d/sortby=mostrecent/json", f.Country, n, f.App)
-	for {
-		if err := r.pacer.Take(ctx); err != nil {
-			return nil, err
-		}
-		if err := r.quota.Take(ctx); err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.BaseURL+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", "earshot (+https://github.com/earshot-dev/earshot)")
-		resp, err := r.src.hc.Do(req)
-		if err != nil {
-			r.Env.Metrics.Request("error")
-			return nil, fmt.Errorf("GET %s: %w", path, err)
-		}
-		body, rerr := poll.ReadBody(resp, maxResponseBytes)
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
-			r.Env.Metrics.Request("rate_limited")
-			until := r.Now().Add(poll.RetryAfter(resp.Header, r.Now(), time.Minute))
-			r.quota.Block(until)
-			r.Log.Debug("429 Too Many Requests; waiting", "path", path, "until", until.UTC())
-			continue
-		case resp.StatusCode != http.StatusOK:
-			r.Env.Metrics.Request("error")
-			return nil, poll.StatusError("GET "+path, resp.StatusCode, "")
-		case rerr != nil:
-			r.Env.Metrics.Request("error")
-			return nil, rerr
-		}
-		r.Env.Metrics.Request("ok")
-		return r.decode(path, body)
+	body, status, err := r.client.Get(ctx, r.cfg.BaseURL, path, nil)
+	if err != nil {
+		return nil, err
 	}
+	if status == http.StatusNotFound {
+		return nil, poll.StatusError("GET "+path, status, "")
+	}
+	return r.decode(path, body)
 }
 
 func (r *run) decode(path string, body []byte) (*page, error) {

@@ -26,7 +26,6 @@ import (
 
 	"github.com/earshot-dev/earshot/connectors/htmltext"
 	"github.com/earshot-dev/earshot/connectors/poll"
-	"github.com/earshot-dev/earshot/connectors/quota"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -52,8 +51,7 @@ type forumRun struct {
 	src    *Source
 	cfg    *settings
 	f      forum
-	quota  *quota.Quota
-	pacer  *poll.Pacer
+	client *poll.Client
 	recent *poll.Recent
 	topics map[int64]topicInfo
 	byNum  map[[2]int64]int64 // (topic, post number) -> post id
@@ -74,8 +72,13 @@ func (s *Source) Run(ctx context.Context, env *pipeline.SourceEnv) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, f := range s.cfg.forums {
 		g.Go(func() error {
-			r := &forumRun{Runner: pr, src: s, cfg: s.cfg, f: f, quota: &quota.Quota{}, pacer: &poll.Pacer{Gap: s.cfg.gap},
+			r := &forumRun{Runner: pr, src: s, cfg: s.cfg, f: f, client: poll.NewClient(s.hc, pr, s.cfg.gap, maxResponseBytes),
 				topics: map[int64]topicInfo{}, byNum: map[[2]int64]int64{}}
+			r.client.Wait429, r.client.ErrorMessage = wait429, errorMessage
+			if !f.key.IsZero() {
+				r.client.Header.Set("Api-Key", f.key.Reveal())
+				r.client.Header.Set("Api-Username", f.username)
+			}
 			r.run(gctx)
 			return nil
 		})
@@ -521,74 +524,34 @@ func (r *forumRun) refresh(ctx context.Context) error {
 	return nil
 }
 
-// get sends a GET to the forum, with the API key when configured. It
-// waits out 429s and returns the body of a 200 or the status of a 404.
+// get sends a GET to the forum. It returns the body of a 200 or the
+// status of a 404.
 func (r *forumRun) get(ctx context.Context, path string, q url.Values) ([]byte, int, error) {
-	for {
-		if err := r.pacer.Take(ctx); err != nil {
-			return nil, 0, err
-		}
-		if err := r.quota.Take(ctx); err != nil {
-			return nil, 0, err
-		}
-		u := r.f.baseURL + path
-		if len(q) > 0 {
-			u += "?" + q.Encode()
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, 0, err
-		}
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", "earshot (+https://github.com/earshot-dev/earshot)")
-		if !r.f.key.IsZero() {
-			req.Header.Set("Api-Key", r.f.key.Reveal())
-			req.Header.Set("Api-Username", r.f.username)
-		}
-		resp, err := r.src.hc.Do(req)
-		if err != nil {
-			r.Env.Metrics.Request("error")
-			return nil, 0, fmt.Errorf("GET %s: %w", path, err)
-		}
-		body, rerr := poll.ReadBody(resp, maxResponseBytes)
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
-			r.Env.Metrics.Request("rate_limited")
-			wait := poll.RetryAfter(resp.Header, r.Now(), 0)
-			if wait == 0 {
-				var e struct {
-					Extras struct {
-						WaitSeconds float64 `json:"wait_seconds"`
-					} `json:"extras"`
-				}
-				_ = json.Unmarshal(body, &e)
-				wait = time.Duration(e.Extras.WaitSeconds * float64(time.Second))
-			}
-			if wait <= 0 {
-				wait = time.Minute
-			}
-			r.quota.Block(r.Now().Add(wait))
-			r.Log.Debug("429 Too Many Requests; waiting", "forum", r.f.host, "path", path, "wait", wait)
-			continue
-		case resp.StatusCode == http.StatusNotFound:
-			r.Env.Metrics.Request("ok")
-			return nil, resp.StatusCode, nil
-		case resp.StatusCode != http.StatusOK:
-			r.Env.Metrics.Request("error")
-			var e struct {
-				Errors    []string `json:"errors"`
-				ErrorType string   `json:"error_type"`
-			}
-			msg := ""
-			if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
-				msg = e.ErrorType + ": " + e.Errors[0]
-			}
-			return nil, resp.StatusCode, poll.StatusError("GET "+path, resp.StatusCode, msg)
-		case rerr != nil:
-			r.Env.Metrics.Request("error")
-			return nil, resp.StatusCode, rerr
-		}
-		r.Env.Metrics.Request("ok")
-		return body, resp.StatusCode, nil
+	return r.client.Get(ctx, r.f.baseURL, path, q)
+}
+
+// wait429 reads a 429's wait: Retry-After, else extras.wait_seconds.
+func wait429(h http.Header, body []byte) time.Duration {
+	if d := poll.RetryAfter(h, time.Now(), 0); d > 0 {
+		return d
 	}
+	var e struct {
+		Extras struct {
+			WaitSeconds float64 `json:"wait_seconds"`
+		} `json:"extras"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return time.Duration(e.Extras.WaitSeconds * float64(time.Second))
+}
+
+// errorMessage reads Discourse's error body ({"errors": [...], "error_type"}).
+func errorMessage(body []byte) string {
+	var e struct {
+		Errors    []string `json:"errors"`
+		ErrorType string   `json:"error_type"`
+	}
+	if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
+		return e.ErrorType + ": " + e.Errors[0]
+	}
+	return ""
 }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/earshot-dev/earshot/connectors/htmltext"
 	"github.com/earshot-dev/earshot/connectors/poll"
-	"github.com/earshot-dev/earshot/connectors/quota"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -48,8 +47,7 @@ type run struct {
 	*poll.Runner
 	src    *Source
 	cfg    *settings
-	quota  *quota.Quota
-	pacer  *poll.Pacer
+	client *poll.Client
 	recent *poll.Recent
 }
 
@@ -61,7 +59,8 @@ func (s *Source) Run(ctx context.Context, env *pipeline.SourceEnv) error {
 		return err
 	}
 	defer s.hc.CloseIdleConnections()
-	r := &run{Runner: pr, src: s, cfg: s.cfg, quota: &quota.Quota{}, pacer: &poll.Pacer{Gap: s.cfg.gap}}
+	r := &run{Runner: pr, src: s, cfg: s.cfg, client: poll.NewClient(s.hc, pr, s.cfg.gap, maxResponseBytes)}
+	r.client.ErrorMessage = errorMessage
 	r.recent = r.LoadRecent(ctx, "recent")
 	curs := make([]cursor, len(s.cfg.searches))
 	for i, sr := range s.cfg.searches {
@@ -193,66 +192,23 @@ func (r *run) poll(ctx context.Context, sr search, cur *cursor) error {
 	return nil
 }
 
-// get sends a GET to base_url+path, pacing requests and waiting out 429s.
-// It returns the body of a 200 and the status of a 404.
+// get sends a GET to base_url+path. It returns the body of a 200 and the
+// status of a 404.
 func (r *run) get(ctx context.Context, path string, q url.Values) ([]byte, int, error) {
-	for {
-		if err := r.pacer.Take(ctx); err != nil {
-			return nil, 0, err
-		}
-		if err := r.quota.Take(ctx); err != nil { // after the pacer: a 429 meanwhile holds this request
-			return nil, 0, err
-		}
-		u := r.cfg.BaseURL + path
-		if len(q) > 0 {
-			u += "?" + q.Encode()
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, 0, err
-		}
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", "earshot (+https://github.com/earshot-dev/earshot)")
-		resp, err := r.src.hc.Do(req)
-		if err != nil {
-			r.Env.Metrics.Request("error")
-			return nil, 0, fmt.Errorf("GET %s: %w", path, err)
-		}
-		body, rerr := poll.ReadBody(resp, maxResponseBytes)
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
-			r.Env.Metrics.Request("rate_limited")
-			until := r.Now().Add(poll.RetryAfter(resp.Header, r.Now(), time.Minute))
-			r.quota.Block(until)
-			r.Log.Debug("429 Too Many Requests; waiting", "path", path, "until", until.UTC())
-			continue
-		case resp.StatusCode == http.StatusNotFound:
-			r.Env.Metrics.Request("ok")
-			return nil, resp.StatusCode, nil
-		case resp.StatusCode != http.StatusOK:
-			r.Env.Metrics.Request("error")
-			return nil, resp.StatusCode, statusError(path, resp.StatusCode, body)
-		case rerr != nil:
-			r.Env.Metrics.Request("error")
-			return nil, resp.StatusCode, rerr
-		}
-		r.Env.Metrics.Request("ok")
-		return body, resp.StatusCode, nil
-	}
+	return r.client.Get(ctx, r.cfg.BaseURL, path, q)
 }
 
-// statusError uses Algolia's error body ({"message": …, "status": 400}).
-func statusError(path string, status int, body []byte) error {
+// errorMessage reads Algolia's error body ({"message": …, "status": 400}).
+func errorMessage(body []byte) string {
 	var e struct {
 		Message string `json:"message"`
 		Error   string `json:"error"`
 	}
 	_ = json.Unmarshal(body, &e)
-	msg := e.Message
-	if msg == "" {
-		msg = e.Error
+	if e.Message != "" {
+		return e.Message
 	}
-	return poll.StatusError("GET "+path, status, msg)
+	return e.Error
 }
 
 func (r *run) search(ctx context.Context, q url.Values) (*page, error) {
