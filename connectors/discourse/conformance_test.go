@@ -37,6 +37,7 @@ func fastSource(t testing.TB, fake *discoursefake.Server, extra string) *Source 
 }
 
 type conformanceFake struct {
+	polltest.Limits
 	fake  *discoursefake.Server
 	topic *discoursefake.Post
 	mu    sync.Mutex
@@ -105,18 +106,12 @@ func (f *conformanceFake) Oversized(t testing.TB) {
 	})
 }
 
-// Throttle answers the next request 429 with Retry-After.
-func (f *conformanceFake) Throttle(t testing.TB)                { f.fake.Window.RefuseNext(1) }
-func (f *conformanceFake) Throttled() int                       { return f.fake.Window.Throttled() }
-func (f *conformanceFake) Outage(t testing.TB, d time.Duration) { f.fake.Outage.Start(d) }
-func (f *conformanceFake) OutageRequests() int                  { return f.fake.Outage.Requests() }
-func (f *conformanceFake) Violations() []string                 { return f.fake.Window.Violations() }
-
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, func(t *testing.T) connectortest.Fake {
 		fake := discoursefake.New(t)
 		fake.Window.Set(100000, time.Minute)
 		fake.APIKey, fake.APIUsername = "forum-key", "system"
-		return &conformanceFake{fake: fake}
+		// Throttle: a 429 with Retry-After.
+		return &conformanceFake{fake: fake, Limits: polltest.Limits{Window: fake.Window, Outages: &fake.Outage}}
 	}, connectortest.Options{StateKey: func(k string) bool { return strings.HasPrefix(k, "recent:") }})
 }

@@ -32,6 +32,7 @@ func fastSource(t testing.TB, fake *hnfake.Server, extra string) *Source {
 }
 
 type conformanceFake struct {
+	polltest.Limits
 	fake *hnfake.Server
 	mu   sync.Mutex
 	n    int
@@ -78,16 +79,10 @@ func (f *conformanceFake) Oversized(t testing.TB) {
 	})
 }
 
-// Throttle refuses the next request with 429 and Retry-After, the only
-// rate-limit signal the API gives.
-func (f *conformanceFake) Throttle(t testing.TB)                { f.fake.Window.RefuseNext(1) }
-func (f *conformanceFake) Throttled() int                       { return f.fake.Window.Throttled() }
-func (f *conformanceFake) Outage(t testing.TB, d time.Duration) { f.fake.Outage.Start(d) }
-func (f *conformanceFake) OutageRequests() int                  { return f.fake.Outage.Requests() }
-func (f *conformanceFake) Violations() []string                 { return f.fake.Window.Violations() }
-
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, func(t *testing.T) connectortest.Fake {
-		return &conformanceFake{fake: hnfake.New(t)}
+		fake := hnfake.New(t)
+		// Throttle: a 429 with Retry-After, the only rate-limit signal the API gives.
+		return &conformanceFake{fake: fake, Limits: polltest.Limits{Window: fake.Window, Outages: &fake.Outage}}
 	}, connectortest.Options{StateKey: func(k string) bool { return k == "recent" }})
 }

@@ -40,6 +40,7 @@ func fastSource(t testing.TB, fake *sefake.Server, extra string) *Source {
 }
 
 type conformanceFake struct {
+	polltest.Limits
 	fake *sefake.Server
 	mu   sync.Mutex
 	n    int
@@ -91,15 +92,12 @@ func (f *conformanceFake) Throttle(t testing.TB) {
 	f.fake.Throttle.RefuseNext(1)
 }
 
-func (f *conformanceFake) Throttled() int                       { return f.fake.Throttle.Throttled() }
-func (f *conformanceFake) Outage(t testing.TB, d time.Duration) { f.fake.Outage.Start(d) }
-func (f *conformanceFake) OutageRequests() int                  { return f.fake.Outage.Requests() }
-func (f *conformanceFake) Violations() []string                 { return f.fake.Violations() }
+func (f *conformanceFake) Violations() []string { return f.fake.Violations() }
 
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, func(t *testing.T) connectortest.Fake {
 		fake := sefake.New(t)
 		fake.Key = "app-key"
-		return &conformanceFake{fake: fake}
+		return &conformanceFake{fake: fake, Limits: polltest.Limits{Window: fake.Throttle, Outages: &fake.Outage}}
 	}, connectortest.Options{StateKey: func(k string) bool { return k == "recent" || k == quotaKey }})
 }

@@ -73,7 +73,16 @@ func TestQuotaSpentStopsForTheDay(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- fastSource(t, fake, "").Run(ctx, env) }()
-		pipelinetest.WaitFor(t, 10*time.Second, "the quota spent", func() bool { return fake.QuotaLeft() <= 0 })
+		// The request that spent the quota is recorded once answered.
+		pipelinetest.WaitFor(t, 10*time.Second, "the quota spent", func() bool {
+			ok := 0
+			for _, r := range fake.Requests() {
+				if r.Status == 200 {
+					ok++
+				}
+			}
+			return fake.QuotaLeft() <= 0 && ok >= 3
+		})
 		// Several polling intervals (50 ms) pass; none may send a request.
 		n := len(fake.Requests())
 		time.Sleep(400 * time.Millisecond)

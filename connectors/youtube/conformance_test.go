@@ -37,6 +37,7 @@ func fastSource(t testing.TB, fake *ytfake.Server, extra string) *Source {
 }
 
 type conformanceFake struct {
+	polltest.Limits
 	fake *ytfake.Server
 	mu   sync.Mutex
 	n    int
@@ -72,18 +73,11 @@ func (f *conformanceFake) Oversized(t testing.TB) {
 	})
 }
 
-// Throttle answers the next request 403 rateLimitExceeded (YouTube's
-// per-user rate signal, with no time given).
-func (f *conformanceFake) Throttle(t testing.TB)                { f.fake.Window.RefuseNext(1) }
-func (f *conformanceFake) Throttled() int                       { return f.fake.Window.Throttled() }
-func (f *conformanceFake) Outage(t testing.TB, d time.Duration) { f.fake.Outage.Start(d) }
-func (f *conformanceFake) OutageRequests() int                  { return f.fake.Outage.Requests() }
-func (f *conformanceFake) Violations() []string                 { return f.fake.Window.Violations() }
-
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, func(t *testing.T) connectortest.Fake {
 		fake := ytfake.New(t)
 		fake.AddVideo(&ytfake.Video{ID: testVideo, ChannelID: "UCuAXFkgsw1L7xaCfnd5JJOw", Title: "Acme X200 unboxing"})
-		return &conformanceFake{fake: fake}
+		// Throttle: 403 rateLimitExceeded, YouTube's rate signal, with no time given.
+		return &conformanceFake{fake: fake, Limits: polltest.Limits{Window: fake.Window, Outages: &fake.Outage}}
 	}, connectortest.Options{StateKey: func(k string) bool { return k == "recent" || k == budgetKey }})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/earshot-dev/earshot/connectors/connectortest"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 )
@@ -92,3 +93,18 @@ func ByID(ms []*pipeline.Mention) map[string]*pipeline.Mention {
 	}
 	return out
 }
+
+// Limits implements the rate-limit and outage methods of
+// connectortest.Fake over a fake's Window and Outage, for a conformance
+// fake to embed: Throttle refuses the next request (the fake answers it
+// the platform's way, e.g. 429 with Retry-After).
+type Limits struct {
+	Window  *connectortest.Window
+	Outages *connectortest.Outage
+}
+
+func (l Limits) Throttle(t testing.TB)                { l.Window.RefuseNext(1) }
+func (l Limits) Throttled() int                       { return l.Window.Throttled() }
+func (l Limits) Outage(t testing.TB, d time.Duration) { l.Outages.Start(d) }
+func (l Limits) OutageRequests() int                  { return l.Outages.Requests() }
+func (l Limits) Violations() []string                 { return l.Window.Violations() }
