@@ -56,7 +56,7 @@ func parseConfig(c Config, topics []pipeline.Topic) (*settings, []error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	s := &settings{Resolved: c.Common.Resolve(poll.Defaults{BaseURL: DefaultBaseURL, Interval: DefaultInterval,
-		MaxPages: DefaultMaxPages, Refresh: 24 * time.Hour, RefreshMax: 500}, &errs)}
+		MaxPages: DefaultMaxPages, Refresh: 3 * time.Hour, RefreshMax: 100}, &errs)}
 	tags := c.Tags
 	if len(tags) == 0 {
 		tags = []string{"story", "comment"}

@@ -54,9 +54,13 @@ type run struct {
 	budget *budget
 	recent *poll.Recent
 
-	uploads  map[string]string    // channel -> uploads playlist
-	found    map[string]string    // video -> topic id (search) or ""
-	disabled map[string]time.Time // videos without comments: not read again before then
+	uploads map[string]string // channel -> uploads playlist
+	// The videos read besides the configured ones: each channel's latest
+	// uploads and each search's newest results, as last listed (older ones
+	// drop out, so the set stays bounded).
+	fromChannels map[string][]string  // channel -> video ids
+	fromSearch   map[int][]string     // index in cfg.searches -> video ids
+	disabled     map[string]time.Time // videos without comments: not read again before then
 }
 
 // Run reads YouTube until ctx is done.
@@ -67,7 +71,7 @@ func (s *Source) Run(ctx context.Context, env *pipeline.SourceEnv) error {
 	}
 	defer s.hc.CloseIdleConnections()
 	r := &run{Runner: pr, src: s, cfg: s.cfg, quota: &quota.Quota{}, budget: &budget{limit: s.cfg.budget, now: pr.Now},
-		uploads: map[string]string{}, found: map[string]string{}, disabled: map[string]time.Time{}}
+		uploads: map[string]string{}, fromChannels: map[string][]string{}, fromSearch: map[int][]string{}, disabled: map[string]time.Time{}}
 	r.budget.load(ctx, pr)
 	r.recent = r.LoadRecent(ctx, "recent")
 	curs := map[string]*poll.TimeCursor{}
@@ -111,17 +115,42 @@ func (s *Source) Run(ctx context.Context, env *pipeline.SourceEnv) error {
 	return nil
 }
 
-// videos are the configured videos and those found, in a stable order.
+// videos are the configured videos, then the channels' latest uploads,
+// then the search results, each once, in a stable order.
 func (r *run) videos() []string {
 	out := slices.Clone(r.cfg.videos)
-	var more []string
-	for v := range r.found {
-		if !slices.Contains(out, v) {
-			more = append(more, v)
+	add := func(vs []string) {
+		for _, v := range vs {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
 		}
 	}
-	slices.Sort(more)
-	return append(out, more...)
+	for _, ch := range r.cfg.channels {
+		add(r.fromChannels[ch])
+	}
+	for i := range r.cfg.searches {
+		add(r.fromSearch[i])
+	}
+	return out
+}
+
+// rule is the topic id of the first search that found video, or "".
+func (r *run) rule(video string) string {
+	if slices.Contains(r.cfg.videos, video) {
+		return ""
+	}
+	for _, ch := range r.cfg.channels {
+		if slices.Contains(r.fromChannels[ch], video) {
+			return ""
+		}
+	}
+	for i, s := range r.cfg.searches {
+		if slices.Contains(r.fromSearch[i], video) {
+			return s.Rule
+		}
+	}
+	return ""
 }
 
 // apiError is the API's error body.
@@ -266,18 +295,20 @@ func (r *run) listUploads(ctx context.Context) error {
 		if err := json.Unmarshal(body, &resp); err != nil {
 			return poll.Malformed("GET /playlistItems", err)
 		}
+		var vs []string
 		for _, it := range resp.Items {
-			if _, ok := r.found[it.ContentDetails.VideoID]; !ok && it.ContentDetails.VideoID != "" {
-				r.found[it.ContentDetails.VideoID] = ""
+			if it.ContentDetails.VideoID != "" {
+				vs = append(vs, it.ContentDetails.VideoID)
 			}
 		}
+		r.fromChannels[ch] = vs
 	}
 	return nil
 }
 
 // searchVideos finds the newest videos per topic query (100 units each).
 func (r *run) searchVideos(ctx context.Context) error {
-	for _, s := range r.cfg.searches {
+	for i, s := range r.cfg.searches {
 		body, err := r.get(ctx, "/search", url.Values{"part": {"snippet"}, "type": {"video"}, "order": {"date"}, "q": {s.Query},
 			"maxResults": {strconv.Itoa(r.cfg.searchVideos)}}, costSearch)
 		if err != nil {
@@ -293,11 +324,13 @@ func (r *run) searchVideos(ctx context.Context) error {
 		if err := json.Unmarshal(body, &resp); err != nil {
 			return poll.Malformed("GET /search", err)
 		}
+		var vs []string
 		for _, it := range resp.Items {
 			if it.ID.VideoID != "" {
-				r.found[it.ID.VideoID] = s.Rule
+				vs = append(vs, it.ID.VideoID)
 			}
 		}
+		r.fromSearch[i] = vs
 	}
 	return nil
 }
@@ -393,7 +426,7 @@ func (r *run) pollVideo(ctx context.Context, video string, cur *poll.TimeCursor)
 	fresh := map[string]int64{}
 	newest := cur.At
 	token := ""
-	rule := r.found[video]
+	rule := r.rule(video)
 	for page := 0; page < r.cfg.MaxPages; page++ {
 		q := url.Values{"part": {"snippet,replies"}, "videoId": {video}, "order": {"time"}, "maxResults": {strconv.Itoa(pageSize)},
 			"textFormat": {"plainText"}}
