@@ -413,7 +413,23 @@ func (r *run) decodeThreads(body []byte, what string) (*threadPage, error) {
 			continue
 		}
 		if th.ID != "" {
-			pg.threads = append(pg.threads, thread{ID: th.ID, bad: true})
+			// Kept unpublished, with its time when readable, so the cursor
+			// passes it and it is not counted again at every poll.
+			var head struct {
+				Snippet struct {
+					TopLevelComment struct {
+						Snippet struct {
+							PublishedAt string `json:"publishedAt"`
+						} `json:"snippet"`
+					} `json:"topLevelComment"`
+				} `json:"snippet"`
+			}
+			_ = json.Unmarshal(c, &head)
+			bad := thread{ID: th.ID, bad: true}
+			if t, err := time.Parse(time.RFC3339, head.Snippet.TopLevelComment.Snippet.PublishedAt); err == nil {
+				bad.Snippet.TopLevelComment.Snippet.PublishedAt = t
+			}
+			pg.threads = append(pg.threads, bad)
 		}
 	}
 	return pg, nil
@@ -449,10 +465,14 @@ func (r *run) pollVideo(ctx context.Context, video string, cur *poll.TimeCursor)
 		reached := false
 		for i := range pg.threads {
 			th := &pg.threads[i]
+			top := &th.Snippet.TopLevelComment
 			if th.bad {
+				if at := top.Snippet.PublishedAt.Unix(); !top.Snippet.PublishedAt.IsZero() && at >= cur.At-overlap {
+					fresh[th.ID] = at
+					newest = max(newest, at)
+				}
 				continue
 			}
-			top := &th.Snippet.TopLevelComment
 			at := top.Snippet.PublishedAt.Unix()
 			newest = max(newest, at)
 			if cur.At > 0 && at < cur.At-overlap {
