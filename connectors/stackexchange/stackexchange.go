@@ -304,7 +304,11 @@ func (r *run) get(ctx context.Context, site, path string, q url.Values) (*wrappe
 		resp, err := r.src.hc.Do(req)
 		if err != nil {
 			r.Env.Metrics.Request("error")
-			return nil, fmt.Errorf("GET %s: %w", path, err) // the URL (with the key) is not in the error
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // its URL holds the key
+			}
+			return nil, fmt.Errorf("GET %s: %w", path, err)
 		}
 		body, rerr := readBody(resp)
 		if resp.StatusCode >= 500 {

@@ -138,6 +138,32 @@ func TestWrongKeyIsAuthErrorWithoutTheKey(t *testing.T) {
 	}
 }
 
+// A transport error (nothing listening) is logged without the key that
+// travels in the query string.
+func TestTransportErrorHidesTheKey(t *testing.T) {
+	fake := sefake.New(t)
+	fake.Key = "secret-app-key"
+	src := fastSource(t, fake, "")
+	src.cfg.BaseURL = "http://127.0.0.1:1/2.3" // refused
+	js := pipelinetest.StartJetStream(t)
+	env := js.SourceEnv(t, Platform, "se")
+	mx := pipeline.NewMetrics(prometheus.NewRegistry())
+	env.Metrics = mx.Connector(Platform, "se")
+	var logs bytes.Buffer
+	env.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, env) }()
+	pipelinetest.WaitFor(t, 10*time.Second, "a network error", func() bool {
+		return testutil.ToFloat64(mx.ConnErrors.WithLabelValues(Platform, "se", "network")) >= 1
+	})
+	cancel()
+	<-done
+	if strings.Contains(logs.String(), "secret-app-key") {
+		t.Errorf("the key was logged:\n%s", logs.String())
+	}
+}
+
 func TestHost(t *testing.T) {
 	for site, want := range map[string]string{"stackoverflow": "stackoverflow.com", "math": "math.stackexchange.com",
 		"ru.stackoverflow": "ru.stackoverflow.com", "mathoverflow.net": "mathoverflow.net", "askubuntu": "askubuntu.com"} {
