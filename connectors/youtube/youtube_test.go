@@ -1,12 +1,15 @@
 package youtube
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/earshot-dev/earshot/connectors/poll/polltest"
 	"github.com/earshot-dev/earshot/connectors/youtube/ytfake"
@@ -114,6 +117,32 @@ func TestDailyBudget(t *testing.T) {
 	}, "quotaExceeded")
 	if got := len(js.Mentions(t, pipeline.StreamMentions)); got != 1 {
 		t.Errorf("stream holds %d mentions; want 1", got)
+	}
+}
+
+// A transport error (nothing listening) is logged without the key that
+// travels in the query string.
+func TestTransportErrorHidesTheKey(t *testing.T) {
+	fake := ytfake.New(t)
+	fake.Key = "secret-yt-key"
+	src := fastSource(t, fake, "")
+	src.cfg.BaseURL = "http://127.0.0.1:1/youtube/v3" // refused
+	js := pipelinetest.StartJetStream(t)
+	env := js.SourceEnv(t, Platform, "yt")
+	mx := pipeline.NewMetrics(prometheus.NewRegistry())
+	env.Metrics = mx.Connector(Platform, "yt")
+	var logs bytes.Buffer
+	env.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, env) }()
+	pipelinetest.WaitFor(t, 10*time.Second, "a network error", func() bool {
+		return testutil.ToFloat64(mx.ConnErrors.WithLabelValues(Platform, "yt", "network")) >= 1
+	})
+	cancel()
+	<-done
+	if strings.Contains(logs.String(), "secret-yt-key") {
+		t.Errorf("the key was logged:\n%s", logs.String())
 	}
 }
 
