@@ -26,6 +26,7 @@ const (
 	KindQuote   = "quote"
 	KindComment = "comment"
 	KindArticle = "article"
+	KindReview  = "review"
 )
 
 // Sentiment labels.
@@ -70,6 +71,13 @@ type Mention struct {
 	// re-publishes the whole mention with a later EditedAt: a new version
 	// of the same id (see MsgID).
 	EditedAt time.Time `json:"edited_at,omitzero"`
+
+	// Rating is a review's star rating, 1 to 5 (App Store reviews); 0 when
+	// the mention is not a rated review.
+	Rating int `json:"rating,omitempty"`
+	// Answered is a Q&A platform's "is answered" (Stack Exchange's
+	// is_answered: an accepted or upvoted answer exists).
+	Answered bool `json:"answered,omitempty"`
 
 	Enrichment Enrichment `json:"enrichment"`
 }

@@ -30,6 +30,11 @@
 //
 // Articles (news, blog posts) are excluded too: they are reported, not
 // answered.
+//
+// A rated review (an App Store review) at or below complaint_rating stars
+// (default 1) is a complaint to answer whatever its wording: a review is
+// addressed to the app's maker by nature, and its rating says more than
+// the words of a short review.
 package respond
 
 import (
@@ -48,7 +53,7 @@ import (
 // Name is the stage name; Version changes whenever the rules or cues do.
 const (
 	Name    = "respond"
-	Version = "1"
+	Version = "2"
 )
 
 func init() {
@@ -67,7 +72,13 @@ type Options struct {
 	// ComplaintCues are extra complaint words or phrases, any language; end
 	// a word with '*' to match any word it starts.
 	ComplaintCues []string `yaml:"complaint_cues"`
+	// ComplaintRating is the star rating (1 to 5) at or below which a
+	// review is a complaint whatever its text; default 1, 0 turns it off.
+	ComplaintRating *int `yaml:"complaint_rating"`
 }
+
+// DefaultComplaintRating is the default review rating of a complaint.
+const DefaultComplaintRating = 1
 
 // DefaultComplaintScore is the default sentiment threshold for a complaint.
 const DefaultComplaintScore = -0.3
@@ -83,6 +94,7 @@ var ErrOptions = errors.New("invalid respond options")
 type Stage struct {
 	handles        map[string]bool // brand handles, lower-cased, without '@'
 	complaintScore float64
+	rating         int // reviews rated at or below need a response; 0 off
 	cues           *cueSet
 	logger         *slog.Logger
 }
@@ -113,6 +125,13 @@ func NewWithOptions(topics []pipeline.Topic, o Options) (*Stage, error) {
 			errs = append(errs, fmt.Errorf("complaint_score %v: want -1 to 0", score))
 		}
 	}
+	rating := DefaultComplaintRating
+	if o.ComplaintRating != nil {
+		rating = *o.ComplaintRating
+		if rating < 0 || rating > 5 {
+			errs = append(errs, fmt.Errorf("complaint_rating %d: want 0 (off) to 5", rating))
+		}
+	}
 	for i, c := range o.QuestionCues {
 		if len(splitWords(strings.ToLower(c))) == 0 {
 			errs = append(errs, fmt.Errorf("question_cues[%d] %q: no words", i, c))
@@ -140,6 +159,7 @@ func NewWithOptions(topics []pipeline.Topic, o Options) (*Stage, error) {
 	return &Stage{
 		handles:        handles,
 		complaintScore: score,
+		rating:         rating,
 		cues:           defaultCues(o.QuestionCues, o.ComplaintCues),
 		logger:         slog.New(slog.DiscardHandler),
 	}, nil
@@ -189,6 +209,12 @@ func (s *Stage) Assess(m *pipeline.Mention) Verdict {
 	}
 	if s.ownHandle(m.Author.Handle) {
 		v.Excluded = "own post"
+		return v
+	}
+	if m.Kind == pipeline.KindReview && m.Rating > 0 && m.Rating <= s.rating {
+		v.Addressed = "review"
+		v.Complaint = fmt.Sprintf("rating %d/5", m.Rating)
+		v.NeedsResponse = true
 		return v
 	}
 	v.Addressed = s.addressed(m)

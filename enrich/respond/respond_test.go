@@ -234,3 +234,46 @@ func BenchmarkStage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(posts), "ns/post")
 }
+
+// A 1-star review needs a response whatever its wording; a better rating
+// goes through the usual rules.
+func TestReviewRating(t *testing.T) {
+	s, err := NewWithOptions(topics, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := &pipeline.Sentiment{Score: 0.8, Label: pipeline.SentimentPositive}
+	for _, tt := range []struct {
+		name   string
+		kind   string
+		rating int
+		text   string
+		sent   *pipeline.Sentiment
+		want   bool
+	}{
+		{"1 star, glowing words, no topic", pipeline.KindReview, 1, "Love the colours, great design", pos, true},
+		{"1 star, empty text", pipeline.KindReview, 1, "", nil, true},
+		{"2 stars, neutral, no topic", pipeline.KindReview, 2, "It opens.", nil, false},
+		{"5 stars", pipeline.KindReview, 5, "Perfect app", pos, false},
+		{"a post with a rating field is not a review", pipeline.KindPost, 1, "Love it", pos, false},
+	} {
+		m := &pipeline.Mention{ID: "appstore:1", Kind: tt.kind, Rating: tt.rating, Text: tt.text}
+		m.Enrichment.Sentiment = tt.sent
+		m.SetVersion("entities", "1")
+		if got := s.Assess(m); got.NeedsResponse != tt.want {
+			t.Errorf("%s: Assess = %+v; want NeedsResponse %v", tt.name, got, tt.want)
+		}
+	}
+	two := 2
+	s2, err := NewWithOptions(topics, Options{ComplaintRating: &two})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := s2.Assess(&pipeline.Mention{Kind: pipeline.KindReview, Rating: 2, Text: "It opens."}); !v.NeedsResponse || v.Complaint != "rating 2/5" {
+		t.Errorf("complaint_rating 2: Assess(2 stars) = %+v; want a complaint by rating", v)
+	}
+	bad := 6
+	if _, err := NewWithOptions(topics, Options{ComplaintRating: &bad}); err == nil || !strings.Contains(err.Error(), "complaint_rating 6") {
+		t.Errorf("complaint_rating 6: err = %v; want it rejected", err)
+	}
+}

@@ -64,6 +64,23 @@ var mentionColumns = []column{
 	// Added by migration 5 (deletions and edits).
 	{"deleted", "UInt8"},             // 1: a tombstone; the post was deleted on its platform
 	{"edited_at", "DateTime('UTC')"}, // when the platform says the post was last edited; 0 if never
+	// Added by migration 7 (reviews and Q&A).
+	{"rating", "UInt8"},   // a review's star rating, 1-5; 0 when not a rated review
+	{"answered", "UInt8"}, // 1: a Q&A question with an accepted or upvoted answer (is_answered)
+}
+
+// reviewColumns are the columns migration 7 adds.
+var reviewColumns = []string{"rating", "answered"}
+
+// viewColumnsThrough is mentionColumns up to and including name: the
+// columns that exist once the migration adding name has run.
+func viewColumnsThrough(name string) []column {
+	for i, c := range mentionColumns {
+		if c.name == name {
+			return mentionColumns[:i+1]
+		}
+	}
+	return mentionColumns
 }
 
 // deletionColumns are the columns migration 5 adds; liveViewColumns ends
@@ -257,6 +274,25 @@ SELECT
 FROM `+q+`.mentions FINAL
 WHERE `+liveFilter(q)+`
 GROUP BY minute, platform, topic, sentiment_label`,
+		)
+	}},
+	{7, "reviews and Q&A: rating, answered; mentions_dedup with them", func(db string) []string {
+		q := "`" + db + "`"
+		var stmts []string
+		for _, name := range reviewColumns {
+			for _, c := range mentionColumns {
+				if c.name == name {
+					stmts = append(stmts, `ALTER TABLE `+q+`.mentions ADD COLUMN IF NOT EXISTS `+"`"+c.name+"` "+c.typ)
+				}
+			}
+		}
+		// mentions_dedup lists its columns, so it is recreated to show the
+		// new ones (every column up to them exists at this version).
+		return append(stmts,
+			`DROP TABLE IF EXISTS `+q+`.mentions_dedup`,
+			`CREATE VIEW IF NOT EXISTS `+q+`.mentions_dedup AS
+SELECT `+columnList(viewColumnsThrough(reviewColumns[len(reviewColumns)-1]))+` FROM `+q+`.mentions FINAL
+WHERE `+liveFilter(q),
 		)
 	}},
 }

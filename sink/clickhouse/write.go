@@ -248,6 +248,7 @@ func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
 		errorList(e.Errors), versionList(e.Versions), uint8(m.Schema),
 		m.Lang, sentConf,
 		boolUint8(m.Deleted), edited,
+		ratingUint8(m.Rating), boolUint8(m.Answered),
 	}
 }
 
@@ -282,6 +283,9 @@ func checkMention(m *pipeline.Mention) error {
 				t.v.UTC().Format(time.RFC3339), minDateTime.Format(time.DateOnly), maxDateTime.Format(time.DateOnly)))
 		}
 	}
+	if m.Rating < 0 || m.Rating > 5 {
+		probs = append(probs, fmt.Sprintf("rating %d outside 0 (none) to 5", m.Rating))
+	}
 	if s := m.Enrichment.Sentiment; s != nil && (math.IsNaN(s.Score) || math.IsInf(s.Score, 0)) {
 		probs = append(probs, fmt.Sprintf("sentiment score %v is not finite", s.Score))
 	}
@@ -295,6 +299,14 @@ func checkMention(m *pipeline.Mention) error {
 		return errors.New(strings.Join(probs, ", "))
 	}
 	return nil
+}
+
+// ratingUint8 stores a 1-5 rating; anything else is 0 (not rated).
+func ratingUint8(r int) uint8 {
+	if r < 1 || r > 5 {
+		return 0
+	}
+	return uint8(r)
 }
 
 func boolUint8(b bool) uint8 {
