@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/earshot-dev/earshot/console"
 	"github.com/earshot-dev/earshot/enrich/spikes"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
@@ -28,6 +29,7 @@ type Config struct {
 	Enrich     pipeline.EnrichConfig `yaml:"enrich"`
 	Sink       pipeline.SinkConfig   `yaml:"sink"`
 	Detect     spikes.Config         `yaml:"detect"`
+	Console    console.Config        `yaml:"console"`
 	Connectors []yaml.Node           `yaml:"connectors"`
 }
 
@@ -185,6 +187,9 @@ func (c *Config) validate() error {
 	}
 	if c.Enrich.BatchSize < 0 {
 		bad("enrich.batch_size", "must not be negative")
+	}
+	if err := c.Console.Validate(); err != nil {
+		bad("console", "%v", err)
 	}
 	if err := c.Detect.Validate(); err != nil {
 		errs = append(errs, prefixErrs(c.File+": detect", err))

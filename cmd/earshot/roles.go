@@ -20,6 +20,9 @@ import (
 // roles says which parts a process runs.
 type roles struct {
 	connect, enrich, sink, detect bool
+	// console serves the console alone (every process with ClickHouse
+	// serves it too).
+	console bool
 	// embedded allows starting embedded NATS and a managed ClickHouse.
 	embedded bool
 }
@@ -70,9 +73,16 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if err := in.openNATS(ctx, r.embedded); err != nil {
 		return err
 	}
-	if r.sink || r.detect || r.embedded {
+	if r.sink || r.detect || r.embedded || r.console {
 		if err := in.openClickHouse(ctx, r.embedded); err != nil {
 			return err
+		}
+		if cfg.HTTP.Listen != "off" {
+			c, err := newConsole(in)
+			if err != nil {
+				return err
+			}
+			in.console = c.Handler()
 		}
 	}
 	var (

@@ -163,6 +163,23 @@ GROUP BY minute, platform, topic, sentiment_label`,
 	}},
 }
 
+// responseMigration is version 6: the console's response queue state. It is
+// kept as a separate var appended to migrations so versions 3–5 (other
+// features) can sit before it.
+var responseMigration = migration{6, "console response queue", func(db string) []string {
+	return []string{
+		// One row per mention a person acted on in the console: the latest
+		// state wins (version is the action's time in nanoseconds). Keyed by
+		// mention id, so writing the same action twice changes nothing.
+		`CREATE TABLE IF NOT EXISTS ` + "`" + db + "`" + `.responses (
+  ` + columnDefs(responseColumns) + `
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY mention_id`,
+	}
+}}
+
+func init() { migrations = append(migrations, responseMigration) }
+
 // SchemaVersion is the schema version this binary migrates to.
 func SchemaVersion() uint32 { return migrations[len(migrations)-1].version }
 

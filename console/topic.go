@@ -1,0 +1,195 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// baselineBuckets is how many earlier buckets the chart's baseline is the
+// median of.
+const baselineBuckets = 12
+
+type point struct {
+	T        int64   `json:"t"` // bucket start, unix seconds
+	Volume   uint64  `json:"volume"`
+	Baseline float64 `json:"baseline"`
+	Positive uint64  `json:"positive"`
+	Negative uint64  `json:"negative"`
+	Neutral  uint64  `json:"neutral"`
+	Other    uint64  `json:"other"` // unknown or not scored
+}
+
+type count struct {
+	Key   string `json:"key"`
+	N     uint64 `json:"n"`
+	Extra string `json:"extra,omitempty"`
+}
+
+type cluster struct {
+	ID        string    `json:"id"`
+	Copies    uint64    `json:"copies"`
+	Platforms uint64    `json:"platforms"`
+	Example   string    `json:"example"`
+	First     time.Time `json:"first"`
+	SampleID  string    `json:"sample_id"`
+}
+
+// topicWhere is the fixed filter of the topic page: the window, and the
+// topic when one is chosen.
+func (s *Server) topicWhere(w window, topic string) (string, []any) {
+	sql := "created_at >= toDateTime(?) AND created_at < toDateTime(?)"
+	args := []any{w.from.Unix(), w.to.Unix()}
+	if topic != "" {
+		sql += " AND has(topics, ?)"
+		args = append(args, topic)
+	}
+	return sql, args
+}
+
+func (s *Server) apiTopic(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	topic := r.URL.Query().Get("topic")
+	win, err := s.resolveWindow(ctx, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.topicPage(ctx, win, topic)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[string]any, error) {
+	where, args := s.topicWhere(win, topic)
+	from := s.table("mentions") + " FINAL"
+	var (
+		series                            []point
+		hashtags, domains, authors, voice []count
+		clusters                          []cluster
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		series, err = s.series(gctx, win, where, args)
+		return err
+	})
+	top := func(out *[]count, sql string, args ...any) {
+		g.Go(func() error {
+			var err error
+			*out, err = s.counts(gctx, sql, args...)
+			return err
+		})
+	}
+	top(&hashtags, "SELECT tag, count() AS n, '' FROM "+from+" ARRAY JOIN hashtags AS tag WHERE "+where+" GROUP BY tag ORDER BY n DESC, tag LIMIT 15", args...)
+	top(&domains, "SELECT d, count() AS n, '' FROM "+from+" ARRAY JOIN domains AS d WHERE "+where+" GROUP BY d ORDER BY n DESC, d LIMIT 15", args...)
+	top(&authors, "SELECT author_handle, count() AS n, toString(max(author_followers)) FROM "+from+" WHERE "+where+
+		" AND author_handle != '' GROUP BY author_handle ORDER BY n DESC, author_handle LIMIT 15", args...)
+	vwhere, vargs := s.topicWhere(win, "")
+	top(&voice, "SELECT topic, count() AS n, toString(countIf(sentiment_label = 'negative')) FROM "+from+" ARRAY JOIN topics AS topic WHERE "+vwhere+
+		" GROUP BY topic ORDER BY n DESC, topic LIMIT 50", vargs...)
+	g.Go(func() error {
+		rows, err := s.store.Conn().Query(gctx, "SELECT dup_cluster, count() AS c, uniqExact(platform), any(if(title != '', title, substring(text, 1, 200))), "+
+			"min(created_at), any(id) FROM "+from+" WHERE "+where+" AND dup_cluster != '' GROUP BY dup_cluster HAVING c > 1 ORDER BY c DESC, dup_cluster LIMIT 10", args...)
+		if err != nil {
+			return fmt.Errorf("clusters: %w", err)
+		}
+		defer rows.Close()
+		clusters = []cluster{}
+		for rows.Next() {
+			var c cluster
+			if err := rows.Scan(&c.ID, &c.Copies, &c.Platforms, &c.Example, &c.First, &c.SampleID); err != nil {
+				return fmt.Errorf("clusters: %w", err)
+			}
+			c.First = c.First.UTC()
+			clusters = append(clusters, c)
+		}
+		return rows.Err()
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return map[string]any{"window": win.json(), "topic": topic, "series": series, "hashtags": hashtags, "domains": domains,
+		"authors": authors, "share_of_voice": voice, "clusters": clusters, "baseline_buckets": baselineBuckets}, nil
+}
+
+// series counts mentions per bucket by sentiment, fills empty buckets with
+// zeros and sets each bucket's baseline: the median volume of the
+// baselineBuckets before it.
+func (s *Server) series(ctx context.Context, win window, where string, args []any) ([]point, error) {
+	b := int64(win.bucket.Seconds())
+	rows, err := s.store.Conn().Query(ctx, "SELECT intDiv(toUInt32(created_at), ?) * ? AS b, count(), countIf(sentiment_label = 'positive'), "+
+		"countIf(sentiment_label = 'negative'), countIf(sentiment_label = 'neutral') FROM "+s.table("mentions")+" FINAL WHERE "+where+
+		" GROUP BY b ORDER BY b", append([]any{b, b}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("series: %w", err)
+	}
+	defer rows.Close()
+	got := map[int64]point{}
+	for rows.Next() {
+		var p point
+		var t uint64
+		if err := rows.Scan(&t, &p.Volume, &p.Positive, &p.Negative, &p.Neutral); err != nil {
+			return nil, fmt.Errorf("series: %w", err)
+		}
+		p.T = int64(t)
+		p.Other = p.Volume - p.Positive - p.Negative - p.Neutral
+		got[p.T] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("series: %w", err)
+	}
+	var out []point
+	for t := win.from.Unix() / b * b; t < win.to.Unix(); t += b {
+		p := got[t]
+		p.T = t
+		out = append(out, p)
+	}
+	prev := make([]float64, 0, baselineBuckets)
+	for i := range out {
+		if i > 0 {
+			prev = prev[:0]
+			for j := max(0, i-baselineBuckets); j < i; j++ {
+				prev = append(prev, float64(out[j].Volume))
+			}
+			out[i].Baseline = median(prev)
+		}
+	}
+	return out, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (s *Server) counts(ctx context.Context, sql string, args ...any) ([]count, error) {
+	rows, err := s.store.Conn().Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("top values: %w", err)
+	}
+	defer rows.Close()
+	out := []count{}
+	for rows.Next() {
+		var c count
+		if err := rows.Scan(&c.Key, &c.N, &c.Extra); err != nil {
+			return nil, fmt.Errorf("top values: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
