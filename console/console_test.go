@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { chtest.Main(m) }
 
 var testTopics = []pipeline.Topic{{ID: "acme", Query: "acme OR #acme"}, {ID: "refund", Query: "refund*"}}
 
-func openStore(t *testing.T) *clickhouse.Store {
+func openStore(t testing.TB) *clickhouse.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -58,7 +58,7 @@ func options(st *clickhouse.Store, listen string, reg prometheus.Registerer) con
 	}
 }
 
-func serve(t *testing.T, o console.Options) *httptest.Server {
+func serve(t testing.TB, o console.Options) *httptest.Server {
 	t.Helper()
 	c, err := console.New(o)
 	if err != nil {

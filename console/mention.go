@@ -150,7 +150,10 @@ func (s *Server) mentionsByID(ctx context.Context, ids []string) ([]*row, error)
 	for i, id := range ids {
 		set[i] = id
 	}
-	rows, err := s.store.Conn().Query(ctx, "SELECT "+mentionCols+" FROM "+s.table("mentions")+" FINAL WHERE id IN ?", ch.GroupSet{Value: set})
+	// The newest copy of each: what FINAL keeps, without FINAL's full read
+	// of every column.
+	rows, err := s.store.Conn().Query(ctx, "SELECT "+mentionCols+" FROM "+s.table("mentions")+
+		" WHERE id IN ? ORDER BY id, collected_at DESC LIMIT 1 BY id", ch.GroupSet{Value: set})
 	if err != nil {
 		return nil, fmt.Errorf("mentions by id: %w", err)
 	}

@@ -22,10 +22,13 @@ type person struct {
 // negative ones. Both rank by mentions × mean sentiment (signed) ×
 // log10(10 + followers), among authors whose mentions lean that way.
 const (
-	personCols = "author_handle, any(author_name), max(author_followers) AS f, count() AS n, countIf(sentiment_label = 'positive') AS pos, " +
-		"countIf(sentiment_label = 'negative') AS neg, avg(sentiment) AS s, n * s * log10(10 + f) AS score, any(id)"
-	advocateHaving  = "pos > neg AND s > 0.05 ORDER BY score DESC, author_handle"
-	detractorHaving = "neg > pos AND s < -0.05 ORDER BY score ASC, author_handle"
+	personCols = "p_handle, any(p_name), max(p_followers) AS f, count() AS n, countIf(p_label = 'positive') AS pos, " +
+		"countIf(p_label = 'negative') AS neg, avg(p_sentiment) AS s, n * s * log10(10 + f) AS score, any(id)"
+	// personRows is one row per mention (GROUP BY id instead of FINAL).
+	personRows = "SELECT id, any(author_handle) AS p_handle, any(author_name) AS p_name, any(author_followers) AS p_followers, " +
+		"any(sentiment_label) AS p_label, any(sentiment) AS p_sentiment FROM "
+	advocateHaving  = "pos > neg AND s > 0.05 ORDER BY score DESC, p_handle"
+	detractorHaving = "neg > pos AND s < -0.05 ORDER BY score ASC, p_handle"
 )
 
 func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) {
@@ -50,8 +53,8 @@ func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) people(ctx context.Context, where, having string, args []any) ([]person, error) {
-	rows, err := s.store.Conn().Query(ctx, "SELECT "+personCols+" FROM "+s.table("mentions")+" FINAL WHERE "+where+
-		" AND author_handle != '' GROUP BY author_handle HAVING "+having+" LIMIT 20", args...)
+	rows, err := s.store.Conn().Query(ctx, "SELECT "+personCols+" FROM ("+personRows+s.table("mentions")+" WHERE "+where+
+		" AND author_handle != '' GROUP BY id) GROUP BY p_handle HAVING "+having+" LIMIT 20", args...)
 	if err != nil {
 		return nil, fmt.Errorf("people: %w", err)
 	}

@@ -67,8 +67,10 @@ func (s *Server) queueSQL(f queueFilter, selectCols, tail string) (string, []any
 	if f.done {
 		states = "('answered', 'dismissed')"
 	}
-	sql := "SELECT " + selectCols + " FROM (SELECT id, platform, created_at FROM " + s.table("mentions") + " FINAL WHERE " +
-		strings.Join(where, " AND ") + ") ANY LEFT JOIN (SELECT mention_id AS id, state AS r_state, actor AS r_actor, " +
+	// GROUP BY id instead of FINAL: a mention stored twice is listed once,
+	// and only the rows that need a response are read (PREWHERE).
+	sql := "SELECT " + selectCols + " FROM (SELECT id, any(created_at) AS created_at FROM " + s.table("mentions") + " WHERE " +
+		strings.Join(where, " AND ") + " GROUP BY id) ANY LEFT JOIN (SELECT mention_id AS id, state AS r_state, actor AS r_actor, " +
 		"note AS r_note, claimed_at AS r_claimed_at, responded_at AS r_responded_at FROM " + s.table("responses") +
 		" FINAL) USING id WHERE r_state IN " + states + " " + tail
 	return sql, args

@@ -112,7 +112,7 @@ func csvSafe(v string) string {
 // scan streams the window's mentions, newest first, at most search_scan.
 func (s *Server) scan(ctx context.Context, win window, fn func(*row) error) error {
 	rows, err := s.store.Conn().Query(ctx, "SELECT "+mentionCols+" FROM "+s.table("mentions")+
-		" FINAL WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?) ORDER BY created_at DESC, id LIMIT ?",
+		" WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?) ORDER BY created_at DESC, id, collected_at DESC LIMIT 1 BY id LIMIT ?",
 		win.from.Unix(), win.to.Unix(), s.cfg.SearchScan)
 	if err != nil {
 		return fmt.Errorf("search: %w", err)

@@ -69,7 +69,10 @@ func (s *Server) apiTopic(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[string]any, error) {
 	where, args := s.topicWhere(win, topic)
-	from := s.table("mentions") + " FINAL"
+	// No FINAL: every count is uniqExact(id), so a row stored twice (a
+	// redelivered batch not merged yet) still counts once, and the scans
+	// run in parallel with PREWHERE, which FINAL prevents.
+	from := s.table("mentions")
 	var (
 		series                            []point
 		hashtags, domains, authors, voice []count
@@ -88,15 +91,15 @@ func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[s
 			return err
 		})
 	}
-	top(&hashtags, "SELECT tag, count() AS n, '' FROM "+from+" ARRAY JOIN hashtags AS tag WHERE "+where+" GROUP BY tag ORDER BY n DESC, tag LIMIT 15", args...)
-	top(&domains, "SELECT d, count() AS n, '' FROM "+from+" ARRAY JOIN domains AS d WHERE "+where+" GROUP BY d ORDER BY n DESC, d LIMIT 15", args...)
-	top(&authors, "SELECT author_handle, count() AS n, toString(max(author_followers)) FROM "+from+" WHERE "+where+
+	top(&hashtags, "SELECT tag, uniqExact(id) AS n, '' FROM "+from+" ARRAY JOIN hashtags AS tag WHERE "+where+" GROUP BY tag ORDER BY n DESC, tag LIMIT 15", args...)
+	top(&domains, "SELECT d, uniqExact(id) AS n, '' FROM "+from+" ARRAY JOIN domains AS d WHERE "+where+" GROUP BY d ORDER BY n DESC, d LIMIT 15", args...)
+	top(&authors, "SELECT author_handle, uniqExact(id) AS n, toString(max(author_followers)) FROM "+from+" WHERE "+where+
 		" AND author_handle != '' GROUP BY author_handle ORDER BY n DESC, author_handle LIMIT 15", args...)
 	vwhere, vargs := s.topicWhere(win, "")
-	top(&voice, "SELECT topic, count() AS n, toString(countIf(sentiment_label = 'negative')) FROM "+from+" ARRAY JOIN topics AS topic WHERE "+vwhere+
+	top(&voice, "SELECT topic, uniqExact(id) AS n, toString(uniqExactIf(id, sentiment_label = 'negative')) FROM "+from+" ARRAY JOIN topics AS topic WHERE "+vwhere+
 		" GROUP BY topic ORDER BY n DESC, topic LIMIT 50", vargs...)
 	g.Go(func() error {
-		rows, err := s.store.Conn().Query(gctx, "SELECT dup_cluster, count() AS c, uniqExact(platform), any(if(title != '', title, substring(text, 1, 200))), "+
+		rows, err := s.store.Conn().Query(gctx, "SELECT dup_cluster, uniqExact(id) AS c, uniqExact(platform), any(if(title != '', title, substring(text, 1, 200))), "+
 			"min(created_at), any(id) FROM "+from+" WHERE "+where+" AND dup_cluster != '' GROUP BY dup_cluster HAVING c > 1 ORDER BY c DESC, dup_cluster LIMIT 10", args...)
 		if err != nil {
 			return fmt.Errorf("clusters: %w", err)
@@ -125,8 +128,8 @@ func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[s
 // baselineBuckets before it.
 func (s *Server) series(ctx context.Context, win window, where string, args []any) ([]point, error) {
 	b := int64(win.bucket.Seconds())
-	rows, err := s.store.Conn().Query(ctx, "SELECT intDiv(toUInt32(created_at), ?) * ? AS b, count(), countIf(sentiment_label = 'positive'), "+
-		"countIf(sentiment_label = 'negative'), countIf(sentiment_label = 'neutral') FROM "+s.table("mentions")+" FINAL WHERE "+where+
+	rows, err := s.store.Conn().Query(ctx, "SELECT intDiv(toUInt32(created_at), ?) * ? AS b, uniqExact(id), uniqExactIf(id, sentiment_label = 'positive'), "+
+		"uniqExactIf(id, sentiment_label = 'negative'), uniqExactIf(id, sentiment_label = 'neutral') FROM "+s.table("mentions")+" WHERE "+where+
 		" GROUP BY b ORDER BY b", append([]any{b, b}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("series: %w", err)
