@@ -442,3 +442,86 @@ func TestAlertsShowOptionalColumnsWhenPresent(t *testing.T) {
 		t.Errorf("GET /api/alerts with resolved and severity columns = %d %+v; want the alert resolved, severity high", code, got)
 	}
 }
+
+// TestPagesCountEachMentionOnce stores every mention twice, as a
+// redelivered batch does before ClickHouse merges it away: no page may
+// count a mention twice.
+func TestPagesCountEachMentionOnce(t *testing.T) {
+	st := openStore(t)
+	seed(t, st)
+	seed(t, st)
+	if n := rowsIn(t, st); n != 8 {
+		t.Fatalf("mentions holds %d rows; want 8 (each mention twice, unmerged)", n)
+	}
+	srv := serve(t, options(st, "127.0.0.1:0", nil))
+	var topic struct {
+		Series []struct {
+			Volume, Positive, Negative, Neutral, Other uint64
+		} `json:"series"`
+		Voice []struct {
+			Key   string `json:"key"`
+			N     uint64 `json:"n"`
+			Extra string `json:"extra"`
+		} `json:"share_of_voice"`
+		Authors []struct {
+			Key string `json:"key"`
+			N   uint64 `json:"n"`
+		} `json:"authors"`
+	}
+	if code := getJSON(t, get(t, srv.URL+"/api/topic?range=24h"), &topic); code != http.StatusOK {
+		t.Fatalf("GET /api/topic = %d", code)
+	}
+	var volume, negative uint64
+	for _, p := range topic.Series {
+		volume += p.Volume
+		negative += p.Negative
+	}
+	if volume != 4 || negative != 4 {
+		t.Errorf("topic series counts %d mentions, %d negative; want 4 and 4", volume, negative)
+	}
+	voice := map[string]string{}
+	for _, v := range topic.Voice {
+		voice[v.Key] = fmt.Sprintf("%d/%s", v.N, v.Extra)
+	}
+	if voice["acme"] != "4/4" || voice["refund"] != "2/2" || len(voice) != 2 {
+		t.Errorf("share of voice (mentions/negative) = %v; want acme 4/4, refund 2/2", voice)
+	}
+	for _, a := range topic.Authors {
+		if a.N != 1 {
+			t.Errorf("author %s counted %d times; want 1", a.Key, a.N)
+		}
+	}
+	var q queueResp
+	if getJSON(t, get(t, srv.URL+"/api/queue"), &q); q.Total != 3 || len(q.Items) != 3 {
+		t.Errorf("queue lists %d (total %d); want 3", len(q.Items), q.Total)
+	}
+	var people struct {
+		Detractors []struct {
+			Handle   string `json:"handle"`
+			Mentions uint64 `json:"mentions"`
+		} `json:"detractors"`
+	}
+	if getJSON(t, get(t, srv.URL+"/api/people?range=24h"), &people); len(people.Detractors) != 4 {
+		t.Errorf("detractors = %+v; want the 4 negative authors", people.Detractors)
+	}
+	for _, p := range people.Detractors {
+		if p.Mentions != 1 {
+			t.Errorf("detractor %s has %d mentions; want 1", p.Handle, p.Mentions)
+		}
+	}
+	var search struct {
+		IDs []string `json:"ids"`
+	}
+	if getJSON(t, get(t, srv.URL+"/api/search?range=24h&q=refund*"), &search); !slices.Equal(search.IDs, []string{"forum:3", "forum:1"}) {
+		t.Errorf("search refund* = %v; want [forum:3 forum:1], each once", search.IDs)
+	}
+}
+
+func rowsIn(t *testing.T, st *clickhouse.Store) uint64 {
+	t.Helper()
+	var n uint64
+	if err := st.Conn().QueryRow(context.Background(), "SELECT count() FROM `"+st.Database()+"`.mentions").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

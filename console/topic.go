@@ -1,10 +1,13 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -96,8 +99,42 @@ func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[s
 	top(&authors, "SELECT author_handle, uniqExact(id) AS n, toString(max(author_followers)) FROM "+from+" WHERE "+where+
 		" AND author_handle != '' GROUP BY author_handle ORDER BY n DESC, author_handle LIMIT 15", args...)
 	vwhere, vargs := s.topicWhere(win, "")
-	top(&voice, "SELECT topic, uniqExact(id) AS n, toString(uniqExactIf(id, sentiment_label = 'negative')) FROM "+from+" ARRAY JOIN topics AS topic WHERE "+vwhere+
-		" GROUP BY topic ORDER BY n DESC, topic LIMIT 50", vargs...)
+	g.Go(func() error {
+		// Per topic and negative-or-not, one id set each; summed in Go.
+		rows, err := s.store.Conn().Query(gctx, "SELECT topic, sentiment_label = 'negative' AS neg, uniqExact(id) FROM "+from+
+			" ARRAY JOIN topics AS topic WHERE "+vwhere+" GROUP BY topic, neg", vargs...)
+		if err != nil {
+			return fmt.Errorf("share of voice: %w", err)
+		}
+		defer rows.Close()
+		byTopic := map[string]*[2]uint64{}
+		for rows.Next() {
+			var t string
+			var neg uint8
+			var n uint64
+			if err := rows.Scan(&t, &neg, &n); err != nil {
+				return fmt.Errorf("share of voice: %w", err)
+			}
+			if byTopic[t] == nil {
+				byTopic[t] = &[2]uint64{}
+			}
+			byTopic[t][0] += n
+			if neg != 0 {
+				byTopic[t][1] += n
+			}
+		}
+		voice = []count{}
+		for t, c := range byTopic {
+			voice = append(voice, count{Key: t, N: c[0], Extra: strconv.FormatUint(c[1], 10)})
+		}
+		slices.SortFunc(voice, func(a, b count) int {
+			if a.N != b.N {
+				return cmp.Compare(b.N, a.N)
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+		return rows.Err()
+	})
 	g.Go(func() error {
 		rows, err := s.store.Conn().Query(gctx, "SELECT dup_cluster, uniqExact(id) AS c, uniqExact(platform), any(if(title != '', title, substring(text, 1, 200))), "+
 			"min(created_at), any(id) FROM "+from+" WHERE "+where+" AND dup_cluster != '' GROUP BY dup_cluster HAVING c > 1 ORDER BY c DESC, dup_cluster LIMIT 10", args...)
@@ -128,23 +165,34 @@ func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[s
 // baselineBuckets before it.
 func (s *Server) series(ctx context.Context, win window, where string, args []any) ([]point, error) {
 	b := int64(win.bucket.Seconds())
-	rows, err := s.store.Conn().Query(ctx, "SELECT intDiv(toUInt32(created_at), ?) * ? AS b, uniqExact(id), uniqExactIf(id, sentiment_label = 'positive'), "+
-		"uniqExactIf(id, sentiment_label = 'negative'), uniqExactIf(id, sentiment_label = 'neutral') FROM "+s.table("mentions")+" WHERE "+where+
-		" GROUP BY b ORDER BY b", append([]any{b, b}, args...)...)
+	// One id set per bucket and label (not one per label filter): each
+	// mention is in exactly one, so the sets add up to the bucket's count.
+	rows, err := s.store.Conn().Query(ctx, "SELECT intDiv(toUInt32(created_at), ?) * ? AS b, sentiment_label, uniqExact(id) FROM "+
+		s.table("mentions")+" WHERE "+where+" GROUP BY b, sentiment_label ORDER BY b", append([]any{b, b}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("series: %w", err)
 	}
 	defer rows.Close()
 	got := map[int64]point{}
 	for rows.Next() {
-		var p point
-		var t uint64
-		if err := rows.Scan(&t, &p.Volume, &p.Positive, &p.Negative, &p.Neutral); err != nil {
+		var t, n uint64
+		var label string
+		if err := rows.Scan(&t, &label, &n); err != nil {
 			return nil, fmt.Errorf("series: %w", err)
 		}
-		p.T = int64(t)
-		p.Other = p.Volume - p.Positive - p.Negative - p.Neutral
-		got[p.T] = p
+		p := got[int64(t)]
+		p.Volume += n
+		switch label {
+		case "positive":
+			p.Positive += n
+		case "negative":
+			p.Negative += n
+		case "neutral":
+			p.Neutral += n
+		default:
+			p.Other += n
+		}
+		got[int64(t)] = p
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("series: %w", err)
