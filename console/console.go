@@ -114,7 +114,7 @@ func New(o Options) (*Server, error) {
 	}
 	log = log.With("component", "console")
 	if auth.locked {
-		log.Warn(auth.why)
+		log.Info(auth.why) // an expected setup (metrics-only replicas), not a fault
 	}
 	now := o.Now
 	if now == nil {

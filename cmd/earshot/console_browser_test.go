@@ -20,6 +20,7 @@ import (
 	"github.com/earshot-dev/earshot/connectors/rss"
 	"github.com/earshot-dev/earshot/enrich/spikes"
 	"github.com/earshot-dev/earshot/enrich/trend"
+	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 	"github.com/earshot-dev/earshot/sink/clickhouse/chtest"
 )
@@ -200,6 +201,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if chip := get(t, ctx, "read the answer", chromedp.Text(card+` [data-role=state]`)); chip != "answered by ann" {
 		t.Errorf("after a restart the answered card says %q; want \"answered by ann\"", chip)
 	}
+
+	// Live: a new complaint appears in the open queue without a reload,
+	// pushed from NATS by server-sent events.
+	do(t, ctx, "back to waiting", chromedp.SetValue(`select[data-filter=state]`, "open"), fire("select[data-filter=state]", "change"),
+		chromedp.WaitVisible(`#live.on`))
+	now := time.Now().UTC()
+	publishRaw(t, in, []*pipeline.Mention{{ID: "mastodon:live-1", Platform: "mastodon", Source: "test", Kind: pipeline.KindPost,
+		URL: "https://mstdn.example/@zoe/1", Author: pipeline.Author{Handle: "zoe@mstdn.example"},
+		Text: "@AcmeSupport my Aero buds died again after the update, can you help? 😡", CreatedAt: now, CollectedAt: now}})
+	do(t, ctx, "live complaint", chromedp.WaitVisible(`#queue-list .card[data-id="mastodon:live-1"]`))
 
 	// The alert with its explanation; its sample mentions open in place.
 	do(t, ctx, "open alerts", chromedp.Navigate(base+"#alerts"), chromedp.WaitVisible(`[data-alert] table.movers tbody tr`),

@@ -167,7 +167,7 @@ async function loadAlerts() {
     const open = data.alerts.filter((a) => !a.resolved).length;
     $('#alert-count').textContent = open ? fmtN(open) : '';
     root.replaceChildren(
-      h('div', { class: 'summary' }, `${data.alerts.length} alerts in the last 30 days`,
+      h('div', { class: 'summary' }, `${data.alerts.length} alert${data.alerts.length === 1 ? '' : 's'} in the last 30 days`,
         data.columns.resolved || data.columns.resolved_at ? ' · resolved ones are greyed' : ''),
       ...(data.alerts.length ? data.alerts.map(alertCard) : [h('div', { class: 'empty' }, 'No alerts in the last 30 days.')]));
   } catch (e) {
@@ -288,7 +288,7 @@ function peopleTable(rows, kind) {
   if (!rows.length) return h('div', { class: 'note' }, `no ${kind} in this range`);
   return h('table', { 'data-people': kind }, h('thead', {}, h('tr', {}, h('th', {}, 'author'), h('th', { class: 'n' }, 'followers'),
     h('th', { class: 'n' }, 'mentions'), h('th', { class: 'n' }, '+ / −'), h('th', { class: 'n' }, 'mean sentiment'))),
-  h('tbody', {}, rows.map((p) => h('tr', {}, h('td', {}, '@' + p.handle, p.name ? h('span', { class: 'note' }, ` ${p.name}`) : null),
+  h('tbody', {}, rows.map((p) => h('tr', {}, h('td', {}, '@' + p.handle, p.name && p.name !== '@' + p.handle ? h('span', { class: 'note' }, ` ${p.name}`) : null),
     h('td', { class: 'n' }, fmtN(p.followers)), h('td', { class: 'n' }, fmtN(p.mentions)),
     h('td', { class: 'n' }, `${p.positive} / ${p.negative}`), h('td', { class: 'n' }, Number(p.sentiment).toFixed(2))))));
 }
