@@ -72,7 +72,7 @@ type Server struct {
 	cfg     Config
 	store   *clickhouse.Store
 	db      string
-	nc      *nats.Conn
+	live    *hub // nil without NATS
 	topics  []pipeline.Topic
 	matcher Matcher
 	compile func([]pipeline.Topic) (Matcher, error)
@@ -132,8 +132,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: embedded assets: %w", err)
 	}
+	var live *hub
+	if o.NATS != nil {
+		live = &hub{nc: o.NATS}
+	}
 	return &Server{
-		cfg: cfg, store: o.Store, db: o.Store.Database(), nc: o.NATS, topics: o.Topics, matcher: m,
+		cfg: cfg, store: o.Store, db: o.Store.Database(), live: live, topics: o.Topics, matcher: m,
 		compile: o.Compile, lint: o.Lint, auth: auth, log: log, now: now, metrics: met,
 		static: http.FileServerFS(sub),
 	}, nil
@@ -247,7 +251,7 @@ func (s *Server) apiMeta(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{
 		"topics": ids, "platforms": platforms, "languages": langs,
 		"response_target_seconds": s.cfg.ResponseTarget.Seconds(),
-		"user":                    userOf(r), "auth": s.auth.mode(), "live": s.nc != nil,
+		"user":                    userOf(r), "auth": s.auth.mode(), "live": s.live != nil,
 		"ranges": rangeNames,
 	})
 }
