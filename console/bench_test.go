@@ -55,6 +55,8 @@ func BenchmarkPages(b *testing.B) {
 	for _, p := range []struct{ name, url string }{
 		{"queue", "/api/queue"},
 		{"queue_topic_filter", "/api/queue?topic=refund&platform=forum"},
+		{"topic_1h", "/api/topic?range=1h&topic=acme"},
+		{"topic_24h", "/api/topic?range=24h&topic=acme"},
 		{"topic_7d", "/api/topic?range=7d&topic=acme"},
 		{"topic_30d_all", "/api/topic?range=30d"},
 		{"people_30d", "/api/people?range=30d&topic=acme"},

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -524,4 +525,32 @@ func rowsIn(t *testing.T, st *clickhouse.Store) uint64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func TestSearchCSVExport(t *testing.T) {
+	st := openStore(t)
+	seed(t, st)
+	srv := serve(t, options(st, "127.0.0.1:0", nil))
+	res, err := http.Get(srv.URL + "/api/search?range=24h&format=csv&q=" + strings.ReplaceAll("refund* AND acme", " ", "%20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	rows, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(rows) != 3 || rows[0][0] != "id" ||
+		rows[1][0] != "forum:3" || rows[2][0] != "forum:1" || !strings.Contains(rows[2][11], "refund") {
+		t.Errorf("CSV export = %s %q; want a header and forum:3, forum:1 with their text", res.Header.Get("Content-Type"), rows)
+	}
+	var lint struct {
+		Problems []console.LintProblem `json:"problems"`
+	}
+	if getJSON(t, get(t, srv.URL+"/api/lint?q=%22acme"), &lint); len(lint.Problems) == 0 || lint.Problems[0].Severity != "error" {
+		t.Errorf("lint of an unterminated quote = %+v; want an error", lint.Problems)
+	}
+	if code := getJSON(t, get(t, srv.URL+"/api/search?q=%22acme"), nil); code != http.StatusBadRequest {
+		t.Errorf("search with a broken query = %d; want 400", code)
+	}
 }
