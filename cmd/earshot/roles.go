@@ -125,7 +125,7 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if r.detect {
 		g.Go(func() error { return runDetect(gctx, cfg, in) })
 	}
-	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "detect", r.detect, "http", cfg.HTTP.Listen)
+	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "detect", r.detect, "console", in.console != nil, "http", cfg.HTTP.Listen)
 	if onStart != nil {
 		onStart(in)
 	}
