@@ -86,6 +86,11 @@ type Server struct {
 	actMu       sync.Mutex // serialises queue actions in this process
 	lastVersion uint64
 
+	rollMu    sync.Mutex // one rollup pass at a time
+	rollInit  bool
+	rollReady bool      // a pass completed: long ranges read the rollup
+	rollMark  time.Time // mentions ingested since then are recounted next
+
 	colMu   sync.Mutex
 	colSeen time.Time
 	alertCo map[string]bool // optional alerts columns present

@@ -554,3 +554,90 @@ func TestSearchCSVExport(t *testing.T) {
 		t.Errorf("search with a broken query = %d; want 400", code)
 	}
 }
+
+// TestRollupCountsEachMentionOnce checks the long ranges, read from the
+// rollup: a mention stored twice counts once, a later mention is added
+// by the next pass, and the figures equal the raw table's.
+func TestRollupCountsEachMentionOnce(t *testing.T) {
+	st := openStore(t)
+	seed(t, st)
+	seed(t, st)
+	c, err := console.New(options(st, "127.0.0.1:0", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	type page struct {
+		Rollup bool `json:"rollup"`
+		Series []struct {
+			Volume, Negative uint64
+		} `json:"series"`
+		Voice []struct {
+			Key   string `json:"key"`
+			N     uint64 `json:"n"`
+			Extra string `json:"extra"`
+		} `json:"share_of_voice"`
+		Hashtags []struct {
+			Key string `json:"key"`
+			N   uint64 `json:"n"`
+		} `json:"hashtags"`
+		Authors []struct {
+			Key string `json:"key"`
+			N   uint64 `json:"n"`
+		} `json:"authors"`
+	}
+	read := func(url string) (p page, volume uint64, voice map[string]string) {
+		t.Helper()
+		if code := getJSON(t, get(t, srv.URL+url), &p); code != http.StatusOK {
+			t.Fatalf("GET %s = %d", url, code)
+		}
+		for _, s := range p.Series {
+			volume += s.Volume
+		}
+		voice = map[string]string{}
+		for _, v := range p.Voice {
+			voice[v.Key] = fmt.Sprintf("%d/%s", v.N, v.Extra)
+		}
+		return p, volume, voice
+	}
+	raw, rawVolume, rawVoice := read("/api/topic?range=7d")
+	if raw.Rollup || rawVolume != 4 {
+		t.Fatalf("before a rollup pass: rollup %v, volume %d; want the raw table's 4", raw.Rollup, rawVolume)
+	}
+	if err := c.Refresh(context.Background()); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	p, volume, voice := read("/api/topic?range=7d")
+	if !p.Rollup || volume != rawVolume || fmt.Sprint(voice) != fmt.Sprint(rawVoice) {
+		t.Errorf("rollup page: rollup %v, volume %d, voice %v; want %d and %v as the raw table says", p.Rollup, volume, voice, rawVolume, rawVoice)
+	}
+	for _, a := range p.Authors {
+		if a.N != 1 {
+			t.Errorf("rollup page: author %s has %d mentions; want 1", a.Key, a.N)
+		}
+	}
+	// A new mention, stored twice, and an old one stored again: the next
+	// pass recounts their hours and days; nothing is added twice.
+	now := time.Now().UTC()
+	m := &pipeline.Mention{Schema: 1, ID: "forum:9", Platform: "forum", Source: "test", Kind: pipeline.KindPost,
+		Author: pipeline.Author{Handle: "u-9"}, Text: "acme #acme refund now", CreatedAt: now, CollectedAt: now}
+	m.Enrichment.Topics, _ = mustMatcher(t).Match(m)
+	m.Enrichment.Hashtags = []string{"acme"}
+	for range 2 {
+		if err := st.Write(context.Background(), []*pipeline.Mention{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seed(t, st)
+	if err := c.Refresh(context.Background()); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	p, volume, voice = read("/api/topic?range=7d")
+	if volume != 5 || voice["acme"] != "5/4" || voice["refund"] != "3/2" {
+		t.Errorf("after a new mention stored twice: volume %d, voice %v; want 5, acme 5/4, refund 3/2", volume, voice)
+	}
+	if len(p.Hashtags) != 1 || p.Hashtags[0].Key != "acme" || p.Hashtags[0].N != 1 {
+		t.Errorf("hashtags = %+v; want acme once", p.Hashtags)
+	}
+}

@@ -57,7 +57,13 @@ func (s *Server) resolveWindow(ctx context.Context, r *http.Request) (window, er
 	if sp == nil {
 		return window{}, badReq("range %q is not one of %v", name, rangeNames)
 	}
-	to := s.now().UTC().Truncate(sp.bucket).Add(sp.bucket)
+	// Long ranges are whole UTC days, today included, so the per-day
+	// rollup covers them exactly.
+	align := sp.bucket
+	if sp.length >= rollupMin {
+		align = 24 * time.Hour
+	}
+	to := s.now().UTC().Truncate(align).Add(align)
 	w := window{span: *sp, to: to, from: to.Add(-sp.length)}
 	var newest time.Time
 	// max() needs no FINAL: a duplicate row has the same created_at.
@@ -65,7 +71,7 @@ func (s *Server) resolveWindow(ctx context.Context, r *http.Request) (window, er
 		return w, fmt.Errorf("newest mention: %w", err)
 	}
 	if newest.Unix() > 0 && newest.Before(w.from) {
-		w.to = newest.UTC().Truncate(sp.bucket).Add(sp.bucket)
+		w.to = newest.UTC().Truncate(align).Add(align)
 		w.from, w.anchored = w.to.Add(-sp.length), true
 	}
 	return w, nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -82,6 +83,9 @@ func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[s
 		clusters                          []cluster
 	)
 	g, gctx := errgroup.WithContext(ctx)
+	if s.useRollup(win) {
+		return s.topicPageRollup(ctx, win, topic)
+	}
 	g.Go(func() error {
 		var err error
 		series, err = s.series(gctx, win, where, args)
@@ -203,6 +207,13 @@ func (s *Server) series(ctx context.Context, win window, where string, args []an
 		p.T = t
 		out = append(out, p)
 	}
+	setBaselines(out)
+	return out, nil
+}
+
+// setBaselines sets each bucket's baseline: the median volume of the
+// baselineBuckets before it.
+func setBaselines(out []point) {
 	prev := make([]float64, 0, baselineBuckets)
 	for i := range out {
 		if i > 0 {
@@ -213,7 +224,6 @@ func (s *Server) series(ctx context.Context, win window, where string, args []an
 			out[i].Baseline = median(prev)
 		}
 	}
-	return out, nil
 }
 
 func median(xs []float64) float64 {
@@ -243,4 +253,113 @@ func (s *Server) counts(ctx context.Context, sql string, args ...any) ([]count, 
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// topicPageRollup is the topic page of a long range: series, share of
+// voice, hashtags and domains from the rollup; top authors and clusters
+// ranked by row count and then recounted exactly (uniqExact) for the ones
+// shown, so the figures are exact and only the order may differ while a
+// duplicate row waits for its merge.
+func (s *Server) topicPageRollup(ctx context.Context, win window, topic string) (map[string]any, error) {
+	where, args := s.topicWhere(win, topic)
+	var (
+		hourly                     map[int64]map[string]uint64
+		byTopic                    map[string]*[2]uint64
+		hashtags, domains, authors []count
+		clusters                   []cluster
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { hourly, err = s.rollupSeries(gctx, win, topic); return })
+	g.Go(func() (err error) { byTopic, err = s.rollupVoice(gctx, win); return })
+	g.Go(func() (err error) { hashtags, err = s.rollupTop(gctx, win, "hashtag", topic); return })
+	g.Go(func() (err error) { domains, err = s.rollupTop(gctx, win, "domain", topic); return })
+	g.Go(func() error {
+		cand, err := s.candidates(gctx, "author_handle", where+" AND author_handle != ''", args, 30)
+		if err != nil || len(cand.Value) == 0 {
+			authors = []count{}
+			return err
+		}
+		authors, err = s.counts(gctx, "SELECT author_handle, uniqExact(id) AS n, toString(max(author_followers)) FROM "+s.table("mentions")+
+			" WHERE "+where+" AND author_handle IN ? GROUP BY author_handle ORDER BY n DESC, author_handle LIMIT 15", append(args, cand)...)
+		return err
+	})
+	g.Go(func() error {
+		clusters = []cluster{}
+		cand, err := s.candidates(gctx, "dup_cluster", where+" AND dup_cluster != ''", args, 20)
+		if err != nil || len(cand.Value) == 0 {
+			return err
+		}
+		rows, err := s.store.Conn().Query(gctx, "SELECT dup_cluster, uniqExact(id) AS c, uniqExact(platform), any(if(title != '', title, substring(text, 1, 200))), "+
+			"min(created_at), any(id) FROM "+s.table("mentions")+" WHERE "+where+" AND dup_cluster IN ? GROUP BY dup_cluster HAVING c > 1 ORDER BY c DESC, dup_cluster LIMIT 10",
+			append(args, cand)...)
+		if err != nil {
+			return fmt.Errorf("clusters: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c cluster
+			if err := rows.Scan(&c.ID, &c.Copies, &c.Platforms, &c.Example, &c.First, &c.SampleID); err != nil {
+				return fmt.Errorf("clusters: %w", err)
+			}
+			c.First = c.First.UTC()
+			clusters = append(clusters, c)
+		}
+		return rows.Err()
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	b := int64(win.bucket.Seconds())
+	got := map[int64]point{}
+	for h, labels := range hourly {
+		p := got[h/b*b]
+		for label, n := range labels {
+			p.Volume += n
+			switch label {
+			case "positive":
+				p.Positive += n
+			case "negative":
+				p.Negative += n
+			case "neutral":
+				p.Neutral += n
+			default:
+				p.Other += n
+			}
+		}
+		got[h/b*b] = p
+	}
+	var series []point
+	for t := win.from.Unix() / b * b; t < win.to.Unix(); t += b {
+		p := got[t]
+		p.T = t
+		series = append(series, p)
+	}
+	setBaselines(series)
+	voice := []count{}
+	for t, c := range byTopic {
+		voice = append(voice, count{Key: t, N: c[0], Extra: strconv.FormatUint(c[1], 10)})
+	}
+	slices.SortFunc(voice, func(a, b count) int {
+		if a.N != b.N {
+			return cmp.Compare(b.N, a.N)
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return map[string]any{"window": win.json(), "topic": topic, "series": series, "hashtags": hashtags, "domains": domains,
+		"authors": authors, "share_of_voice": voice, "clusters": clusters, "baseline_buckets": baselineBuckets, "rollup": true}, nil
+}
+
+// candidates returns about n values of col with the most rows, picked by
+// ClickHouse's topK (a small fixed-size table, no id sets), for an exact
+// recount of those alone. col is a constant of this package.
+func (s *Server) candidates(ctx context.Context, col, where string, args []any, n int) (ch.GroupSet, error) {
+	var vals []string
+	if err := s.store.Conn().QueryRow(ctx, "SELECT topK("+strconv.Itoa(n)+")("+col+") FROM "+s.table("mentions")+" WHERE "+where, args...).Scan(&vals); err != nil {
+		return ch.GroupSet{}, fmt.Errorf("top %s: %w", col, err)
+	}
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return ch.GroupSet{Value: out}, nil
 }

@@ -73,6 +73,7 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if err := in.openNATS(ctx, r.embedded); err != nil {
 		return err
 	}
+	var cons interface{ Run(context.Context) }
 	if r.sink || r.detect || r.embedded || r.console {
 		if err := in.openClickHouse(ctx, r.embedded); err != nil {
 			return err
@@ -82,7 +83,7 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 			if err != nil {
 				return err
 			}
-			in.console = c.Handler()
+			in.console, cons = c.Handler(), c
 		}
 	}
 	var (
@@ -102,6 +103,9 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return in.serveHTTP(gctx) })
+	if cons != nil {
+		g.Go(func() error { cons.Run(gctx); return nil })
+	}
 	for _, s := range sources {
 		env, err := sourceEnv(gctx, in, s)
 		if err != nil {
