@@ -22,8 +22,12 @@ const (
 )
 
 // Run keeps the rollup current until ctx ends. Every console process may
-// run it: recounts of the same hour are the same.
+// run it: recounts of the same hour are the same. A locked console (no
+// auth off loopback) serves no page, so it counts nothing.
 func (s *Server) Run(ctx context.Context) {
+	if s.auth.locked {
+		return
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
