@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,8 +89,8 @@ type Server struct {
 
 	rollMu    sync.Mutex // one rollup pass at a time
 	rollInit  bool
-	rollReady bool      // a pass completed: long ranges read the rollup
-	rollMark  time.Time // mentions ingested since then are recounted next
+	rollReady atomic.Bool // a pass completed: long ranges read the rollup
+	rollMark  time.Time   // mentions ingested since then are recounted next
 
 	colMu   sync.Mutex
 	colSeen time.Time

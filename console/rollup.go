@@ -105,15 +105,14 @@ func (s *Server) Refresh(ctx context.Context) error {
 		}
 	}
 	s.rollMark = start.Add(-rollupOverlap)
-	s.rollReady = true
+	s.rollReady.Store(true)
 	return nil
 }
 
-// useRollup reports whether the window is read from the rollup.
+// useRollup reports whether the window is read from the rollup. It does
+// not wait for a pass in progress.
 func (s *Server) useRollup(w window) bool {
-	s.rollMu.Lock()
-	defer s.rollMu.Unlock()
-	return s.rollReady && w.length >= rollupMin
+	return s.rollReady.Load() && w.length >= rollupMin
 }
 
 // latest keeps the rows of the latest recount of each t of one grain and
