@@ -29,7 +29,8 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# What the tests need besides ClickHouse: promtool, for the alert rules.
+# What the tests need besides ClickHouse: promtool (alert rules) and
+# chromium (the console's browser test).
 test-deps:
 	bash scripts/ensure-test-tools.sh
 

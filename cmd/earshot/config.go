@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/earshot-dev/earshot/console"
 	"github.com/earshot-dev/earshot/enrich/spikes"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
@@ -30,6 +31,7 @@ type Config struct {
 	Enrich     pipeline.EnrichConfig `yaml:"enrich"`
 	Sink       pipeline.SinkConfig   `yaml:"sink"`
 	Detect     spikes.Config         `yaml:"detect"`
+	Console    console.Config        `yaml:"console"`
 	Connectors []yaml.Node           `yaml:"connectors"`
 }
 
@@ -231,6 +233,9 @@ func (c *Config) validate(p *problems) {
 	}
 	if c.Enrich.Workers < 0 {
 		bad("enrich.workers", "%d must not be negative", c.Enrich.Workers)
+	}
+	if err := c.Console.Validate(); err != nil {
+		bad("console", "%v", err)
 	}
 	p.addUnder("detect", c.Detect.Validate())
 	// Building the parts validates their own settings (connector configs,

@@ -22,7 +22,8 @@ Mentions are arriving in ClickHouse. Try, in another terminal:
   ./bin/earshot query --config deploy/demo.yaml "SELECT created_at, if(author_handle != '', author_handle, author_name) AS author, substring(text, 1, 80) FROM mentions FINAL WHERE needs_response ORDER BY created_at DESC LIMIT 10"
   ./bin/earshot tail --config deploy/demo.yaml --all -n 3
 
-Metrics: http://%s/metrics — stop with Ctrl-C.
+The console (response queue, alerts, topics, people, search): http://%[1]s/
+Metrics: http://%[1]s/metrics — stop with Ctrl-C.
 `
 
 func init() {

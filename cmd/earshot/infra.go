@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,6 +44,9 @@ type infra struct {
 
 	chLocal *clickhouse.LocalServer
 	store   *clickhouse.Store
+	// console is served at / beside /metrics when the process has
+	// ClickHouse.
+	console http.Handler
 
 	mu      sync.Mutex
 	checks  map[string]func(context.Context) error
@@ -250,7 +254,16 @@ func (in *infra) serveHTTP(ctx context.Context) error {
 		}
 		_, _ = w.Write([]byte(b.String()))
 	})
+	if in.console != nil {
+		mux.Handle("/", in.console)
+	}
 	srv := &http.Server{Addr: in.cfg.HTTP.Listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// Long-lived requests (the console's server-sent events) end when the
+	// server shuts down, so Shutdown does not wait for them.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
+	srv.RegisterOnShutdown(cancelBase)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {

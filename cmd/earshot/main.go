@@ -31,6 +31,8 @@ roles (all read the same --config file):
               (with --input FILE.csv: run the detector over a NAB-style series)
   migrate     create or upgrade the ClickHouse schema, then exit
   tail        print the enriched stream, one JSON mention per line
+  console     the web console for community managers alone (every role
+              with ClickHouse also serves it at / of http.listen)
 
 tools:
   check       validate the config file and exit

@@ -22,6 +22,9 @@ import (
 // roles says which parts a process runs.
 type roles struct {
 	connect, enrich, sink, detect bool
+	// console serves the console alone (every process with ClickHouse
+	// serves it too).
+	console bool
 	// embedded allows starting embedded NATS and a managed ClickHouse.
 	embedded bool
 }
@@ -87,9 +90,17 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if err := in.openNATS(ctx, r.embedded); err != nil {
 		return err
 	}
-	if r.sink || r.detect || r.embedded {
+	var cons interface{ Run(context.Context) }
+	if r.sink || r.detect || r.embedded || r.console {
 		if err := in.openClickHouse(ctx, r.embedded); err != nil {
 			return err
+		}
+		if cfg.HTTP.Listen != "off" {
+			c, err := newConsole(in)
+			if err != nil {
+				return err
+			}
+			in.console, cons = c.Handler(), c
 		}
 	}
 	var (
@@ -114,6 +125,9 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 		if matcher, err = topicMatcher(cfg); err != nil {
 			return err
 		}
+	}
+	if cons != nil {
+		g.Go(func() error { cons.Run(gctx); return nil })
 	}
 	for _, s := range sources {
 		env, err := sourceEnv(gctx, in, s)
@@ -142,7 +156,7 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if cfg.Log.Progress != nil {
 		g.Go(func() error { logProgress(gctx, in.reg, log, *cfg.Log.Progress); return nil })
 	}
-	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "detect", r.detect, "http", cfg.HTTP.Listen)
+	log.Info("earshot started", "connectors", len(sources), "enrich", r.enrich, "sink", r.sink, "detect", r.detect, "console", in.console != nil, "http", cfg.HTTP.Listen)
 	if onStart != nil {
 		onStart(in)
 	}

@@ -25,3 +25,7 @@ func (s *Store) WriteRows(ctx context.Context, ms []*pipeline.Mention) error {
 	}
 	return b.Send()
 }
+
+// MigrationCount is how many migrations this binary has (versions may have
+// gaps while features land on separate branches).
+func MigrationCount() int { return len(migrations) }

@@ -276,6 +276,33 @@ WHERE `+liveFilter(q)+`
 GROUP BY minute, platform, topic, sentiment_label`,
 		)
 	}},
+	// The console's response queue state and its topic rollup.
+	{6, "console response queue and topic rollup", func(db string) []string {
+		return []string{
+			// Exact per-hour ('h') and per-day ('d') counts of distinct mentions
+			// for the console's long ranges, recomputed whole for each hour or
+			// day that received mentions: a recount replaces, it never adds, so
+			// a redelivered batch cannot be counted twice. Readers keep, per
+			// (grain, dim, t), the rows of the latest recount (version).
+			`CREATE TABLE IF NOT EXISTS ` + "`" + db + "`" + `.topic_rollup (
+  grain String,
+  dim String,
+  topic String,
+  t ` + dateTime + `,
+  key String,
+  n UInt64,
+  version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (grain, dim, topic, t, key)`,
+			// One row per mention a person acted on in the console: the latest
+			// state wins (version is the action's time in nanoseconds). Keyed by
+			// mention id, so writing the same action twice changes nothing.
+			`CREATE TABLE IF NOT EXISTS ` + "`" + db + "`" + `.responses (
+  ` + columnDefs(responseColumns) + `
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY mention_id`,
+		}
+	}},
 	{7, "reviews and Q&A: rating, answered; mentions_dedup with them", func(db string) []string {
 		q := "`" + db + "`"
 		var stmts []string

@@ -1,0 +1,71 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+type person struct {
+	Handle    string  `json:"handle"`
+	Name      string  `json:"name"`
+	Followers int64   `json:"followers"`
+	Mentions  uint64  `json:"mentions"`
+	Positive  uint64  `json:"positive"`
+	Negative  uint64  `json:"negative"`
+	Sentiment float64 `json:"sentiment"` // mean score
+	Score     float64 `json:"score"`     // the ranking key
+	SampleID  string  `json:"sample_id"`
+}
+
+// Advocates are frequent, positive, high-reach authors; detractors the
+// negative ones. Both rank by mentions × mean sentiment (signed) ×
+// log10(10 + followers), among authors whose mentions lean that way.
+const (
+	personCols = "p_handle, any(p_name), max(p_followers) AS f, count() AS n, countIf(p_label = 'positive') AS pos, " +
+		"countIf(p_label = 'negative') AS neg, avg(p_sentiment) AS s, n * s * log10(10 + f) AS score, any(id)"
+	// personRows is one row per mention (GROUP BY id instead of FINAL).
+	personRows = "SELECT id, any(author_handle) AS p_handle, any(author_name) AS p_name, any(author_followers) AS p_followers, " +
+		"any(sentiment_label) AS p_label, any(sentiment) AS p_sentiment FROM "
+	advocateHaving  = "pos > neg AND s > 0.05 ORDER BY score DESC, p_handle"
+	detractorHaving = "neg > pos AND s < -0.05 ORDER BY score ASC, p_handle"
+)
+
+func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	win, err := s.resolveWindow(ctx, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	where, args := s.topicWhere(win, r.URL.Query().Get("topic"))
+	adv, err := s.people(ctx, where, advocateHaving, args)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	det, err := s.people(ctx, where, detractorHaving, args)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, map[string]any{"window": win.json(), "advocates": adv, "detractors": det})
+}
+
+func (s *Server) people(ctx context.Context, where, having string, args []any) ([]person, error) {
+	rows, err := s.store.Conn().Query(ctx, "SELECT "+personCols+" FROM ("+personRows+s.table("mentions")+" WHERE "+where+
+		" AND author_handle != '' GROUP BY id) GROUP BY p_handle HAVING "+having+" LIMIT 20", args...)
+	if err != nil {
+		return nil, fmt.Errorf("people: %w", err)
+	}
+	defer rows.Close()
+	out := []person{}
+	for rows.Next() {
+		var p person
+		if err := rows.Scan(&p.Handle, &p.Name, &p.Followers, &p.Mentions, &p.Positive, &p.Negative, &p.Sentiment, &p.Score, &p.SampleID); err != nil {
+			return nil, fmt.Errorf("people: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

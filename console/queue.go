@@ -1,0 +1,303 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/earshot-dev/earshot/sink/clickhouse"
+)
+
+// queueFilter is what the queue is narrowed to. Values are bound as query
+// parameters; only the fixed fragments below are SQL.
+type queueFilter struct {
+	topic, platform, lang string
+	oldest                bool
+	done                  bool // answered and dismissed instead of open
+	limit                 int
+}
+
+func parseQueueFilter(r *http.Request) (queueFilter, error) {
+	q := r.URL.Query()
+	f := queueFilter{topic: q.Get("topic"), platform: q.Get("platform"), lang: q.Get("lang"), limit: 50}
+	switch q.Get("order") {
+	case "", "newest":
+	case "oldest":
+		f.oldest = true
+	default:
+		return f, badReq("order %q is not newest or oldest", q.Get("order"))
+	}
+	switch q.Get("state") {
+	case "", "open":
+	case "done":
+		f.done = true
+	default:
+		return f, badReq("state %q is not open or done", q.Get("state"))
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return f, badReq("limit %q is not a number from 1 to 500", l)
+		}
+		f.limit = n
+	}
+	return f, nil
+}
+
+// queueSQL returns the candidates query (ids and state, without text) and
+// its arguments; what selects the rows is the same for the count.
+func (s *Server) queueSQL(f queueFilter, selectCols, tail string) (string, []any) {
+	var where []string
+	var args []any
+	where = append(where, "needs_response = 1")
+	if f.topic != "" {
+		where, args = append(where, "has(topics, ?)"), append(args, f.topic)
+	}
+	if f.platform != "" {
+		where, args = append(where, "platform = ?"), append(args, f.platform)
+	}
+	if f.lang != "" {
+		where, args = append(where, "if(lang_detected != '', lang_detected, lang) = ?"), append(args, f.lang)
+	}
+	states := "('', 'open', 'claimed')"
+	if f.done {
+		states = "('answered', 'dismissed')"
+	}
+	// GROUP BY id instead of FINAL: a mention stored twice is listed once,
+	// and only the rows that need a response are read (PREWHERE).
+	sql := "SELECT " + selectCols + " FROM (SELECT id, any(created_at) AS created_at FROM " + s.table("mentions") + " WHERE " +
+		strings.Join(where, " AND ") + " GROUP BY id) ANY LEFT JOIN (SELECT mention_id AS id, state AS r_state, actor AS r_actor, " +
+		"note AS r_note, claimed_at AS r_claimed_at, responded_at AS r_responded_at FROM " + s.table("responses") +
+		" FINAL) USING id WHERE r_state IN " + states + " " + tail
+	return sql, args
+}
+
+type queueItem struct {
+	mentionView
+	State       string     `json:"state"` // open, claimed, answered, dismissed
+	Actor       string     `json:"actor,omitempty"`
+	Note        string     `json:"note,omitempty"`
+	ClaimedAt   *time.Time `json:"claimed_at,omitempty"`
+	RespondedAt *time.Time `json:"responded_at,omitempty"`
+	WaitedSecs  float64    `json:"waited_seconds"`
+	Overdue     bool       `json:"overdue"`
+}
+
+type queuePage struct {
+	Items   []queueItem `json:"items"`
+	Total   uint64      `json:"total"`
+	Overdue uint64      `json:"overdue"`
+	Target  float64     `json:"target_seconds"`
+}
+
+func (s *Server) apiQueue(w http.ResponseWriter, r *http.Request) {
+	f, err := parseQueueFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.queue(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, p)
+}
+
+func (s *Server) queue(ctx context.Context, f queueFilter) (*queuePage, error) {
+	now := s.now().UTC()
+	overdueBefore := now.Add(-s.cfg.ResponseTarget)
+	order := "ORDER BY created_at DESC, id"
+	if f.oldest {
+		order = "ORDER BY created_at ASC, id"
+	}
+	sql, args := s.queueSQL(f, "id, r_state, r_actor, r_note, r_claimed_at, r_responded_at", order+" LIMIT ?")
+	rows, err := s.store.Conn().Query(ctx, sql, append(args, f.limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	type st struct {
+		state, actor, note string
+		claimed, responded time.Time
+	}
+	var ids []string
+	states := map[string]st{}
+	for rows.Next() {
+		var id string
+		var x st
+		if err := rows.Scan(&id, &x.state, &x.actor, &x.note, &x.claimed, &x.responded); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		ids = append(ids, id)
+		states[id] = x
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	page := &queuePage{Items: []queueItem{}, Target: s.cfg.ResponseTarget.Seconds()}
+	csql, cargs := s.queueSQL(f, "count(), countIf(created_at < toDateTime(?))", "")
+	if err := s.store.Conn().QueryRow(ctx, csql, append([]any{overdueBefore.Unix()}, cargs...)...).Scan(&page.Total, &page.Overdue); err != nil {
+		return nil, fmt.Errorf("queue count: %w", err)
+	}
+	ms, err := s.mentionsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		x := states[m.ID]
+		it := queueItem{mentionView: m.view(s.matcher), State: x.state, Actor: x.actor, Note: x.note}
+		if it.State == "" {
+			it.State = clickhouse.ResponseOpen
+		}
+		if !x.claimed.IsZero() && x.claimed.Unix() > 0 {
+			t := x.claimed.UTC()
+			it.ClaimedAt = &t
+		}
+		end := now
+		if !x.responded.IsZero() && x.responded.Unix() > 0 {
+			t := x.responded.UTC()
+			it.RespondedAt, end = &t, t
+		}
+		it.WaitedSecs = end.Sub(m.CreatedAt).Seconds()
+		it.Overdue = it.RespondedAt == nil && m.CreatedAt.Before(overdueBefore)
+		page.Items = append(page.Items, it)
+	}
+	return page, nil
+}
+
+type actionRequest struct {
+	ID   string `json:"id"`
+	Note string `json:"note"`
+	As   string `json:"as"` // the person's name on a console without auth
+}
+
+func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
+	action := r.PathValue("action")
+	var req actionRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, badReq("body: %v", err))
+		return
+	}
+	actor := userOf(r)
+	if actor == "" {
+		actor = strings.TrimSpace(req.As)
+	}
+	if actor == "" {
+		actor = "someone"
+	}
+	if len(actor) > 64 || len(req.Note) > 4000 {
+		s.fail(w, r, badReq("name or note too long (64 and 4000 bytes at most)"))
+		return
+	}
+	resp, err := s.act(r.Context(), action, req.ID, actor, req.Note)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, map[string]any{"id": resp.MentionID, "state": resp.State, "actor": resp.Actor})
+}
+
+// act applies one queue action. Actions of one process are serialised, so a
+// mention cannot be claimed twice through it; see README for replicas.
+func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clickhouse.Response, error) {
+	if id == "" {
+		return nil, badReq("no mention id")
+	}
+	s.actMu.Lock()
+	defer s.actMu.Unlock()
+	cur, err := s.response(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		ms, err := s.mentionsByID(ctx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		if len(ms) == 0 {
+			return nil, badReq("no stored mention %q", id)
+		}
+		cur = &clickhouse.Response{MentionID: id, Platform: ms[0].Platform, State: clickhouse.ResponseOpen, MentionCreatedAt: ms[0].CreatedAt}
+	}
+	now := s.now().UTC()
+	next := *cur
+	next.Actor, next.UpdatedAt = actor, now
+	open := cur.State == clickhouse.ResponseOpen
+	mine := cur.State == clickhouse.ResponseClaimed && cur.Actor == actor
+	outcome := ""
+	switch action {
+	case "claim":
+		if !open && !mine {
+			return nil, &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
+		}
+		next.State, next.ClaimedAt, outcome = clickhouse.ResponseClaimed, now, "claimed"
+	case "answer", "dismiss":
+		if !open && !mine {
+			return nil, &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
+		}
+		next.State, outcome = clickhouse.ResponseAnswered, "answered"
+		if action == "dismiss" {
+			next.State, outcome = clickhouse.ResponseDismissed, "dismissed"
+		}
+		next.Note, next.RespondedAt = note, now
+	case "reopen":
+		if open {
+			return nil, &conflict{"it is open already"}
+		}
+		next.State, next.Note, next.ClaimedAt, next.RespondedAt, outcome = clickhouse.ResponseOpen, "", time.Time{}, time.Time{}, "reopened"
+	default:
+		return nil, badReq("unknown action %q (claim, answer, dismiss, reopen)", action)
+	}
+	v := uint64(now.UnixNano())
+	if v <= s.lastVersion {
+		v = s.lastVersion + 1
+	}
+	if cur.Version >= v {
+		v = cur.Version + 1
+	}
+	s.lastVersion, next.Version = v, v
+	if err := s.store.WriteResponse(ctx, next); err != nil {
+		return nil, err
+	}
+	s.metrics.responses.WithLabelValues(outcome).Inc()
+	first := cur.RespondedAt.IsZero() || cur.RespondedAt.Unix() <= 0
+	if outcome == "answered" && first {
+		s.metrics.firstResp.Observe(now.Sub(cur.MentionCreatedAt).Seconds())
+	}
+	return &next, nil
+}
+
+// response reads a mention's current queue state (nil when none).
+func (s *Server) response(ctx context.Context, id string) (*clickhouse.Response, error) {
+	rows, err := s.store.Conn().Query(ctx, "SELECT mention_id, platform, state, actor, note, mention_created_at, claimed_at, "+
+		"responded_at, updated_at, version FROM "+s.table("responses")+" FINAL WHERE mention_id = ?", id)
+	if err != nil {
+		return nil, fmt.Errorf("queue state: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	var x clickhouse.Response
+	if err := rows.Scan(&x.MentionID, &x.Platform, &x.State, &x.Actor, &x.Note, &x.MentionCreatedAt, &x.ClaimedAt,
+		&x.RespondedAt, &x.UpdatedAt, &x.Version); err != nil {
+		return nil, fmt.Errorf("queue state: %w", err)
+	}
+	for _, t := range []*time.Time{&x.MentionCreatedAt, &x.ClaimedAt, &x.RespondedAt, &x.UpdatedAt} {
+		if t.Unix() <= 0 {
+			*t = time.Time{}
+		} else {
+			*t = t.UTC()
+		}
+	}
+	return &x, nil
+}

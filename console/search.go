@@ -1,0 +1,134 @@
+package console
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+// searchTopic is the id a search query is compiled under.
+const searchTopic = "search"
+
+func (s *Server) apiLint(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("q")
+	if len(q) > 4096 {
+		s.fail(w, r, badReq("query longer than 4096 bytes"))
+		return
+	}
+	problems := s.lint(q)
+	if problems == nil {
+		problems = []LintProblem{}
+	}
+	writeJSON(w, map[string]any{"problems": problems})
+}
+
+// searchResult is what one search found.
+type searchResult struct {
+	Window    map[string]any `json:"window"`
+	Scanned   int            `json:"scanned"`   // mentions read
+	Truncated bool           `json:"truncated"` // the window held more than search_scan mentions
+	Total     int            `json:"total"`     // matches
+	Mentions  []mentionView  `json:"mentions"`  // the newest matches, at most 200
+	IDs       []string       `json:"ids"`       // every match, newest first
+}
+
+// apiSearch runs an analyst query over the stored mentions of the window
+// with the enrichment's own matcher: ClickHouse returns the window's
+// mentions, newest first (no user string in SQL), and the matcher decides,
+// so a topic's query finds exactly the mentions stored with that topic.
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if q == "" || len(q) > 4096 {
+		s.fail(w, r, badReq("give a query (q) of at most 4096 bytes"))
+		return
+	}
+	m, err := s.compile([]pipeline.Topic{{ID: searchTopic, Query: q}})
+	if err != nil {
+		s.fail(w, r, badReq("%v", err))
+		return
+	}
+	win, err := s.resolveWindow(ctx, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	csvOut := r.URL.Query().Get("format") == "csv"
+	var cw *csv.Writer
+	if csvOut {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="earshot-search.csv"`)
+		cw = csv.NewWriter(w)
+		_ = cw.Write([]string{"id", "created_at", "platform", "author", "followers", "sentiment", "sentiment_label", "lang", "topics", "url", "title", "text"})
+	}
+	res := searchResult{Window: win.json(), Mentions: []mentionView{}, IDs: []string{}}
+	err = s.scan(ctx, win, func(row *row) error {
+		res.Scanned++
+		ids, _ := m.Match(&row.Mention)
+		if len(ids) == 0 {
+			return nil
+		}
+		res.Total++
+		res.IDs = append(res.IDs, row.ID)
+		if csvOut {
+			return cw.Write([]string{row.ID, row.CreatedAt.Format(time.RFC3339), row.Platform, row.Author.Handle,
+				strconv.FormatInt(row.Author.Followers, 10), strconv.FormatFloat(float64(row.sentiment), 'f', 3, 32), row.label,
+				row.view(nil).Lang, strings.Join(row.Enrichment.Topics, " "), row.URL, csvSafe(row.Title), csvSafe(row.Text)})
+		}
+		if len(res.Mentions) < 200 {
+			res.Mentions = append(res.Mentions, row.view(m))
+		}
+		return nil
+	})
+	res.Truncated = res.Scanned >= s.cfg.SearchScan
+	if csvOut {
+		cw.Flush()
+		if err != nil {
+			s.log.Warn("search export stopped", "err", err)
+		}
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// scan streams the window's mentions, newest first, at most search_scan.
+func (s *Server) scan(ctx context.Context, win window, fn func(*row) error) error {
+	rows, err := s.store.Conn().Query(ctx, "SELECT "+mentionCols+" FROM "+s.table("mentions")+
+		" WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?) ORDER BY created_at DESC, id, collected_at DESC LIMIT 1 BY id LIMIT ?",
+		win.from.Unix(), win.to.Unix(), s.cfg.SearchScan)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanMention(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	return nil
+}
