@@ -80,10 +80,11 @@ func TestREADMEAnalystQueriesRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(raw), "Queries for analysts:\n\n```sql\n")
+	_, rest, ok := strings.Cut(string(raw), "Queries for analysts")
+	_, rest, ok1 := strings.Cut(rest, "```sql\n")
 	block, _, ok2 := strings.Cut(rest, "```")
-	if !ok || !ok2 {
-		t.Fatal("README.md has no sql block after 'Queries for analysts:'")
+	if !ok || !ok1 || !ok2 {
+		t.Fatal("README.md has no sql block after 'Queries for analysts'")
 	}
 	st := openStore(t)
 	ctx := testCtx(t)
