@@ -47,6 +47,8 @@ type infra struct {
 	// console is served at / beside /metrics when the process has
 	// ClickHouse.
 	console http.Handler
+	// httpLn is http.listen, bound by listenHTTP before anything starts.
+	httpLn net.Listener
 
 	mu      sync.Mutex
 	checks  map[string]func(context.Context) error
@@ -221,6 +223,21 @@ func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 	return nil
 }
 
+// listenHTTP binds http.listen (unless off), so that a port in use fails
+// the start at once, naming the key.
+func (in *infra) listenHTTP() error {
+	if in.cfg.HTTP.Listen == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", in.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("%s: http.listen %s: %w", in.cfg.File, in.cfg.HTTP.Listen, err)
+	}
+	in.httpLn = ln
+	in.closers = append(in.closers, func() { _ = ln.Close() })
+	return nil
+}
+
 // serveHTTP serves /metrics, /healthz and /readyz until ctx is done.
 func (in *infra) serveHTTP(ctx context.Context) error {
 	if in.cfg.HTTP.Listen == "off" {
@@ -265,7 +282,13 @@ func (in *infra) serveHTTP(ctx context.Context) error {
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	srv.RegisterOnShutdown(cancelBase)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() {
+		if in.httpLn != nil {
+			errc <- srv.Serve(in.httpLn)
+			return
+		}
+		errc <- srv.ListenAndServe()
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http.listen %s: %w", in.cfg.HTTP.Listen, err)

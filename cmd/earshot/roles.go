@@ -87,6 +87,11 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	in := newInfra(cfg)
 	defer in.Close()
 	log := in.log
+	// Bind the HTTP port first: a port in use is a clear error before any
+	// server starts, not a cancelled start-up later.
+	if err := in.listenHTTP(); err != nil {
+		return err
+	}
 	if err := in.openNATS(ctx, r.embedded); err != nil {
 		return err
 	}
