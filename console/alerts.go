@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,9 +11,11 @@ import (
 	"time"
 )
 
-// optionalAlertColumns are alerts columns later schema versions may add;
-// the view shows them when the table has them. Names are constants.
-var optionalAlertColumns = []string{"resolved", "resolved_at", "severity", "peak", "peak_observed"}
+// optionalAlertColumns are the alert lifecycle columns of schema version 4
+// (status, severity, event_id, peak); the view shows them when the table
+// has them, so a console also reads a database not yet migrated. Names are
+// constants.
+var optionalAlertColumns = []string{"status", "event_id", "severity", "peak"}
 
 // alertColumns returns the optional alerts columns the table has, checked
 // at most once a minute.
@@ -64,6 +67,29 @@ type alertView struct {
 	Resolved      bool            `json:"resolved"`
 	Severity      string          `json:"severity,omitempty"`
 	Peak          float64         `json:"peak,omitempty"`
+
+	status, eventID string // lifecycle columns, folded by foldResolved
+}
+
+// foldResolved turns the detector's lifecycle rows into one card per alert:
+// a resolved event (status "resolved") is not shown itself, it marks every
+// alert of its event (event_id, or the alert's own id) resolved.
+func foldResolved(rows []alertView) []alertView {
+	done := map[string]bool{}
+	for _, a := range rows {
+		if a.status == "resolved" {
+			done[cmp.Or(a.eventID, a.ID)] = true
+		}
+	}
+	out := rows[:0]
+	for _, a := range rows {
+		if a.status == "resolved" {
+			continue
+		}
+		a.Resolved = done[cmp.Or(a.eventID, a.ID)]
+		out = append(out, a)
+	}
+	return out
 }
 
 func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
@@ -127,11 +153,13 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
 			v := ex[i]
 			i++
 			switch c {
-			case "resolved", "resolved_at":
-				a.Resolved = a.Resolved || (v != "" && v != "0" && v != "false" && !strings.HasPrefix(v, "1970-01-01") && v != "0000-00-00 00:00:00")
+			case "status":
+				a.status = v
+			case "event_id":
+				a.eventID = v
 			case "severity":
 				a.Severity = v
-			case "peak", "peak_observed":
+			case "peak":
 				if f, err := strconv.ParseFloat(v, 64); err == nil && f > a.Peak {
 					a.Peak = f
 				}
@@ -146,7 +174,7 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("alerts: %w", err))
 		return
 	}
-	writeJSON(w, map[string]any{"alerts": out, "columns": opt})
+	writeJSON(w, map[string]any{"alerts": foldResolved(out), "columns": opt})
 }
 
 // apiMentions returns mentions by id (an alert's samples), highlighted with

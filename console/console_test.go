@@ -425,22 +425,29 @@ func TestAlertsShowOptionalColumnsWhenPresent(t *testing.T) {
 		len(got.Alerts) != 1 || got.Alerts[0].Resolved || !strings.Contains(string(got.Alerts[0].Explanation), "acmefire") {
 		t.Fatalf("GET /api/alerts on today's schema = %d %+v; want the alert, unresolved, with its explanation", code, got)
 	}
-	// A later schema adds resolved and severity: the view shows them.
-	db := "`" + st.Database() + "`"
-	for _, stmt := range []string{
-		"ALTER TABLE " + db + ".alerts ADD COLUMN resolved UInt8 DEFAULT 0",
-		"ALTER TABLE " + db + ".alerts ADD COLUMN severity String DEFAULT ''",
-		"INSERT INTO " + db + ".alerts (id, topic, kind, started_at, detected_at, ingested_at, explanation, resolved, severity) " +
-			"SELECT 'a1', 'acme', 'spike', now() - 3600, now(), now() + 1, '{}', 1, 'high'",
-	} {
-		if err := st.Conn().Exec(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
+	// The detector's lifecycle: an escalation of the same event, then its
+	// resolved event. The view shows one card per alert, both resolved, and
+	// never the resolved event itself.
+	esc := a
+	esc.ID, esc.EventID, esc.Severity, esc.DetectedAt, esc.Peak = "a2", "a1", "critical", time.Now().Add(time.Second), 55
+	res := a
+	res.ID, res.EventID, res.Status, res.DetectedAt = "r1", "a1", clickhouse.AlertResolved, time.Now().Add(2*time.Second)
+	for _, al := range []clickhouse.Alert{esc, res} {
+		if err := st.WriteAlert(ctx, al); err != nil {
+			t.Fatal(err)
 		}
 	}
 	got = alerts{}
-	if code := getJSON(t, get(t, serve(t, options(st, "127.0.0.1:0", nil)).URL+"/api/alerts"), &got); code != http.StatusOK ||
-		len(got.Alerts) != 1 || !got.Alerts[0].Resolved || got.Alerts[0].Severity != "high" {
-		t.Errorf("GET /api/alerts with resolved and severity columns = %d %+v; want the alert resolved, severity high", code, got)
+	if code := getJSON(t, get(t, serve(t, options(st, "127.0.0.1:0", nil)).URL+"/api/alerts"), &got); code != http.StatusOK || len(got.Alerts) != 2 {
+		t.Fatalf("GET /api/alerts after a resolved event = %d %+v; want the two alerts of the event, not the resolved row", code, got)
+	}
+	for _, al := range got.Alerts {
+		if !al.Resolved || al.ID == "r1" {
+			t.Errorf("alert %s resolved = %v; want the event's alerts resolved and no card for the resolved event", al.ID, al.Resolved)
+		}
+		if al.ID == "a2" && al.Severity != "critical" {
+			t.Errorf("escalation severity = %q; want critical", al.Severity)
+		}
 	}
 }
 

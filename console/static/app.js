@@ -168,7 +168,7 @@ async function loadAlerts() {
     $('#alert-count').textContent = open ? fmtN(open) : '';
     root.replaceChildren(
       h('div', { class: 'summary' }, `${data.alerts.length} alert${data.alerts.length === 1 ? '' : 's'} in the last 30 days`,
-        data.columns.resolved || data.columns.resolved_at ? ' · resolved ones are greyed' : ''),
+        data.columns.status ? ' · resolved ones are greyed' : ''),
       ...(data.alerts.length ? data.alerts.map(alertCard) : [h('div', { class: 'empty' }, 'No alerts in the last 30 days.')]));
   } catch (e) {
     root.replaceChildren(h('div', { class: 'empty' }, 'Could not load alerts: ' + e.message));
