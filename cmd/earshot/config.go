@@ -46,9 +46,13 @@ type HTTPConfig struct {
 type NATSConfig struct {
 	// URL of a NATS cluster with JetStream; empty starts an embedded server
 	// (`earshot run`) or uses the one a running `earshot run` started.
+	// Several servers: a YAML list or a comma-separated string (see
+	// flattenNATSURLs); the client fails over between them.
 	URL       string                 `yaml:"url"`
 	Token     pipeline.SecretRef     `yaml:"token"`
-	CredsFile string                 `yaml:"creds_file"`
+	CredsFile string                 `yaml:"creds_file"` // user JWT and NKey seed (decentralised auth)
+	NKeyFile  string                 `yaml:"nkey_file"`  // an NKey seed file (a user listed by its public key)
+	TLS       NATSTLS                `yaml:"tls"`
 	Embedded  EmbeddedNATS           `yaml:"embedded"`
 	Streams   pipeline.StreamsConfig `yaml:"streams"`
 }
@@ -85,6 +89,7 @@ func ParseConfig(path string, raw []byte) (*Config, error) {
 	}
 	c := &Config{File: path}
 	if len(doc.Content) > 0 {
+		flattenNATSURLs(doc.Content[0])
 		if err := pipeline.DecodeStrict(doc.Content[0], c); err != nil {
 			return nil, prefixErrs(path, err)
 		}
@@ -165,6 +170,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.ClickHouse.Validate(); err != nil {
 		bad("clickhouse", "%v", err)
+	}
+	if err := c.NATS.validate(); err != nil {
+		bad("nats", "%v", err)
 	}
 	seen := map[string]bool{}
 	for i, t := range c.Topics {

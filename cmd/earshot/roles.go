@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/earshot-dev/earshot/enrich/spikes"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -54,8 +57,55 @@ func init() {
 			return err
 		}
 		fmt.Fprintf(stdout, "schema of database %s is up to date\n", in.store.Database())
+		if !natsConfigured(cfg) {
+			fmt.Fprintln(stdout, "nats.url is empty and no running `earshot run` was found: streams are created when the roles start")
+			return nil
+		}
+		if err := in.openNATS(ctx, false); err != nil {
+			return err
+		}
+		if err := ensureRoleResources(ctx, cfg, in); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "streams, key-value buckets and consumers on NATS are in place (replicas %d)\n", max(cfg.NATS.Streams.Replicas, 1))
 		return nil
 	})
+}
+
+// natsConfigured reports whether a role finds a NATS server without
+// starting one.
+func natsConfigured(cfg *Config) bool {
+	if cfg.NATS.URL != "" {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(cfg.DataDir, natsURLFile))
+	return err == nil
+}
+
+// ensureRoleResources creates what the roles would create at start (the
+// streams and cursor bucket are made by openNATS): the durable consumers of
+// enrich, sink and detect, and the detect bucket. Creating them once, from
+// one process, before the replicas start, avoids the concurrent creates a
+// fresh cluster answers badly.
+func ensureRoleResources(ctx context.Context, cfg *Config, in *infra) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	er := &pipeline.EnrichRunner{JS: in.js, BatchSize: cfg.Enrich.BatchSize, Workers: cfg.Enrich.Workers, Consumer: cfg.Enrich.Consumer}
+	if _, err := er.EnsureConsumer(ctx); err != nil {
+		return err
+	}
+	sr := &pipeline.SinkRunner{JS: in.js, Config: cfg.Sink}
+	if _, err := sr.EnsureConsumer(ctx); err != nil {
+		return err
+	}
+	dr := &spikes.Runner{JS: in.js, Config: cfg.Detect, Topics: cfg.Topics}
+	if in.store != nil {
+		dr.Store = alertStore{in.store}
+	}
+	if err := dr.EnsureResources(ctx); err != nil {
+		return err
+	}
+	return nil
 }
 
 // started is called once a role's infrastructure is up (tests use it).

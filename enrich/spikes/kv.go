@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/earshot-dev/earshot/pipeline"
 )
 
 // KV keys in the detect bucket.
@@ -29,17 +31,13 @@ var (
 
 // OpenBucket creates (or updates) and opens the detect KV bucket.
 func OpenBucket(ctx context.Context, js jetstream.JetStream, name string, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	return pipeline.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      name,
 		Description: "earshot detect: leader lease and detector checkpoints",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("ensure kv %s: %w", name, err)
-	}
-	return kv, nil
 }
 
 // Lease is leadership among detect replicas, held in a KV key by
