@@ -154,7 +154,7 @@ func (in *infra) openNATS(ctx context.Context, embedded bool) error {
 // runs the migrations.
 func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 	cc := in.cfg.ClickHouse
-	if cc.Addr == "" && managed {
+	if len(cc.Endpoints()) == 0 && managed {
 		dir := filepath.Join(in.cfg.DataDir, "clickhouse")
 		ls, err := clickhouse.StartLocal(ctx, clickhouse.LocalOptions{Dir: dir, Binary: cc.Local.Binary, Logger: in.log})
 		if err != nil {
@@ -174,7 +174,7 @@ func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 		}
 		in.closers = append(in.closers, func() { removeEndpoint(in.cfg.DataDir, clickhouseAddrFile) })
 		in.log.Info("managed clickhouse-server started", "addr", cc.Addr, "dir", dir)
-	} else if cc.Addr == "" {
+	} else if len(cc.Endpoints()) == 0 {
 		b, err := os.ReadFile(filepath.Join(in.cfg.DataDir, clickhouseAddrFile))
 		if err != nil {
 			return fmt.Errorf("clickhouse.addr is empty and no running `earshot run` was found in data_dir %s: set clickhouse.addr or start `earshot run` first", in.cfg.DataDir)
@@ -204,7 +204,7 @@ func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 			return err
 		}
 		d := b.Next()
-		in.log.Warn("clickhouse unavailable; retrying", "component", "clickhouse", "addr", cc.Addr, "in", d.Round(time.Millisecond), "err", err)
+		in.log.Warn("clickhouse unavailable; retrying", "component", "clickhouse", "addr", strings.Join(cc.Endpoints(), ","), "in", d.Round(time.Millisecond), "err", err)
 		select {
 		case <-ctx.Done():
 			return err
