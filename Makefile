@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test race soak vet fmt-check bench fuzz clean
+.PHONY: all build deps test-deps run demo test race soak cluster-test vet fmt-check bench fuzz clean
 
 all: build
 
@@ -29,9 +29,11 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# What the tests need besides ClickHouse: promtool, for the alert rules.
+# What the tests need besides ClickHouse: promtool, for the alert rules;
+# ZooKeeper, for the replicated ClickHouse cluster tests.
 test-deps:
 	bash scripts/ensure-test-tools.sh
+	bash scripts/ensure-cluster-tools.sh
 
 # Every test, including integration tests against an embedded NATS
 # JetStream server and a real clickhouse-server (installed by `deps`).
@@ -47,6 +49,14 @@ race: deps test-deps
 SOAK ?= 5m
 soak: deps
 	EARSHOT_SOAK=$(SOAK) $(GO) test -tags soak -run TestSoak -count=1 -timeout 60m -v ./cmd/earshot/
+
+# Roles as separate processes against a three-server NATS cluster (R3, TLS,
+# NKeys) and a replicated ClickHouse cluster (ZooKeeper, TLS), killing
+# servers and roles under a steady stream; every mention must be stored
+# exactly once (a few minutes; not part of `make test`). EARSHOT_CLUSTER_2X2=1
+# runs two shards of two replicas instead of one.
+cluster-test: deps test-deps
+	$(GO) test -tags clusterproof -run TestClusterProof -count=1 -timeout 20m -v ./cmd/earshot/
 
 # Benchmarks: each hot path next to its baseline, measured in the same run.
 bench:

@@ -28,7 +28,15 @@ type Config struct {
 	Enrich     pipeline.EnrichConfig `yaml:"enrich"`
 	Sink       pipeline.SinkConfig   `yaml:"sink"`
 	Detect     spikes.Config         `yaml:"detect"`
+	Connect    ConnectConfig         `yaml:"connect"`
 	Connectors []yaml.Node           `yaml:"connectors"`
+}
+
+// ConnectConfig sets how `earshot connect` replicas share the connectors.
+type ConnectConfig struct {
+	// LeaseTTL: a connector instance whose replica stopped renewing its
+	// lease for this long is taken over by another (default 15s).
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // LogConfig sets logging.
@@ -148,6 +156,9 @@ func (c *Config) setDefaults() {
 	if c.NATS.Embedded.Port == 0 {
 		c.NATS.Embedded.Port = 4222
 	}
+	if c.Connect.LeaseTTL == 0 {
+		c.Connect.LeaseTTL = 15 * time.Second
+	}
 	if c.NATS.Embedded.Host == "" {
 		c.NATS.Embedded.Host = "127.0.0.1"
 	}
@@ -190,6 +201,9 @@ func (c *Config) validate() error {
 	}
 	if c.Sink.BatchRows < 0 || c.Sink.BatchBytes < 0 || c.Sink.FlushInterval < 0 {
 		bad("sink", "batch_rows, batch_bytes and flush_interval must not be negative")
+	}
+	if c.Connect.LeaseTTL < 2*time.Second {
+		bad("connect.lease_ttl", "%v is below 2s", c.Connect.LeaseTTL)
 	}
 	if c.Enrich.BatchSize < 0 {
 		bad("enrich.batch_size", "must not be negative")

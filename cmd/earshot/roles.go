@@ -105,7 +105,8 @@ func ensureRoleResources(ctx context.Context, cfg *Config, in *infra) error {
 	if err := dr.EnsureResources(ctx); err != nil {
 		return err
 	}
-	return nil
+	_, err := pipeline.EnsureKeyValue(ctx, in.js, connectBucketConfig(cfg))
+	return err
 }
 
 // started is called once a role's infrastructure is up (tests use it).
@@ -142,12 +143,21 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return in.serveHTTP(gctx) })
-	for _, s := range sources {
-		env, err := sourceEnv(gctx, in, s)
+	if r.connect && !r.embedded && len(sources) > 0 {
+		// Replicas of `earshot connect` share the connector instances.
+		shares, err := connectShares(gctx, cfg, in, sources)
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { superviseSource(gctx, s, env); return nil })
+		g.Go(func() error { return shares.Loop(gctx) })
+	} else {
+		for _, s := range sources {
+			env, err := sourceEnv(gctx, in, s)
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { superviseSource(gctx, s, env); return nil })
+		}
 	}
 	if r.enrich {
 		names := make([]string, len(chain))
@@ -198,6 +208,40 @@ func sourceEnv(ctx context.Context, in *infra, s NamedSource) (*pipeline.SourceE
 		Logger:    in.log, // connectors scope it (component, platform, connector)
 		Metrics:   cm,
 	}, nil
+}
+
+// connectShares spreads the connector instances over the running `earshot
+// connect` replicas (pipeline.Shares): each instance polls its feed or
+// query in one replica at a time, and a dead replica's instances are
+// taken over within connect.lease_ttl. (`earshot run` runs them all itself.)
+func connectShares(ctx context.Context, cfg *Config, in *infra, sources []NamedSource) (*pipeline.Shares, error) {
+	kv, err := pipeline.EnsureKeyValue(ctx, in.js, connectBucketConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]NamedSource{}
+	envs := map[string]*pipeline.SourceEnv{}
+	var names []string
+	for _, s := range sources {
+		env, err := sourceEnv(ctx, in, s)
+		if err != nil {
+			return nil, err
+		}
+		byName[s.Name], envs[s.Name] = s, env
+		names = append(names, s.Name)
+	}
+	return &pipeline.Shares{
+		KV: kv, Holder: spikes.DefaultHolder(), TTL: cfg.Connect.LeaseTTL, Items: names,
+		Logger: in.log.With("component", "connect"),
+		Run:    func(ctx context.Context, name string) { superviseSource(ctx, byName[name], envs[name]) },
+	}, nil
+}
+
+func connectBucketConfig(cfg *Config) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket: pipeline.ConnectBucket, Description: "earshot connect: replicas and connector instance leases",
+		History: 1, Storage: jetstream.FileStorage, Replicas: max(cfg.NATS.Streams.Replicas, 1),
+	}
 }
 
 // superviseSource runs a connector and restarts it with backoff when it

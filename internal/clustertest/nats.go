@@ -173,6 +173,14 @@ func (c *NATSCluster) Restart(i int) {
 	c.waitReady(i, 30*time.Second)
 }
 
+// Pid is node i's process id (0 in process or when stopped).
+func (c *NATSCluster) Pid(i int) int {
+	if nd := c.Nodes[i]; nd.cmd != nil {
+		return nd.cmd.Process.Pid
+	}
+	return 0
+}
+
 // Kill ends node i at once: SIGKILL for a process, an abrupt shutdown in
 // process.
 func (c *NATSCluster) Kill(i int) {

@@ -344,6 +344,9 @@ func (s *LocalServer) Stop() error {
 	return s.stopErr
 }
 
+// Pid is the server's process id.
+func (s *LocalServer) Pid() int { return s.cmd.Process.Pid }
+
 // Kill ends the server at once with SIGKILL (for failure tests) and waits
 // for it to exit; Stop after Kill only releases the directory.
 func (s *LocalServer) Kill() {
