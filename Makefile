@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test race soak cluster-test vet fmt-check bench fuzz clean
+.PHONY: all build deps test-deps run demo test race soak cluster-test chart-render chart-check vet fmt-check bench fuzz clean
 
 all: build
 
@@ -57,6 +57,14 @@ soak: deps
 # runs two shards of two replicas instead of one.
 cluster-test: deps test-deps
 	$(GO) test -tags clusterproof -run TestClusterProof -count=1 -timeout 20m -v ./cmd/earshot/
+
+# The Helm chart rendered by Helm's own engine (a separate Go module, so the
+# main module does not depend on Helm); the main module's tests check the
+# rendered manifests against the code. chart-check fails when they are stale.
+chart-render:
+	cd deploy/kubernetes/chartcheck && $(GO) run . -chart ../chart/earshot -out ../chart/rendered
+chart-check:
+	cd deploy/kubernetes/chartcheck && $(GO) run . -chart ../chart/earshot -out ../chart/rendered -check
 
 # Benchmarks: each hot path next to its baseline, measured in the same run.
 bench:
