@@ -1,6 +1,10 @@
 package clickhouse
 
-import "context"
+import (
+	"context"
+
+	"github.com/earshot-dev/earshot/pipeline"
+)
 
 // ExecMigrationForTest runs statements written as a migration's are, in
 // the single-server form, translated as Migrate translates them.
@@ -11,4 +15,9 @@ func (s *Store) ExecMigrationForTest(ctx context.Context, stmts func(db string) 
 		}
 	}
 	return nil
+}
+
+// WriteTableForTest writes a batch to another table, e.g. mentions_local.
+func (s *Store) WriteTableForTest(ctx context.Context, table string, ms []*pipeline.Mention) error {
+	return s.insertMentionsInto(ctx, table, ms)
 }

@@ -108,9 +108,15 @@ func (s *Store) Write(ctx context.Context, batch []*pipeline.Mention) error {
 }
 
 func (s *Store) insertMentions(ctx context.Context, ms []*pipeline.Mention) error {
+	return s.insertMentionsInto(ctx, "mentions", ms)
+}
+
+// insertMentionsInto writes to table: mentions (on a cluster, the
+// Distributed table, which routes each row to the shard owning its id).
+func (s *Store) insertMentionsInto(ctx context.Context, table string, ms []*pipeline.Mention) error {
 	key := batchHash(ms)
 	ingested := s.retries.stamp(key, s.now()) // the same on a retry: see retry.go
-	b, err := s.conn.PrepareBatch(s.insertContext(ctx, key), s.mentionsInsert())
+	b, err := s.conn.PrepareBatch(s.insertContext(ctx, key), "INSERT INTO `"+s.db+"`.`"+table+"` ("+columnList(mentionColumns)+")")
 	if err != nil {
 		return fmt.Errorf("write %d mentions to %s.mentions: prepare: %w", len(ms), s.db, classify(err))
 	}
