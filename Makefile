@@ -53,8 +53,8 @@ soak: deps
 # Roles as separate processes against a three-server NATS cluster (R3, TLS,
 # NKeys) and a replicated ClickHouse cluster (ZooKeeper, TLS), killing
 # servers and roles under a steady stream; every mention must be stored
-# exactly once (a few minutes; not part of `make test`). EARSHOT_CLUSTER_2X2=1
-# runs two shards of two replicas instead of one.
+# exactly once (a few minutes; not part of `make test`). ClickHouse is two
+# shards of two replicas; EARSHOT_CLUSTER_1X2=1 runs one shard on a smaller machine.
 cluster-test: deps test-deps
 	$(GO) test -tags clusterproof -run TestClusterProof -count=1 -timeout 20m -v ./cmd/earshot/
 

@@ -146,9 +146,9 @@ func TestClusterProof(t *testing.T) {
 	bin, natsBin := buildBinaries(t, dir)
 	nc := clustertest.StartNATSCluster(t, filepath.Join(dir, "nats"), 3, natsBin)
 	zk := clustertest.StartZooKeeper(t, filepath.Join(dir, "zk"))
-	shards, replicas := 1, 2
-	if os.Getenv("EARSHOT_CLUSTER_2X2") != "" {
-		shards = 2
+	shards, replicas := 2, 2
+	if os.Getenv("EARSHOT_CLUSTER_1X2") != "" {
+		shards = 1 // a smaller machine
 	}
 	chc := clustertest.StartClickHouseCluster(t, filepath.Join(dir, "ch"), zk, nc.Certs, shards, replicas)
 	t.Logf("NATS %s; ClickHouse %dx%d %v", nc.URL(), shards, replicas, chc.SecureAddrs())
@@ -337,18 +337,32 @@ func TestClusterProof(t *testing.T) {
 	if stored != uint64(sent) || uniq != uint64(sent) {
 		t.Errorf("count() FINAL = %d, uniqExact(id) = %d; want both %d (every mention sent, exactly once)", stored, uniq, sent)
 	}
-	// Every replica caught up with its shard.
+	// Every replica caught up with its shard, and the shards together hold
+	// every mention once.
+	perShard := map[int]uint64{}
 	for i, addr := range chc.Addrs() {
 		q := fmt.Sprintf("SELECT count() FROM remote('%s', earshot.mentions_local, 'default', '%s') FINAL", addr, chc.Password)
+		nd := chc.Nodes[i]
 		var n uint64
 		rdeadline := time.Now().Add(time.Minute)
-		for n = count(q); n == 0 && time.Now().Before(rdeadline); n = count(q) {
+		for n = count(q); time.Now().Before(rdeadline); n = count(q) {
+			if have, ok := perShard[nd.Shard]; (ok && n == have) || (!ok && n > 0) {
+				break
+			}
 			time.Sleep(time.Second)
 		}
-		t.Logf("ClickHouse node %d (shard %d, replica %d) holds %d", i, chc.Nodes[i].Shard, chc.Nodes[i].Replica, n)
-		if shards == 1 && n != uint64(sent) {
-			t.Errorf("replica %d holds %d mentions; want %d", i, n, sent)
+		t.Logf("ClickHouse node %d (shard %d, replica %d) holds %d", i, nd.Shard, nd.Replica, n)
+		if have, ok := perShard[nd.Shard]; ok && n != have {
+			t.Errorf("shard %d: replica %d holds %d mentions, replica 1 holds %d", nd.Shard, nd.Replica, n, have)
 		}
+		perShard[nd.Shard] = n
+	}
+	var total uint64
+	for _, n := range perShard {
+		total += n
+	}
+	if total != uint64(sent) {
+		t.Errorf("the shards hold %d mentions together; want %d", total, sent)
 	}
 	// Nothing unacknowledged, and no reader other than the durable consumers.
 	for _, s := range []string{pipeline.StreamMentions, pipeline.StreamEnriched} {
