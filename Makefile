@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test race soak vet fmt-check bench bench-e2e fuzz clean
+.PHONY: all build deps test-deps run demo test race soak cluster-test chart-render chart-check vet fmt-check bench bench-e2e fuzz clean
 
 all: build
 
@@ -29,10 +29,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# What the tests need besides ClickHouse: promtool (alert rules) and
-# chromium (the console's browser test).
+# What the tests need besides ClickHouse: promtool (alert rules), chromium
+# (the console's browser test) and ZooKeeper (the replicated ClickHouse
+# cluster tests).
 test-deps:
 	bash scripts/ensure-test-tools.sh
+	bash scripts/ensure-cluster-tools.sh
 
 # Every test, including integration tests against an embedded NATS
 # JetStream server and a real clickhouse-server (installed by `deps`).
@@ -48,6 +50,22 @@ race: deps test-deps
 SOAK ?= 5m
 soak: deps
 	EARSHOT_SOAK=$(SOAK) $(GO) test -tags soak -run TestSoak -count=1 -timeout 60m -v ./cmd/earshot/
+
+# Roles as separate processes against a three-server NATS cluster (R3, TLS,
+# NKeys) and a replicated ClickHouse cluster (ZooKeeper, TLS), killing
+# servers and roles under a steady stream; every mention must be stored
+# exactly once (a few minutes; not part of `make test`). ClickHouse is two
+# shards of two replicas; EARSHOT_CLUSTER_1X2=1 runs one shard on a smaller machine.
+cluster-test: deps test-deps
+	$(GO) test -tags clusterproof -run TestClusterProof -count=1 -timeout 20m -v ./cmd/earshot/
+
+# The Helm chart rendered by Helm's own engine (a separate Go module, so the
+# main module does not depend on Helm); the main module's tests check the
+# rendered manifests against the code. chart-check fails when they are stale.
+chart-render:
+	cd deploy/kubernetes/chartcheck && $(GO) run . -chart ../chart/earshot -out ../chart/rendered
+chart-check:
+	cd deploy/kubernetes/chartcheck && $(GO) run . -chart ../chart/earshot -out ../chart/rendered -check
 
 # Benchmarks: each hot path next to its baseline, measured in the same run.
 bench:

@@ -39,7 +39,7 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 // left unlimited on the server: the runner enforces its own bound so it can
 // dead-letter with a reason instead of JetStream silently giving up.
 func ensureConsumer(ctx context.Context, js jetstream.JetStream, stream, durable, filter string, c ConsumerConfig, maxAckPending int) (jetstream.Consumer, error) {
-	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+	return EnsureConsumer(ctx, js, stream, jetstream.ConsumerConfig{
 		Durable:       durable,
 		Description:   "earshot " + durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -49,10 +49,6 @@ func ensureConsumer(ctx context.Context, js jetstream.JetStream, stream, durable
 		MaxAckPending: maxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("consumer %s on %s: %w", durable, stream, err)
-	}
-	return cons, nil
 }
 
 // deadLetter copies msg to deadletter.<stage> with the reason, then

@@ -46,8 +46,9 @@ type EnrichRunner struct {
 
 const stageEnrich = "enrich"
 
-// Run processes until ctx is done.
-func (r *EnrichRunner) Run(ctx context.Context) error {
+// EnsureConsumer creates the role's durable consumer (or brings it to this
+// configuration) and returns it; Run calls it, `earshot migrate` too.
+func (r *EnrichRunner) EnsureConsumer(ctx context.Context) (jetstream.Consumer, error) {
 	if r.BatchSize <= 0 {
 		r.BatchSize = 256
 	}
@@ -58,7 +59,12 @@ func (r *EnrichRunner) Run(ctx context.Context) error {
 	if r.Workers <= 0 {
 		r.Workers = 2 * runtime.GOMAXPROCS(0)
 	}
-	cons, err := ensureConsumer(ctx, r.JS, StreamMentions, r.Durable, SubjectRawPrefix+">", r.Consumer, 4*r.BatchSize*r.Workers)
+	return ensureConsumer(ctx, r.JS, StreamMentions, r.Durable, SubjectRawPrefix+">", r.Consumer, 4*r.BatchSize*r.Workers)
+}
+
+// Run processes until ctx is done.
+func (r *EnrichRunner) Run(ctx context.Context) error {
+	cons, err := r.EnsureConsumer(ctx)
 	if err != nil {
 		return err
 	}

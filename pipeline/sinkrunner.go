@@ -38,9 +38,9 @@ type SinkRunner struct {
 
 const stageSink = "sink"
 
-// Run processes until ctx is done; pending messages stay unacknowledged and
-// are redelivered after a restart.
-func (r *SinkRunner) Run(ctx context.Context) error {
+// EnsureConsumer creates the role's durable consumer (or brings it to this
+// configuration) and returns it; Run calls it, `earshot migrate` too.
+func (r *SinkRunner) EnsureConsumer(ctx context.Context) (jetstream.Consumer, error) {
 	c := &r.Config
 	if c.BatchRows <= 0 {
 		c.BatchRows = 10000
@@ -58,13 +58,19 @@ func (r *SinkRunner) Run(ctx context.Context) error {
 	if c.Workers <= 0 {
 		c.Workers = 2
 	}
-	cons, err := ensureConsumer(ctx, r.JS, StreamEnriched, r.Durable, SubjectEnrichedPrefix+">", c.Consumer, 2*c.BatchRows*c.Workers)
+	return ensureConsumer(ctx, r.JS, StreamEnriched, r.Durable, SubjectEnrichedPrefix+">", c.Consumer, 2*c.BatchRows*c.Workers)
+}
+
+// Run processes until ctx is done; pending messages stay unacknowledged and
+// are redelivered after a restart.
+func (r *SinkRunner) Run(ctx context.Context) error {
+	cons, err := r.EnsureConsumer(ctx)
 	if err != nil {
 		return err
 	}
 	log := r.Logger.With("component", stageSink)
 	var wg sync.WaitGroup
-	for range c.Workers {
+	for range r.Config.Workers {
 		wg.Go(func() { r.work(ctx, log, cons) })
 	}
 	wg.Wait()

@@ -64,7 +64,8 @@ func (c StreamsConfig) withDefaults() StreamsConfig {
 }
 
 // EnsureStreams creates or updates every stream and the cursor bucket.
-// It is idempotent and run by every role at start.
+// It is idempotent, retries until ctx ends (see EnsureStream), and is run
+// by `earshot migrate` and by every role at start.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, c StreamsConfig) error {
 	c = c.withDefaults()
 	streams := []jetstream.StreamConfig{
@@ -84,20 +85,18 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, c StreamsConfig)
 		if sc.Duplicates > sc.MaxAge {
 			sc.Duplicates = sc.MaxAge
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("ensure stream %s: %w", sc.Name, err)
+		if err := EnsureStream(ctx, js, sc); err != nil {
+			return err
 		}
 	}
-	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	_, err := EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      CursorBucket,
 		Description: "connector platform cursors",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.Replicas,
-	}); err != nil {
-		return fmt.Errorf("ensure kv %s: %w", CursorBucket, err)
-	}
-	return nil
+	})
+	return err
 }
 
 // JetStreamPublisher publishes mentions to mentions.raw.<platform> with

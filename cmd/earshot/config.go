@@ -32,7 +32,15 @@ type Config struct {
 	Sink       pipeline.SinkConfig   `yaml:"sink"`
 	Detect     spikes.Config         `yaml:"detect"`
 	Console    console.Config        `yaml:"console"`
+	Connect    ConnectConfig         `yaml:"connect"`
 	Connectors []yaml.Node           `yaml:"connectors"`
+}
+
+// ConnectConfig sets how `earshot connect` replicas share the connectors.
+type ConnectConfig struct {
+	// LeaseTTL: a connector instance whose replica stopped renewing its
+	// lease for this long is taken over by another (default 15s).
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // LogConfig sets logging.
@@ -55,9 +63,13 @@ type HTTPConfig struct {
 type NATSConfig struct {
 	// URL of a NATS cluster with JetStream; empty starts an embedded server
 	// (`earshot run`) or uses the one a running `earshot run` started.
+	// Several servers: a YAML list or a comma-separated string (see
+	// flattenNATSURLs); the client fails over between them.
 	URL       string                 `yaml:"url"`
 	Token     pipeline.SecretRef     `yaml:"token"`
-	CredsFile string                 `yaml:"creds_file"`
+	CredsFile string                 `yaml:"creds_file"` // user JWT and NKey seed (decentralised auth)
+	NKeyFile  string                 `yaml:"nkey_file"`  // an NKey seed file (a user listed by its public key)
+	TLS       NATSTLS                `yaml:"tls"`
 	Embedded  EmbeddedNATS           `yaml:"embedded"`
 	Streams   pipeline.StreamsConfig `yaml:"streams"`
 }
@@ -101,6 +113,7 @@ func ParseConfig(path string, raw []byte) (*Config, error) {
 		return nil, fmt.Errorf("%s: the file is empty (or only comments): start from deploy/earshot.yaml or the README's sample config", path)
 	}
 	root := doc.Content[0]
+	flattenNATSURLs(root)
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d: the top level must be a mapping of keys (data_dir, nats, clickhouse, topics, connectors, …), not a %s", path, root.Line, kindName(root))
 	}
@@ -180,6 +193,9 @@ func (c *Config) setDefaults() {
 	if c.NATS.Embedded.Port == 0 {
 		c.NATS.Embedded.Port = 4222
 	}
+	if c.Connect.LeaseTTL == 0 {
+		c.Connect.LeaseTTL = 15 * time.Second
+	}
 	if c.NATS.Embedded.Host == "" {
 		c.NATS.Embedded.Host = "127.0.0.1"
 	}
@@ -202,6 +218,9 @@ func (c *Config) validate(p *problems) {
 	}
 	p.addUnder("", c.ClickHouse.Validate())
 	c.validateAddrs(bad)
+	if err := c.NATS.validate(); err != nil {
+		bad("nats", "%v", err)
+	}
 	seen := map[string]bool{}
 	for i, t := range c.Topics {
 		key := fmt.Sprintf("topics[%d]", i)
@@ -227,6 +246,9 @@ func (c *Config) validate(p *problems) {
 	}
 	if c.Sink.Workers < 0 {
 		bad("sink.workers", "%d must not be negative", c.Sink.Workers)
+	}
+	if c.Connect.LeaseTTL < 2*time.Second {
+		bad("connect.lease_ttl", "%v is below 2s", c.Connect.LeaseTTL)
 	}
 	if c.Enrich.BatchSize < 0 {
 		bad("enrich.batch_size", "%d must not be negative", c.Enrich.BatchSize)

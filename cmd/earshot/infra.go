@@ -121,26 +121,26 @@ func (in *infra) openNATS(ctx context.Context, embedded bool) error {
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { in.log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
 	}
-	if !in.cfg.NATS.Token.IsZero() {
-		tok, err := in.cfg.NATS.Token.Load()
-		if err != nil {
-			return fmt.Errorf("nats.token: %w", err)
-		}
-		opts = append(opts, nats.Token(tok.Reveal()))
+	auth, err := in.cfg.NATS.authOptions()
+	if err != nil {
+		return err
 	}
-	if in.cfg.NATS.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(in.cfg.NATS.CredsFile))
-	}
+	opts = append(opts, auth...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return fmt.Errorf("connect nats %s: %w", redactURL(url), err)
 	}
 	in.closers = append(in.closers, func() { _ = nc.Drain() })
+	if err := pipeline.CheckPlacement(nc, in.cfg.NATS.Streams.Replicas); err != nil {
+		return err
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// A fresh cluster may need a while to elect its stream leaders;
+	// EnsureStreams retries until then.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := pipeline.EnsureStreams(ctx, js, in.cfg.NATS.Streams); err != nil {
 		return err
@@ -160,7 +160,7 @@ func (in *infra) openNATS(ctx context.Context, embedded bool) error {
 // runs the migrations.
 func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 	cc := in.cfg.ClickHouse
-	if cc.Addr == "" && managed {
+	if len(cc.Endpoints()) == 0 && managed {
 		dir := filepath.Join(in.cfg.DataDir, "clickhouse")
 		ls, err := clickhouse.StartLocal(ctx, clickhouse.LocalOptions{Dir: dir, Binary: cc.Local.Binary, Logger: in.log})
 		if err != nil {
@@ -180,7 +180,7 @@ func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 		}
 		in.closers = append(in.closers, func() { removeEndpoint(in.cfg.DataDir, clickhouseAddrFile) })
 		in.log.Info("managed clickhouse-server started", "addr", cc.Addr, "dir", dir)
-	} else if cc.Addr == "" {
+	} else if len(cc.Endpoints()) == 0 {
 		b, err := os.ReadFile(filepath.Join(in.cfg.DataDir, clickhouseAddrFile))
 		if err != nil {
 			return fmt.Errorf("clickhouse.addr is empty and no running `earshot run` was found in data_dir %s: set clickhouse.addr or start `earshot run` first", in.cfg.DataDir)
@@ -210,7 +210,7 @@ func (in *infra) openClickHouse(ctx context.Context, managed bool) error {
 			return err
 		}
 		d := b.Next()
-		in.log.Warn("clickhouse unavailable; retrying", "component", "clickhouse", "addr", cc.Addr, "in", d.Round(time.Millisecond), "err", err)
+		in.log.Warn("clickhouse unavailable; retrying", "component", "clickhouse", "addr", strings.Join(cc.Endpoints(), ","), "in", d.Round(time.Millisecond), "err", err)
 		select {
 		case <-ctx.Done():
 			return err
@@ -311,8 +311,16 @@ func writeEndpoint(dataDir, name, value string) error {
 
 func removeEndpoint(dataDir, name string) { _ = os.Remove(filepath.Join(dataDir, name)) }
 
-// redactURL drops userinfo from a URL for messages.
+// redactURL drops userinfo from a URL, or from each of a comma-separated
+// list of URLs, for messages.
 func redactURL(u string) string {
+	if strings.Contains(u, ",") {
+		parts := strings.Split(u, ",")
+		for i, p := range parts {
+			parts[i] = redactURL(p)
+		}
+		return strings.Join(parts, ",")
+	}
 	if i := strings.Index(u, "@"); i >= 0 {
 		if j := strings.Index(u, "://"); j >= 0 && j < i {
 			return u[:j+3] + "[redacted]@" + u[i+1:]

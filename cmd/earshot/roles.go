@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/earshot-dev/earshot/enrich/spikes"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -61,6 +64,17 @@ func init() {
 			return err
 		}
 		fmt.Fprintf(stdout, "schema of database %s is up to date\n", in.store.Database())
+		if !natsConfigured(cfg) {
+			fmt.Fprintln(stdout, "nats.url is empty and no running `earshot run` was found: streams are created when the roles start")
+			return nil
+		}
+		if err := in.openNATS(ctx, false); err != nil {
+			return err
+		}
+		if err := ensureRoleResources(ctx, cfg, in); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "streams, key-value buckets and consumers on NATS are in place (replicas %d)\n", max(cfg.NATS.Streams.Replicas, 1))
 		return nil
 	})
 }
@@ -76,6 +90,43 @@ func (c *Config) applyQuiet(quiet bool) {
 		var off time.Duration
 		c.Log.Progress = &off
 	}
+}
+
+// natsConfigured reports whether a role finds a NATS server without
+// starting one.
+func natsConfigured(cfg *Config) bool {
+	if cfg.NATS.URL != "" {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(cfg.DataDir, natsURLFile))
+	return err == nil
+}
+
+// ensureRoleResources creates what the roles would create at start (the
+// streams and cursor bucket are made by openNATS): the durable consumers of
+// enrich, sink and detect, and the detect bucket. Creating them once, from
+// one process, before the replicas start, avoids the concurrent creates a
+// fresh cluster answers badly.
+func ensureRoleResources(ctx context.Context, cfg *Config, in *infra) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	er := &pipeline.EnrichRunner{JS: in.js, BatchSize: cfg.Enrich.BatchSize, Workers: cfg.Enrich.Workers, Consumer: cfg.Enrich.Consumer}
+	if _, err := er.EnsureConsumer(ctx); err != nil {
+		return err
+	}
+	sr := &pipeline.SinkRunner{JS: in.js, Config: cfg.Sink}
+	if _, err := sr.EnsureConsumer(ctx); err != nil {
+		return err
+	}
+	dr := &spikes.Runner{JS: in.js, Config: cfg.Detect, Topics: cfg.Topics}
+	if in.store != nil {
+		dr.Store = alertStore{in.store}
+	}
+	if err := dr.EnsureResources(ctx); err != nil {
+		return err
+	}
+	_, err := pipeline.EnsureKeyValue(ctx, in.js, connectBucketConfig(cfg))
+	return err
 }
 
 // started is called once a role's infrastructure is up (tests use it).
@@ -134,13 +185,22 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if cons != nil {
 		g.Go(func() error { cons.Run(gctx); return nil })
 	}
-	for _, s := range sources {
-		env, err := sourceEnv(gctx, in, s)
+	if r.connect && !r.embedded && len(sources) > 0 {
+		// Replicas of `earshot connect` share the connector instances.
+		shares, err := connectShares(gctx, cfg, in, sources, matcher)
 		if err != nil {
 			return err
 		}
-		env.Matcher = matcher
-		g.Go(func() error { superviseSource(gctx, s, env); return nil })
+		g.Go(func() error { return shares.Loop(gctx) })
+	} else {
+		for _, s := range sources {
+			env, err := sourceEnv(gctx, in, s)
+			if err != nil {
+				return err
+			}
+			env.Matcher = matcher
+			g.Go(func() error { superviseSource(gctx, s, env); return nil })
+		}
 	}
 	if r.enrich {
 		names := make([]string, len(chain))
@@ -204,6 +264,41 @@ func sourcePlatform(s NamedSource) string {
 		return p.Platform()
 	}
 	return s.Type
+}
+
+// connectShares spreads the connector instances over the running `earshot
+// connect` replicas (pipeline.Shares): each instance polls its feed or
+// query in one replica at a time, and a dead replica's instances are
+// taken over within connect.lease_ttl. (`earshot run` runs them all itself.)
+func connectShares(ctx context.Context, cfg *Config, in *infra, sources []NamedSource, matcher pipeline.Matcher) (*pipeline.Shares, error) {
+	kv, err := pipeline.EnsureKeyValue(ctx, in.js, connectBucketConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]NamedSource{}
+	envs := map[string]*pipeline.SourceEnv{}
+	var names []string
+	for _, s := range sources {
+		env, err := sourceEnv(ctx, in, s)
+		if err != nil {
+			return nil, err
+		}
+		env.Matcher = matcher
+		byName[s.Name], envs[s.Name] = s, env
+		names = append(names, s.Name)
+	}
+	return &pipeline.Shares{
+		KV: kv, Holder: spikes.DefaultHolder(), TTL: cfg.Connect.LeaseTTL, Items: names,
+		Logger: in.log.With("component", "connect"),
+		Run:    func(ctx context.Context, name string) { superviseSource(ctx, byName[name], envs[name]) },
+	}, nil
+}
+
+func connectBucketConfig(cfg *Config) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket: pipeline.ConnectBucket, Description: "earshot connect: replicas and connector instance leases",
+		History: 1, Storage: jetstream.FileStorage, Replicas: max(cfg.NATS.Streams.Replicas, 1),
+	}
 }
 
 // superviseSource runs a connector and restarts it with backoff when it

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -34,13 +33,12 @@ type AlertWriter struct {
 // store can never accept (no retry helps).
 var ErrAlertRejected = errors.New("alert rejected by store")
 
-// Run writes alerts until ctx is done.
-func (w *AlertWriter) Run(ctx context.Context) error {
+// consumerConfig is the writer's durable consumer on ALERTS.
+func (w *AlertWriter) consumerConfig() jetstream.ConsumerConfig {
 	if w.Durable == "" {
 		w.Durable = DefaultAlertsDurable
 	}
-	log := w.Logger.With("component", "detect_alerts")
-	cons, err := w.JS.CreateOrUpdateConsumer(ctx, pipeline.StreamAlerts, jetstream.ConsumerConfig{
+	return jetstream.ConsumerConfig{
 		Durable:       w.Durable,
 		Description:   "earshot detect: writes alerts to the alert store",
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -49,9 +47,15 @@ func (w *AlertWriter) Run(ctx context.Context) error {
 		FilterSubject: pipeline.SubjectAlertsPrefix + ">",
 		MaxAckPending: 256,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	}
+}
+
+// Run writes alerts until ctx is done.
+func (w *AlertWriter) Run(ctx context.Context) error {
+	log := w.Logger.With("component", "detect_alerts")
+	cons, err := pipeline.EnsureConsumer(ctx, w.JS, pipeline.StreamAlerts, w.consumerConfig())
 	if err != nil {
-		return fmt.Errorf("consumer %s on %s: %w", w.Durable, pipeline.StreamAlerts, err)
+		return err
 	}
 	for ctx.Err() == nil {
 		msgs, err := fetch(ctx, cons, 64, time.Second)

@@ -61,6 +61,49 @@ func DefaultHolder() string {
 	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
 }
 
+// EnsureResources creates the detect bucket and the role's consumers
+// (`earshot migrate` calls it so replicas start against existing ones).
+func (r *Runner) EnsureResources(ctx context.Context) error {
+	if err := r.Config.Validate(); err != nil {
+		return err
+	}
+	if _, _, err := r.ensure(ctx, r.Config.WithDefaults()); err != nil {
+		return err
+	}
+	if r.Store != nil {
+		w := &AlertWriter{JS: r.JS}
+		if _, err := pipeline.EnsureConsumer(ctx, r.JS, pipeline.StreamAlerts, w.consumerConfig()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensure opens the bucket and the counting consumer, creating them.
+func (r *Runner) ensure(ctx context.Context, cfg Config) (jetstream.KeyValue, jetstream.Consumer, error) {
+	kv, err := OpenBucket(ctx, r.JS, cfg.Bucket, cfg.Replicas)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Consumer.AckWait <= 0 {
+		cfg.Consumer.AckWait = time.Minute
+	}
+	cons, err := pipeline.EnsureConsumer(ctx, r.JS, pipeline.StreamEnriched, jetstream.ConsumerConfig{
+		Durable:       cfg.Durable,
+		Description:   "earshot detect: counts enriched mentions into series",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.Consumer.AckWait,
+		MaxDeliver:    -1,
+		FilterSubject: pipeline.SubjectEnrichedPrefix + ">",
+		MaxAckPending: 2 * cfg.BatchSize,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return kv, cons, nil
+}
+
 // Run runs until ctx is done; it returns an error only when it cannot run
 // at all (bad config, no stream).
 func (r *Runner) Run(ctx context.Context) error {
@@ -75,25 +118,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.m = NewMetrics(r.Metrics.Reg)
 	}
 	log := r.Logger.With("component", stage, "holder", r.Holder)
-	kv, err := OpenBucket(ctx, r.JS, cfg.Bucket, cfg.Replicas)
+	kv, cons, err := r.ensure(ctx, cfg)
 	if err != nil {
 		return err
-	}
-	if cfg.Consumer.AckWait <= 0 {
-		cfg.Consumer.AckWait = time.Minute
-	}
-	cons, err := r.JS.CreateOrUpdateConsumer(ctx, pipeline.StreamEnriched, jetstream.ConsumerConfig{
-		Durable:       cfg.Durable,
-		Description:   "earshot detect: counts enriched mentions into series",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.Consumer.AckWait,
-		MaxDeliver:    -1,
-		FilterSubject: pipeline.SubjectEnrichedPrefix + ">",
-		MaxAckPending: 2 * cfg.BatchSize,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("consumer %s on %s: %w", cfg.Durable, pipeline.StreamEnriched, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if r.Store != nil {
@@ -259,10 +286,22 @@ func (r *Runner) replay(ctx context.Context, cfg Config, counter *Counter, cons 
 			oc.DeliverPolicy, oc.OptStartTime, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, hi-MaxReplay
 		}
 	}
+	// The replay reader is removed as soon as the replay ends, and by the
+	// server 30 s after its last fetch if this process dies first: a reader
+	// left behind (it was seen holding some 1,400 pending messages after a
+	// NATS node restart) would look like a consumer that never acknowledges.
+	oc.InactiveThreshold = 30 * time.Second
 	oc2, err := r.JS.OrderedConsumer(ctx, pipeline.StreamEnriched, oc)
 	if err != nil {
 		return 0, fmt.Errorf("replay: %w", err)
 	}
+	defer func() {
+		if info := oc2.CachedInfo(); info != nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = r.JS.DeleteConsumer(dctx, pipeline.StreamEnriched, info.Name)
+			cancel()
+		}
+	}()
 	now, n := time.Now(), 0
 	for ctx.Err() == nil {
 		msgs, err := fetch(ctx, oc2, 1000, time.Second)

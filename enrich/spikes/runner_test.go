@@ -409,6 +409,21 @@ func TestRunnerReplicas(t *testing.T) {
 	if !hasMover(got[0].Explanation, "hashtag", "acmefire") {
 		t.Errorf("explanation after takeover = %+v; want hashtag acmefire", got[0].Explanation)
 	}
+	// The reader b replayed with is gone: the only reader left on ENRICHED
+	// is the durable consumer, which acknowledges.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := j.JS.Stream(ctx, pipeline.StreamEnriched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n := range st.ConsumerNames(ctx).Name() {
+		names = append(names, n)
+	}
+	if len(names) != 1 || names[0] != DefaultDurable {
+		t.Errorf("consumers on ENRICHED after the takeover = %v; want only %q (the replay reader removed)", names, DefaultDurable)
+	}
 }
 
 // TestRunnerRestartWarm: after a soft stop and a restart the detector

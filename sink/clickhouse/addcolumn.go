@@ -11,7 +11,9 @@ import (
 // IF NOT EXISTS col Type`. ClickHouse 18.16 does not parse IF NOT EXISTS
 // there, so execMigration runs it as a check of system.columns and a plain
 // ADD COLUMN, which every release accepts.
-var addColumnIfNotExists = regexp.MustCompile("(?is)^ALTER TABLE\\s+`?([^`.\\s]+)`?\\.`?([^`.\\s]+)`?\\s+ADD COLUMN IF NOT EXISTS\\s+`?([^`\\s]+)`?\\s+(.+)$")
+// On a cluster the statement arrives translated (cluster.go): on the local
+// table and with ON CLUSTER, which the same check covers.
+var addColumnIfNotExists = regexp.MustCompile("(?is)^ALTER TABLE\\s+`?([^`.\\s]+)`?\\.`?([^`.\\s]+)`?(\\s+ON CLUSTER\\s+`?[^`\\s]+`?)?\\s+ADD COLUMN IF NOT EXISTS\\s+`?([^`\\s]+)`?\\s+(.+)$")
 
 // execMigration runs one migration statement idempotently.
 func (s *Store) execMigration(ctx context.Context, stmt string) error {
@@ -19,7 +21,7 @@ func (s *Store) execMigration(ctx context.Context, stmt string) error {
 	if m == nil {
 		return s.conn.Exec(ctx, stmt)
 	}
-	db, table, col, typ := m[1], m[2], m[3], m[4]
+	db, table, on, col, typ := m[1], m[2], m[3], m[4], m[5]
 	has := func() (bool, error) {
 		var n uint64
 		err := s.conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", db, table, col).Scan(&n)
@@ -28,7 +30,7 @@ func (s *Store) execMigration(ctx context.Context, stmt string) error {
 	if ok, err := has(); err != nil || ok {
 		return err
 	}
-	err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE `%s`.`%s` ADD COLUMN `%s` %s", db, table, col, typ))
+	err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE `%s`.`%s`%s ADD COLUMN `%s` %s", db, table, on, col, typ))
 	if err != nil {
 		// Another role migrating at the same time may have added it.
 		if ok, herr := has(); herr == nil && ok {

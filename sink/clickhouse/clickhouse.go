@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +54,12 @@ type Store struct {
 	addr string
 	now  func() time.Time
 	opts ch.Options // for AnalystConn
+	// cluster, when set, makes migrations run ON CLUSTER (schema.go).
+	cluster string
+	// retries remembers the ingested_at of recent batches, so a batch
+	// written again after a failed Send is byte-identical (write.go).
+	retries    retryStamps
+	dedupToken bool // the server knows insert_deduplication_token
 }
 
 var _ pipeline.Sink = (*Store)(nil)
@@ -66,16 +73,26 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("open clickhouse: %w", err)
 	}
-	if cfg.Addr == "" {
+	addrs := cfg.Endpoints()
+	if len(addrs) == 0 {
 		return nil, errors.New("open clickhouse: clickhouse.addr is empty: start the managed server with StartLocal and use its ClientConfig")
 	}
+	where := strings.Join(addrs, ",")
 	pw, err := cfg.Password.Load()
 	if err != nil {
-		return nil, fmt.Errorf("open clickhouse %s: password: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("open clickhouse %s: password: %w", where, err)
+	}
+	tlsConf, err := cfg.TLS.load()
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %s: %w", where, err)
 	}
 	opts := &ch.Options{
 		Protocol: ch.Native,
-		Addr:     []string{cfg.Addr},
+		// With several entry points the first that answers is used, and
+		// the next when it stops answering (failover).
+		Addr:             addrs,
+		ConnOpenStrategy: ch.ConnOpenInOrder,
+		TLS:              tlsConf,
 		Auth: ch.Auth{
 			// Database stays the server default: the earshot database may
 			// not exist before Migrate, and every statement qualifies names.
@@ -95,12 +112,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	conn, err := ch.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, classify(err))
+		return nil, fmt.Errorf("open clickhouse %s: %w", where, classify(err))
 	}
-	s := &Store{conn: conn, db: cfg.Database, addr: cfg.Addr, now: time.Now, opts: *opts}
+	s := &Store{conn: conn, db: cfg.Database, addr: where, now: time.Now, opts: *opts, cluster: cfg.Cluster}
 	if err := s.Ping(ctx); err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("open: %w", err)
+	}
+	if v, err := conn.ServerVersion(); err == nil {
+		// insert_deduplication_token exists from 22.2 on.
+		s.dedupToken = v.Version.Major > 22 || (v.Version.Major == 22 && v.Version.Minor >= 2)
 	}
 	return s, nil
 }

@@ -6,7 +6,10 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/earshot-dev/earshot/pipeline"
 )
@@ -47,6 +50,69 @@ type Config struct {
 	// "none". LZ4 saves network bandwidth to a remote server; on loopback
 	// it costs CPU on both sides (README, Benchmarks).
 	Compression string `yaml:"compression"`
+
+	// Addrs are several entry points of one cluster (host:port each, the
+	// secure native port 9440 with tls); the client uses the first that
+	// answers and fails over to the next. Use addr or addrs, not both.
+	Addrs AddrList `yaml:"addrs"`
+	// Cluster names a cluster of the servers' remote_servers: migrations
+	// then run ON CLUSTER and create replicated local tables behind
+	// Distributed tables (see schema.go). Empty: a single server, as before.
+	Cluster string `yaml:"cluster"`
+	// TLS turns on TLS (the secure native port, 9440 by default).
+	TLS *TLSConfig `yaml:"tls"`
+}
+
+// TLSConfig is clickhouse.tls. An empty section ({}) uses the system's CAs.
+type TLSConfig struct {
+	CA         string `yaml:"ca"`          // PEM CA that signed the servers' certificates
+	Cert       string `yaml:"cert"`        // client certificate, for servers that verify clients
+	Key        string `yaml:"key"`         // its key
+	ServerName string `yaml:"server_name"` // when it differs from the host in addr
+}
+
+// AddrList is a list of host:port, kept as one comma-separated string so
+// that Config stays comparable; YAML gives it as a list or that string.
+type AddrList string
+
+// UnmarshalYAML accepts a sequence of strings or one string.
+func (a *AddrList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode {
+		var l []string
+		if err := n.Decode(&l); err != nil {
+			return err
+		}
+		*a = AddrList(strings.Join(l, ","))
+		return nil
+	}
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*a = AddrList(s)
+	return nil
+}
+
+// List splits the addresses.
+func (a AddrList) List() []string {
+	var out []string
+	for _, s := range strings.Split(string(a), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Endpoints returns addrs, or addr alone.
+func (c Config) Endpoints() []string {
+	if l := c.Addrs.List(); len(l) > 0 {
+		return l
+	}
+	if c.Addr != "" {
+		return []string{c.Addr}
+	}
+	return nil
 }
 
 // LocalConfig configures the managed local clickhouse-server.
@@ -75,21 +141,31 @@ func (c Config) WithDefaults() Config {
 // DDL, so it is kept to a plain identifier.
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
+func checkAddr(addr string) []error {
+	var errs []error
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return []error{fmt.Errorf("clickhouse.addr %q: want host:port of the native protocol (e.g. localhost:9000): %w", addr, err)}
+	}
+	if host == "" {
+		errs = append(errs, fmt.Errorf("clickhouse.addr %q: empty host", addr))
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		errs = append(errs, fmt.Errorf("clickhouse.addr %q: port %q is not a number in 1..65535", addr, port))
+	}
+	return errs
+}
+
 // Validate reports every problem in c at once. It never touches the network
 // or reads the secret; empty fields are valid (they take defaults).
 func (c Config) Validate() error {
 	var errs []error
-	if c.Addr != "" {
-		host, port, err := net.SplitHostPort(c.Addr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("clickhouse.addr %q: want host:port of the native protocol (e.g. localhost:9000): %w", c.Addr, err))
-		} else {
-			if host == "" {
-				errs = append(errs, fmt.Errorf("clickhouse.addr %q: empty host", c.Addr))
-			}
-			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-				errs = append(errs, fmt.Errorf("clickhouse.addr %q: port %q is not a number in 1..65535", c.Addr, port))
-			}
+	if c.Addr != "" && len(c.Addrs.List()) > 0 {
+		errs = append(errs, errors.New("clickhouse: set addr or addrs, not both"))
+	}
+	if eps := c.Endpoints(); len(eps) > 0 {
+		for _, addr := range eps {
+			errs = append(errs, checkAddr(addr)...)
 		}
 	} else {
 		if c.Username != "" && c.Username != DefaultUsername {
@@ -98,6 +174,15 @@ func (c Config) Validate() error {
 		if !c.Password.IsZero() {
 			errs = append(errs, errors.New("clickhouse.password is set but clickhouse.addr is empty: the managed local server has its own credentials (remove password, or set addr to your server's host:port)"))
 		}
+	}
+	if c.Cluster != "" && !identRE.MatchString(c.Cluster) {
+		errs = append(errs, fmt.Errorf("clickhouse.cluster %q: want a plain identifier, as in the servers' remote_servers", c.Cluster))
+	}
+	if c.Cluster != "" && len(c.Endpoints()) == 0 {
+		errs = append(errs, errors.New("clickhouse.cluster is set but addr and addrs are empty: the managed local server is a single server"))
+	}
+	if t := c.TLS; t != nil && (t.Cert == "") != (t.Key == "") {
+		errs = append(errs, errors.New("clickhouse.tls: cert and key go together"))
 	}
 	if c.Database != "" && !identRE.MatchString(c.Database) {
 		errs = append(errs, fmt.Errorf("clickhouse.database %q: want letters, digits and '_', not starting with a digit, at most 64", c.Database))

@@ -347,6 +347,17 @@ func (s *LocalServer) Stop() error {
 	return s.stopErr
 }
 
+// Kill ends the server at once with SIGKILL (for failure tests) and waits
+// for it to exit; Stop after Kill only releases the directory.
+func (s *LocalServer) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.stopOnce.Do(func() {})
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
+}
+
 // logTail returns the end of the server's error log and console output.
 func (s *LocalServer) logTail() string {
 	var b strings.Builder

@@ -160,7 +160,9 @@ func columnList(cols []column) string {
 
 // migration is one schema version. Every statement must be idempotent (IF
 // NOT EXISTS, …): roles migrate concurrently at start, and a migration that
-// failed halfway is simply run again.
+// failed halfway is simply run again. Statements are written in the
+// single-server form; on a cluster (clickhouse.cluster) each is translated
+// by clusterDDL: read the rule in cluster.go before adding a migration.
 type migration struct {
 	version uint32
 	name    string
@@ -332,13 +334,35 @@ func SchemaVersion() uint32 { return migrations[len(migrations)-1].version }
 // already migrated by a newer binary is left alone (migrations only add).
 func (s *Store) Migrate(ctx context.Context) error {
 	q := "`" + s.db + "`"
+	if s.cluster != "" {
+		// Every node has the schema already (the common start of a
+		// replica): no DDL, which would wait for every node of the cluster,
+		// down ones included.
+		if v, err := s.SchemaVersionApplied(ctx); err == nil && v >= SchemaVersion() {
+			return s.checkColumns(ctx, true)
+		}
+	}
+	engine := `ReplacingMergeTree(applied_at)`
+	if s.cluster != "" {
+		// ClickHouse 18.16 crashes (a null ZooKeeper session in
+		// createImpl) on a DDL ON CLUSTER sent before the server has
+		// talked to ZooKeeper since it started; reading system.zookeeper
+		// opens the session first, and says clearly when there is none.
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.zookeeper WHERE path = '/'").Scan(&n); err != nil {
+			return fmt.Errorf("migrate %s on cluster %s: the server has no ZooKeeper (or Keeper) session, which replicated tables need: %w", s.db, s.cluster, classify(err))
+		}
+		// One copy on every node of the cluster (one ZooKeeper path for all
+		// shards), so any node answers which versions are applied.
+		engine = `ReplicatedReplacingMergeTree('/clickhouse/tables/all/` + s.db + `/schema_migrations', '{shard}-{replica}', applied_at)`
+	}
 	for _, stmt := range []string{
-		`CREATE DATABASE IF NOT EXISTS ` + q,
-		`CREATE TABLE IF NOT EXISTS ` + q + `.schema_migrations (
+		s.onCluster(`CREATE DATABASE IF NOT EXISTS ` + q),
+		s.onCluster(`CREATE TABLE IF NOT EXISTS ` + q + `.schema_migrations (
   version UInt32,
   name String,
   applied_at ` + dateTime + `
-) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
+) ENGINE = ` + engine + ` ORDER BY version`),
 	} {
 		if err := s.conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate %s: %s: %w", s.db, firstLine(stmt), classify(err))
@@ -352,7 +376,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if slices.Contains(applied, m.version) {
 			continue
 		}
-		for _, stmt := range m.stmts(s.db) {
+		for _, stmt := range s.ddl(m.stmts(s.db)) {
 			if err := s.execMigration(ctx, stmt); err != nil && !columnExists(err) {
 				// A table made by something else is the likelier cause, and
 				// says more than the server's message about a view.
@@ -367,6 +391,29 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return s.checkColumns(ctx, true)
+}
+
+// ddl returns the statements to run for a migration's statements: as
+// written on a single server, translated by clusterDDL on a cluster.
+func (s *Store) ddl(stmts []string) []string {
+	if s.cluster == "" {
+		return stmts
+	}
+	dist := distributedTables(s.db)
+	var out []string
+	for _, st := range stmts {
+		out = append(out, clusterDDL(st, s.db, s.cluster, dist)...)
+	}
+	return out
+}
+
+// onCluster adds ON CLUSTER to a statement of Migrate's own on a cluster.
+func (s *Store) onCluster(stmt string) string {
+	if s.cluster == "" {
+		return stmt
+	}
+	h := ddlHead.FindStringSubmatchIndex(stmt)
+	return stmt[:h[5]] + " ON CLUSTER `" + s.cluster + "`" + stmt[h[5]:]
 }
 
 // SchemaVersionApplied returns the highest migration recorded in the database

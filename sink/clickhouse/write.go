@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -107,12 +109,19 @@ func (s *Store) Write(ctx context.Context, batch []*pipeline.Mention) error {
 }
 
 func (s *Store) insertMentions(ctx context.Context, ms []*pipeline.Mention) error {
-	b, err := s.conn.PrepareBatch(ctx, s.mentionsInsert())
+	return s.insertMentionsInto(ctx, "mentions", ms)
+}
+
+// insertMentionsInto writes to table: mentions (on a cluster, the
+// Distributed table, which routes each row to the shard owning its id).
+func (s *Store) insertMentionsInto(ctx context.Context, table string, ms []*pipeline.Mention) error {
+	key := batchHash(ms)
+	ingested := s.retries.stamp(key, s.now()) // the same on a retry: see retry.go
+	b, err := s.conn.PrepareBatch(s.insertContext(ctx, key), "INSERT INTO `"+s.db+"`.`"+table+"` ("+columnList(mentionColumns)+")")
 	if err != nil {
 		return fmt.Errorf("write %d mentions to %s.mentions: prepare: %w", len(ms), s.db, classify(err))
 	}
 	defer b.Close()
-	ingested := s.now().UTC().Truncate(time.Second)
 	// Column-wise: each column gets one typed slice and one Append, instead
 	// of one boxed value per cell through the row path.
 	cols := make([]columnValues, len(mentionColumns))
@@ -211,6 +220,24 @@ func (c *columnValues) slice() any {
 	default:
 		return c.arrays
 	}
+}
+
+// insertContext adds the insert settings: on a cluster, Distributed
+// inserts are synchronous (acknowledged only once every shard stored its
+// rows, so an acknowledged batch is on a replica, not in a node's queue);
+// on servers that have it, the batch's deduplication token (retry.go).
+func (s *Store) insertContext(ctx context.Context, key uint64) context.Context {
+	set := ch.Settings{}
+	if s.cluster != "" {
+		set["insert_distributed_sync"] = 1
+	}
+	if s.dedupToken && key != 0 {
+		set["insert_deduplication_token"] = dedupToken(key)
+	}
+	if len(set) == 0 {
+		return ctx
+	}
+	return ch.Context(ctx, ch.WithSettings(set))
 }
 
 // mentionRow returns the values of one row, in mentionColumns order.
@@ -434,7 +461,7 @@ func (s *Store) WriteAlert(ctx context.Context, a Alert) error {
 	if err := a.check(); err != nil {
 		return fmt.Errorf("write alert to %s.alerts: %w", s.db, err)
 	}
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO `"+s.db+"`.alerts ("+columnList(alertColumns)+")")
+	b, err := s.conn.PrepareBatch(s.insertContext(ctx, 0), "INSERT INTO `"+s.db+"`.alerts ("+columnList(alertColumns)+")")
 	if err != nil {
 		return fmt.Errorf("write alert %q to %s.alerts: prepare: %w", a.ID, s.db, classify(err))
 	}
