@@ -106,7 +106,10 @@ func liveViewColumns() []column {
 // tombstone landed in another partition (a deletion whose created_at was
 // not known), which FINAL cannot collapse.
 func liveFilter(q string) string {
-	return `deleted = 0 AND (platform, id) NOT IN (SELECT platform, id FROM ` + q + `.mentions WHERE deleted = 1)`
+	// GLOBAL: on a cluster mentions is a Distributed table, and a plain IN
+	// over it inside a distributed query is refused (distributed_product_mode);
+	// on a single server GLOBAL changes nothing.
+	return `deleted = 0 AND (platform, id) GLOBAL NOT IN (SELECT platform, id FROM ` + q + `.mentions WHERE deleted = 1)`
 }
 
 // alertColumns is the alerts table, in the order WriteAlert appends values.
