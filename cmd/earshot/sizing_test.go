@@ -115,7 +115,7 @@ func TestSizing(t *testing.T) {
 		return u
 	}
 	// Publish as a connector does, measuring this process's CPU for it.
-	ms := benchMentions(n)
+	ms := roundCopies(benchWorkload(1, n, brandNames(benchTopics(100))), "sizing")
 	u0 := usage()
 	var r0, r1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
