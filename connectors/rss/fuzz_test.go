@@ -39,17 +39,17 @@ func hostileFeeds() map[string]string {
 		"control.xml":      "<rss version=\"2.0\"><channel><item><guid>c</guid><title>a&#x1;b&#0;c</title><description>x\x01y\x1bz&#x7f;</description></item></channel></rss>",
 		"script.xml": `<rss version="2.0"><channel><item><guid>s</guid><description>&lt;script&gt;alert(1)&lt;/script&gt;&lt;p onclick="x()"&gt;hi&lt;/p&gt;` +
 			`&lt;style&gt;p{}&lt;/style&gt;&lt;iframe src=javascript:alert(2)&gt;&lt;/iframe&gt;</description><link>javascript:alert(3)</link></item></channel></rss>`,
-		"null_items.json":  `{"version":"https://jsonfeed.org/version/1.1","authors":[null],"items":[null,{"id":null,"authors":[null],"content_html":null},null]}`,
-		"json_types.json":  `{"version":"https://jsonfeed.org/version/1.1","items":[{"id":1e400,"url":{"a":1},"title":["x"]}]}`,
-		"atom_nested.xml":  `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>tag:a,2026:1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">` + strings.Repeat("<b>", 3000) + "x" + strings.Repeat("</b>", 3000) + `</div></content></entry></feed>`,
-		"utf16.xml":        "\xff\xfe<\x00r\x00s\x00s\x00>\x00",
-		"future_date.xml":  `<rss version="2.0"><channel><item><guid>f</guid><title>t</title><pubDate>Mon, 01 Jan 2999 00:00:00 GMT</pubDate></item></channel></rss>`,
-		"empty_items.xml":  `<rss version="2.0"><channel><item></item><item><guid></guid></item></channel></rss>`,
-		"not_a_feed.html":  `<html><body>hello</body></html>`,
-		"empty.txt":        ``,
-		"json_items_null":  `{"version":"https://jsonfeed.org/version/1","items":null}`,
-		"latin1_declared":  "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><item><guid>l</guid><title>caf\xe9</title></item></channel></rss>",
-		"bogus_encoding":   "<?xml version=\"1.0\" encoding=\"x-nonexistent\"?><rss version=\"2.0\"><channel><item><guid>z</guid></item></channel></rss>",
+		"null_items.json": `{"version":"https://jsonfeed.org/version/1.1","authors":[null],"items":[null,{"id":null,"authors":[null],"content_html":null},null]}`,
+		"json_types.json": `{"version":"https://jsonfeed.org/version/1.1","items":[{"id":1e400,"url":{"a":1},"title":["x"]}]}`,
+		"atom_nested.xml": `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>tag:a,2026:1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">` + strings.Repeat("<b>", 3000) + "x" + strings.Repeat("</b>", 3000) + `</div></content></entry></feed>`,
+		"utf16.xml":       "\xff\xfe<\x00r\x00s\x00s\x00>\x00",
+		"future_date.xml": `<rss version="2.0"><channel><item><guid>f</guid><title>t</title><pubDate>Mon, 01 Jan 2999 00:00:00 GMT</pubDate></item></channel></rss>`,
+		"empty_items.xml": `<rss version="2.0"><channel><item></item><item><guid></guid></item></channel></rss>`,
+		"not_a_feed.html": `<html><body>hello</body></html>`,
+		"empty.txt":       ``,
+		"json_items_null": `{"version":"https://jsonfeed.org/version/1","items":null}`,
+		"latin1_declared": "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><item><guid>l</guid><title>caf\xe9</title></item></channel></rss>",
+		"bogus_encoding":  "<?xml version=\"1.0\" encoding=\"x-nonexistent\"?><rss version=\"2.0\"><channel><item><guid>z</guid></item></channel></rss>",
 	}
 }
 
