@@ -173,7 +173,15 @@ func backtest(ctx context.Context, conn driver.Conn, db string, configured []pip
 }
 
 func printBacktest(w io.Writer, o backtestOptions, r *backtestResult) error {
-	fmt.Fprintf(w, "query %q over the last %s: %d of %d stored mentions match\n", o.query, o.since, r.Matched, r.Scanned)
+	since := o.since.String()
+	if o.since%(24*time.Hour) == 0 {
+		since = strconv.Itoa(int(o.since/(24*time.Hour))) + "d"
+	}
+	where := ""
+	if o.platform != "" {
+		where = " on " + o.platform
+	}
+	fmt.Fprintf(w, "query %q over the last %s%s: %d of %d stored mentions match\n", o.query, since, where, r.Matched, r.Scanned)
 	if r.Matched == 0 {
 		return nil
 	}

@@ -133,6 +133,7 @@ func TestBacktestCountsEqualClickHouse(t *testing.T) {
 			t.Errorf("printBacktest() =\n%s\nwant it to contain %q", out.String(), w)
 		}
 	}
+	t.Logf("earshot backtest %q --since 30d --platform reddit:\n%s", o.query, out.String())
 	_, samples, _ := strings.Cut(out.String(), "sample matches")
 	if n := strings.Count(samples, "]"); n < len(res.Samples) || len(res.Samples) == 0 {
 		t.Errorf("printBacktest() samples =\n%s\nwant every sample's matched words in brackets", samples)
