@@ -140,6 +140,7 @@ func TestDeadLetterReplayStoresOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := out.String()
+	t.Logf("earshot dlq list --stage sink:\n%s", list)
 	for _, want := range []string{"mastodon:1", "unknown to this sink version", "rss:future", "created_at 2200-01-01"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("dlq list =\n%s\nwant it to contain %q", list, want)
