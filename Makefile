@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test race soak cluster-test chart-render chart-check vet fmt-check bench bench-e2e fuzz clean
+.PHONY: all build deps test-deps run demo test race soak cluster-test chart-render chart-check vet fmt-check bench bench-e2e fuzz fuzz-short clean
 
 all: build
 
@@ -76,10 +76,31 @@ bench:
 bench-e2e: build deps
 	./$(BIN) bench --json
 
-# Longer fuzzing of the parsers (not part of `make test`).
+# Fuzzing of every parser, one `go test -fuzz` per target (they cannot share
+# a run), each for $(FUZZTIME). `make test` runs every target's seed corpus;
+# `fuzz-short` (run by CI after `make test`) fuzzes each for 10 s. A crasher
+# lands in the package's testdata/fuzz/<Target>/ and is then a regression test.
 FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	./connectors/rss:FuzzFeed \
+	./connectors/twitter:FuzzV2StreamLine \
+	./connectors/twitter:FuzzV1Status \
+	./pipeline:FuzzMentionCodec \
+	./pipeline:FuzzDecodeAll \
+	./cmd/earshot:FuzzParseConfig \
+	./enrich/topics/query:FuzzParse \
+	./enrich/topics:FuzzMatch \
+	./enrich/sentiment:FuzzScore \
+	./enrich/entities:FuzzExtract \
+	./enrich/lang:FuzzDetect
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./enrich/topics/query/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 clean:
 	rm -rf bin

@@ -51,14 +51,17 @@ func ensureConsumer(ctx context.Context, js jetstream.JetStream, stream, durable
 	})
 }
 
-// deadLetter copies msg to deadletter.<stage> with the reason, then
+// deadLetter copies msg to deadletter.<stage> with the reason (and the
+// history of a replayed message; see deadLetterMsg), then
 // terminates it on its stream. It returns an error (and leaves msg alone)
 // when the dead-letter copy was not acknowledged, so nothing is lost.
 func deadLetter(ctx context.Context, js jetstream.JetStream, stage string, msg jetstream.Msg, reason string, m *Metrics, kind string) error {
 	md, _ := msg.Metadata()
-	dl := &nats.Msg{Subject: SubjectDeadPrefix + stage, Data: msg.Data(), Header: nats.Header{}}
-	dl.Header.Set(HeaderReason, reason)
-	dl.Header.Set(HeaderOrigSubject, msg.Subject())
+	var maxPayload int64
+	if nc := js.Conn(); nc != nil {
+		maxPayload = nc.MaxPayload()
+	}
+	dl := deadLetterMsg(stage, reason, msg.Subject(), msg.Data(), msg.Headers(), maxPayload)
 	if md != nil {
 		dl.Header.Set(jetstream.MsgIDHeader, stage+":"+md.Stream+":"+strconv.FormatUint(md.Sequence.Stream, 10))
 	}

@@ -115,6 +115,7 @@ func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jet
 	ms := make([]*Mention, 0, len(msgs))
 	keep := make([]jetstream.Msg, 0, len(msgs))
 	for _, msg := range msgs {
+		countReplay(r.Metrics, stageEnrich, msg)
 		if n, over := overDelivered(msg, r.Consumer.MaxDeliver); over {
 			if err := deadLetter(ctx, r.JS, stageEnrich, msg, fmt.Sprintf("delivered %d times without completing", n), r.Metrics, "redelivered"); err != nil {
 				return err

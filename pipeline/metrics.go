@@ -19,6 +19,7 @@ type Metrics struct {
 	LastProcessed *prometheus.GaugeVec     // stage
 	Batches       *prometheus.CounterVec   // stage
 	DeadLettered  *prometheus.CounterVec   // stage, reason
+	Replayed      *prometheus.CounterVec   // stage: replayed dead letters received
 
 	// Connectors.
 	ConnRequests  *prometheus.CounterVec // platform, connector, outcome
@@ -53,6 +54,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Batches a stage finished."}, []string{"stage"}),
 		DeadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_stage_dead_lettered_total",
 			Help: "Messages a stage moved to the dead-letter stream, by reason."}, []string{"stage", "reason"}),
+		Replayed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_stage_replayed_total",
+			Help: "Replayed dead letters (earshot dlq replay) a stage received."}, []string{"stage"}),
 		ConnRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_connector_requests_total",
 			Help: "Platform requests by outcome (ok, not_modified, rate_limited, error)."}, []string{"platform", "connector", "outcome"}),
 		ConnMentions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_connector_mentions_total",
@@ -70,7 +73,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Warning and error log lines by component and level."}, []string{"component", "level"}),
 	}
 	reg.MustRegister(m.Received, m.Sent, m.Errors, m.InFlight, m.Processing, m.LastProcessed, m.Batches,
-		m.DeadLettered, m.ConnRequests, m.ConnMentions, m.ConnErrors, m.ConnRateLimit, m.ConnSkipped, m.IngestLag, m.LogEvents)
+		m.DeadLettered, m.Replayed, m.ConnRequests, m.ConnMentions, m.ConnErrors, m.ConnRateLimit, m.ConnSkipped, m.IngestLag, m.LogEvents)
 	return m
 }
 

@@ -104,6 +104,7 @@ func (r *SinkRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.
 				continue
 			}
 			for msg := range batch.Messages() {
+				countReplay(r.Metrics, stageSink, msg)
 				if n, over := overDelivered(msg, c.Consumer.MaxDeliver); over {
 					if err := deadLetter(ctx, r.JS, stageSink, msg, fmt.Sprintf("delivered %d times without being stored", n), r.Metrics, "redelivered"); err != nil {
 						log.Warn("dead-letter", "err", err) // left unacked: redelivered later

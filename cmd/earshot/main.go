@@ -40,6 +40,8 @@ tools:
   lint-query  explain what is wrong with a topic query
   query       run one SQL statement against the configured ClickHouse
   bench       measure the pipeline on this machine, next to baselines
+  dlq         list dead-lettered messages, or replay them once the cause is fixed
+  backtest    how many stored mentions a topic query would have matched
   version     print the version
 
 run 'earshot <command> -h' for a command's flags.

@@ -30,6 +30,9 @@ type roles struct {
 	console bool
 	// embedded allows starting embedded NATS and a managed ClickHouse.
 	embedded bool
+	// wrapSink, when set (by tests only), wraps the ClickHouse store the
+	// sink writes to: the outage test's negative control uses it.
+	wrapSink func(pipeline.Sink) pipeline.Sink
 }
 
 func init() {
@@ -212,7 +215,11 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 		g.Go(func() error { return er.Run(gctx) })
 	}
 	if r.sink {
-		sr := &pipeline.SinkRunner{JS: in.js, Sink: in.store, Config: cfg.Sink, Metrics: in.metrics, Logger: log}
+		var sink pipeline.Sink = in.store
+		if r.wrapSink != nil {
+			sink = r.wrapSink(sink)
+		}
+		sr := &pipeline.SinkRunner{JS: in.js, Sink: sink, Config: cfg.Sink, Metrics: in.metrics, Logger: log}
 		g.Go(func() error { return sr.Run(gctx) })
 	}
 	if r.detect {

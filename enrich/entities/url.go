@@ -140,6 +140,14 @@ func canonicalHost(host string) (string, bool) {
 		}
 	}
 	if u, err := idna.Display.ToUnicode(host); err == nil {
+		// The mapping drops ignorable code points (U+FE0F in "0.\uFE0F"):
+		// check what is left again, so the canonical form is a fixed point.
+		if u = strings.TrimSuffix(u, "."); u != host {
+			if again, ok := canonicalHost(u); ok && again == u {
+				return u, true
+			}
+			return "", false
+		}
 		return u, true
 	}
 	return strings.ToLower(host), true
