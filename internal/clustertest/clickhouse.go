@@ -193,9 +193,21 @@ func (c *ClickHouseCluster) Start(i int) {
 	nd := c.Nodes[i]
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	ls, err := clickhouse.StartLocal(ctx, clickhouse.LocalOptions{Dir: nd.Dir, StopTimeout: 15 * time.Second})
-	if err != nil {
-		c.t.Fatalf("clickhouse node %d: %v", i, err)
+	// After a SIGKILL the replica's old ZooKeeper session lives on until
+	// its timeout (10 s), and 18.16 exits at start while its ephemeral
+	// is_active node still exists: start again until the session expired.
+	var ls *clickhouse.LocalServer
+	var err error
+	for {
+		ls, err = clickhouse.StartLocal(ctx, clickhouse.LocalOptions{Dir: nd.Dir, StopTimeout: 15 * time.Second})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			c.t.Fatalf("clickhouse node %d: %v", i, err)
+		}
+		c.t.Logf("clickhouse node %d did not start (trying again in 3 s, its old ZooKeeper session may still be open): %.200v", i, err)
+		time.Sleep(3 * time.Second)
 	}
 	if want := "127.0.0.1:" + strconv.Itoa(nd.TCP); ls.Addr() != want {
 		_ = ls.Stop()
