@@ -21,9 +21,9 @@
 //   - Complaint: a complaint cue anywhere ("refund", "doesn't work", "still
 //     waiting", "cancel", "worst", "customer service", "help", "no
 //     funciona", …), or a sentiment labelled negative with a confidence of
-//     at least complaint_confidence (default 0.58). A cue does not count
+//     at least complaint_confidence (default 0.55). A cue does not count
 //     when the sentiment is labelled positive with a confidence of at least
-//     positive_confidence (default 0.49): "thanks for the quick help!" needs
+//     positive_confidence (default 0.51): "thanks for the quick help!" needs
 //     no answer. The defaults are derived from data for the shipped
 //     sentiment model (enrich/all, TestRespondThresholds). Sentiment alone
 //     counts for a mention addressed by handle; addressed only by topic it
@@ -97,8 +97,8 @@ const DefaultComplaintRating = 1
 // complaint, +0.5 for the veto) on rows no model was trained on
 // (go test ./enrich/all -run TestRespondThresholds -v).
 const (
-	DefaultComplaintConfidence = 0.58
-	DefaultPositiveConfidence  = 0.49
+	DefaultComplaintConfidence = 0.55
+	DefaultPositiveConfidence  = 0.51
 )
 
 // ErrOptions is returned, wrapped, for invalid options.
