@@ -35,6 +35,9 @@ func TestRespondOnModelSentiment(t *testing.T) {
 		{"@acme how do I reset my password?", true},
 		{"@acme this is a disgrace, I am so angry with you", true},
 		{"@AcmeSupport the app keeps crashing since the update", true},
+		// Sarcasm the model reads as positive: the complaint phrase counts.
+		{"oh great, the acme app crashed AGAIN during checkout. love that for me. never again.", true},
+		{"@acme I want a refund. Charged twice for the same order and customer support keeps closing my ticket.", true},
 	} {
 		m := &pipeline.Mention{ID: "twitter:" + string(rune('a'+i)), Platform: "twitter", Kind: pipeline.KindPost, Text: p.text}
 		for _, st := range stages {

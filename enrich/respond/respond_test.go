@@ -99,7 +99,7 @@ func TestNeedsResponse(t *testing.T) {
 		{"brand's own support handle", "reply", "@acmesupport", "en", "@sam sorry about that, can you DM us?", []string{"sam"}, acme, nil, false},
 		{"brand on mastodon", "post", "acme@mastodon.social", "en", "Any questions about the launch?", nil, acme, nil, false},
 		{"article", "article", "", "en", "Why is Acme raising prices?", nil, acme, neg(0.7), false},
-		{"thanks for the help", "post", "hanna", "en", "Thank you @acme for the quick help yesterday!", acme, nil, pos(0.9), false},
+		{"thanks for the help", "post", "hanna", "en", "Thank you @acme for the quick help yesterday!", acme, nil, pos(0.97), false},
 		{"question mark in a link", "post", "joe", "en", "@acme new blog post https://acme.com/post?id=3", acme, nil, nil, false},
 		{"mid-sentence how to", "post", "joe", "en", "@acme great guide on how to set up the router", acme, nil, pos(0.7), false},
 		{"fr comment, lang en", "post", "joe", "en", "Comment on @acme design: nice", acme, nil, nil, false},
@@ -108,7 +108,11 @@ func TestNeedsResponse(t *testing.T) {
 		{"helpful is not help", "post", "joe", "en", "@acme your docs are helpful", acme, nil, nil, false},
 		// A story of a fault the brand fixed, ending in praise (issue 9):
 		// the model's label and confidence decide, not a cue in the story.
-		{"fault fixed, praised (positive)", "post", "ben", "en", "My Aero Pro case hinge is broken after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, pos(0.7), false},
+		{"fault fixed, praised (positive)", "post", "ben", "en", "My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, pos(0.7), false},
+		{"fault fixed, praised, with a complaint phrase (very positive)", "post", "ben", "en", "The hinge was broken, Acme replaced the whole set in 3 days. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, pos(0.95), false},
+		// Sarcasm reads positive to the model: a complaint phrase counts
+		// unless the positive label is very sure.
+		{"sarcastic complaint (positive 0.69)", "post", "kim", "en", "oh great, the acme app crashed AGAIN during checkout. love that for me. never again.", nil, acme, pos(0.69), true},
 		{"fault fixed, praised (model unsure: negative 0.48)", "post", "ben", "en", "My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, neg(0.48), false},
 		{"other brand handle", "post", "joe", "en", "@initech why is the app down", []string{"initech"}, nil, nil, false},
 	}
