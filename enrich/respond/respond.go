@@ -20,9 +20,12 @@
 //     count only when the mention's language is known to be theirs.
 //   - Complaint: a complaint cue anywhere ("refund", "doesn't work", "still
 //     waiting", "cancel", "worst", "customer service", "help", "no
-//     funciona", …), or sentiment at or below complaint_score (default -0.3).
-//     A cue does not count when sentiment is clearly positive (at least
-//     +0.5): "thanks for the quick help!" needs no answer. Sentiment alone
+//     funciona", …), or a sentiment labelled negative with a confidence of
+//     at least complaint_confidence (default 0.55). A cue does not count
+//     when the sentiment is labelled positive with a confidence of at least
+//     positive_confidence (default 0.90): "thanks for the quick help!" needs
+//     no answer. The defaults are derived from data for the shipped
+//     sentiment model (enrich/all, TestRespondThresholds). Sentiment alone
 //     counts for a mention addressed by handle; addressed only by topic it
 //     also needs a first- or second-person word ("I", "my", "you", "mi",
 //     "je", "ich", "eu", …), so a gloomy news headline about the brand is
@@ -53,7 +56,7 @@ import (
 // Name is the stage name; Version changes whenever the rules or cues do.
 const (
 	Name    = "respond"
-	Version = "2"
+	Version = "3"
 )
 
 func init() {
@@ -64,8 +67,16 @@ func init() {
 
 // Options are the stage's settings under enrich.options.respond.
 type Options struct {
-	// ComplaintScore is the sentiment score at or below which an addressed
-	// mention is a complaint, in [-1, 0]; default -0.3.
+	// ComplaintConfidence is the confidence from which a sentiment labelled
+	// negative makes an addressed mention a complaint, in (0, 1]; default
+	// DefaultComplaintConfidence.
+	ComplaintConfidence *float64 `yaml:"complaint_confidence"`
+	// PositiveConfidence is the confidence from which a sentiment labelled
+	// positive overrules a complaint cue, in (0, 1]; default
+	// DefaultPositiveConfidence.
+	PositiveConfidence *float64 `yaml:"positive_confidence"`
+	// ComplaintScore was the VADER-compound threshold of version 2; it is
+	// rejected with a pointer to complaint_confidence.
 	ComplaintScore *float64 `yaml:"complaint_score"`
 	// QuestionCues are extra interrogative sentence starts, any language.
 	QuestionCues []string `yaml:"question_cues"`
@@ -80,23 +91,29 @@ type Options struct {
 // DefaultComplaintRating is the default review rating of a complaint.
 const DefaultComplaintRating = 1
 
-// DefaultComplaintScore is the default sentiment threshold for a complaint.
-const DefaultComplaintScore = -0.3
-
-// positiveVeto is the sentiment from which a complaint cue alone is not a
-// complaint.
-const positiveVeto = 0.5
+// The default confidences of the sentiment label, derived for the shipped
+// sentiment model on rows no model was trained on (go test ./enrich/all
+// -run TestRespondThresholds -v): a negative label is a complaint from the
+// confidence at which it is as precise as the lexicon compound's old -0.3
+// cut-off was; a positive label overrules a complaint phrase only from the
+// confidence at which it is right 9 times in 10, since a veto drops a
+// complaint and sarcasm reads positive.
+const (
+	DefaultComplaintConfidence = 0.55
+	DefaultPositiveConfidence  = 0.90
+)
 
 // ErrOptions is returned, wrapped, for invalid options.
 var ErrOptions = errors.New("invalid respond options")
 
 // Stage is the needs-response stage. It is safe for concurrent use.
 type Stage struct {
-	handles        map[string]bool // brand handles, lower-cased, without '@'
-	complaintScore float64
-	rating         int // reviews rated at or below need a response; 0 off
-	cues           *cueSet
-	logger         *slog.Logger
+	handles       map[string]bool // brand handles, lower-cased, without '@'
+	complaintConf float64         // negative label from this confidence is a complaint
+	positiveConf  float64         // positive label from this confidence vetoes a cue
+	rating        int             // reviews rated at or below need a response; 0 off
+	cues          *cueSet
+	logger        *slog.Logger
 }
 
 var _ pipeline.Enricher = (*Stage)(nil)
@@ -118,13 +135,20 @@ func New(env pipeline.EnricherEnv) (*Stage, error) {
 // NewWithOptions builds the stage, reporting every invalid setting at once.
 func NewWithOptions(topics []pipeline.Topic, o Options) (*Stage, error) {
 	var errs []error
-	score := DefaultComplaintScore
 	if o.ComplaintScore != nil {
-		score = *o.ComplaintScore
-		if score < -1 || score > 0 {
-			errs = append(errs, fmt.Errorf("complaint_score %v: want -1 to 0", score))
-		}
+		errs = append(errs, fmt.Errorf("complaint_score is gone: the sentiment is a label with a confidence now; set complaint_confidence (0 to 1, default %.2f) instead", DefaultComplaintConfidence))
 	}
+	confidence := func(key string, p *float64, def float64) float64 {
+		if p == nil {
+			return def
+		}
+		if *p <= 0 || *p > 1 {
+			errs = append(errs, fmt.Errorf("%s %v: want above 0, at most 1", key, *p))
+		}
+		return *p
+	}
+	complaintConf := confidence("complaint_confidence", o.ComplaintConfidence, DefaultComplaintConfidence)
+	positiveConf := confidence("positive_confidence", o.PositiveConfidence, DefaultPositiveConfidence)
 	rating := DefaultComplaintRating
 	if o.ComplaintRating != nil {
 		rating = *o.ComplaintRating
@@ -157,11 +181,12 @@ func NewWithOptions(topics []pipeline.Topic, o Options) (*Stage, error) {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, errors.Join(errs...))
 	}
 	return &Stage{
-		handles:        handles,
-		complaintScore: score,
-		rating:         rating,
-		cues:           defaultCues(o.QuestionCues, o.ComplaintCues),
-		logger:         slog.New(slog.DiscardHandler),
+		handles:       handles,
+		complaintConf: complaintConf,
+		positiveConf:  positiveConf,
+		rating:        rating,
+		cues:          defaultCues(o.QuestionCues, o.ComplaintCues),
+		logger:        slog.New(slog.DiscardHandler),
 	}, nil
 }
 
@@ -193,7 +218,7 @@ type Verdict struct {
 	Excluded      string // "repost", "article" or "own post" when excluded
 	Addressed     string // "handle @x" or "topic t"; "" when not addressed
 	Question      string // the '?' or cue that made it a question
-	Complaint     string // the cue or "sentiment -0.62" that made it a complaint
+	Complaint     string // the cue or "sentiment negative 0.81" that made it a complaint
 }
 
 // Assess decides whether a mention needs a response, and why.
@@ -225,10 +250,9 @@ func (s *Stage) Assess(m *pipeline.Mention) Verdict {
 	if lang == "" {
 		lang = m.Lang
 	}
-	var sentiment *float64
-	if m.Enrichment.Sentiment != nil {
-		sentiment = &m.Enrichment.Sentiment.Score
-	}
+	sent := m.Enrichment.Sentiment
+	positive := sent != nil && sent.Label == pipeline.SentimentPositive && sent.Confidence >= s.positiveConf
+	negative := sent != nil && sent.Label == pipeline.SentimentNegative && sent.Confidence >= s.complaintConf
 	personal := false
 	for _, text := range [2]string{m.Title, m.Text} {
 		if text == "" {
@@ -238,14 +262,14 @@ func (s *Stage) Assess(m *pipeline.Mention) Verdict {
 		if v.Question == "" {
 			v.Question = q
 		}
-		if v.Complaint == "" && c != "" && (sentiment == nil || *sentiment < positiveVeto) {
+		if v.Complaint == "" && c != "" && !positive {
 			v.Complaint = c
 		}
 		personal = personal || p
 	}
 	byHandle := strings.HasPrefix(v.Addressed, "handle ")
-	if v.Complaint == "" && sentiment != nil && *sentiment <= s.complaintScore && (byHandle || personal) {
-		v.Complaint = fmt.Sprintf("sentiment %.2f", *sentiment)
+	if v.Complaint == "" && negative && (byHandle || personal) {
+		v.Complaint = fmt.Sprintf("sentiment negative %.2f", sent.Confidence)
 	}
 	v.NeedsResponse = v.Question != "" || v.Complaint != ""
 	return v

@@ -18,20 +18,28 @@ var topics = []pipeline.Topic{
 }
 
 // mention builds a mention as the earlier stages leave it: entities ran
-// (handles in mentions), topics matched, sentiment scored when score is set.
-func mention(kind, author, lang, text string, mentions, topics []string, score *float64) *pipeline.Mention {
+// (handles in mentions), topics matched, sentiment scored when sent is set.
+func mention(kind, author, lang, text string, mentions, topics []string, sent *pipeline.Sentiment) *pipeline.Mention {
 	m := &pipeline.Mention{ID: "t:1", Platform: "twitter", Kind: kind, Author: pipeline.Author{Handle: author}, Text: text}
 	m.Enrichment.Lang = lang
 	m.Enrichment.Mentions = mentions
 	m.Enrichment.Topics = topics
 	m.SetVersion("entities", "1")
-	if score != nil {
-		m.Enrichment.Sentiment = &pipeline.Sentiment{Score: *score}
-	}
+	m.Enrichment.Sentiment = sent
 	return m
 }
 
-func f(v float64) *float64 { return &v }
+// neg, neu and pos are the sentiment stage's answers: a label and the
+// model's probability of it (the score does not matter to the stage).
+func neg(conf float64) *pipeline.Sentiment {
+	return &pipeline.Sentiment{Label: pipeline.SentimentNegative, Confidence: conf, Score: -conf}
+}
+func neu(conf float64) *pipeline.Sentiment {
+	return &pipeline.Sentiment{Label: pipeline.SentimentNeutral, Confidence: conf}
+}
+func pos(conf float64) *pipeline.Sentiment {
+	return &pipeline.Sentiment{Label: pipeline.SentimentPositive, Confidence: conf, Score: conf}
+}
 
 func TestNeedsResponse(t *testing.T) {
 	s, err := NewWithOptions(topics, Options{})
@@ -47,7 +55,7 @@ func TestNeedsResponse(t *testing.T) {
 		text     string
 		mentions []string
 		topics   []string
-		score    *float64
+		sent     *pipeline.Sentiment
 		want     bool
 	}{
 		// Questions addressed by handle.
@@ -64,7 +72,7 @@ func TestNeedsResponse(t *testing.T) {
 		{"pt onde (lang pt)", "post", "ana", "pt", "@acme onde fica a loja", acme, nil, nil, true},
 		{"mastodon handle", "post", "rosa@fosstodon.org", "en", "@acme@mastodon.social any update on the API docs", []string{"acme@mastodon.social"}, nil, nil, true},
 		// Complaints addressed by handle.
-		{"refund cue", "post", "rick", "en", "@acme I want a refund. Charged twice.", acme, nil, f(-0.1), true},
+		{"refund cue", "post", "rick", "en", "@acme I want a refund. Charged twice.", acme, nil, neu(0.5), true},
 		{"prefix cue", "post", "rick", "en", "@acme my order got cancelled without notice", acme, nil, nil, true},
 		{"doesn’t work (curly)", "post", "rick", "en", "@acme the app doesn’t work since the update", acme, nil, nil, true},
 		{"still waiting", "post", "rick", "en", "@acme still waiting for my replacement", acme, nil, nil, true},
@@ -72,32 +80,44 @@ func TestNeedsResponse(t *testing.T) {
 		{"de funktioniert nicht", "post", "max", "de", "@acme die App funktioniert nicht", acme, nil, nil, true},
 		{"fr ne fonctionne pas", "post", "jean", "fr", "@acme le site ne fonctionne pas", acme, nil, nil, true},
 		{"pt ainda esperando", "post", "ana", "pt", "@globexcorp ainda esperando a resposta", []string{"globexcorp"}, nil, nil, true},
-		{"negative sentiment by handle", "post", "sue", "en", "@acme the new logo is so ugly", acme, nil, f(-0.6), true},
+		{"negative sentiment by handle", "post", "sue", "en", "@acme the new logo is so ugly", acme, nil, neg(0.8), true},
 		// Addressed by topic.
 		{"topic question", "post", "kim", "en", "Does anyone know where to buy the Rocket 3 in Canada", nil, acme, nil, true},
 		{"topic complaint cue", "post", "kim", "en", "The acme app crashed again during checkout", nil, acme, nil, true},
-		{"topic, negative, first person", "post", "kim", "en", "This is exactly why I left Acme", nil, acme, f(-0.6), true},
-		{"topic, negative news headline", "post", "newsbot", "en", "Acme recalls 40,000 chargers over overheating risk", nil, acme, f(-0.4), false},
+		{"topic, negative, first person", "post", "kim", "en", "This is exactly why I left Acme", nil, acme, neg(0.8), true},
+		{"negative but unsure, by handle", "post", "sue", "en", "@acme the new logo is so ugly", acme, nil, neg(0.5), false},
+		{"a complaint cue, mildly positive", "post", "rick", "en", "Thanks @acme, but the app still doesn't work", acme, nil, pos(0.45), true},
+		{"a question, very positive", "post", "hanna", "en", "Love it @acme! When will it ship to Canada?", acme, nil, pos(0.95), true},
+		{"a complaint cue, negative", "post", "rick", "en", "@acme worst update ever, everything is broken", acme, nil, neg(0.95), true},
+		{"topic, negative news headline", "post", "newsbot", "en", "Acme recalls 40,000 chargers over overheating risk", nil, acme, neg(0.7), false},
 
 		// Negatives.
-		{"not addressed", "post", "joe", "en", "how do I make sourdough?", nil, nil, f(-0.5), false},
-		{"addressed, statement", "post", "joe", "en", "@acme launched a new phone today", acme, nil, f(0.1), false},
-		{"repost of a complaint", "repost", "bot", "en", "RT @rick: @acme I want a refund", []string{"rick", "acme"}, acme, f(-0.6), false},
+		{"not addressed", "post", "joe", "en", "how do I make sourdough?", nil, nil, neg(0.7), false},
+		{"addressed, statement", "post", "joe", "en", "@acme launched a new phone today", acme, nil, neu(0.6), false},
+		{"repost of a complaint", "repost", "bot", "en", "RT @rick: @acme I want a refund", []string{"rick", "acme"}, acme, neg(0.8), false},
 		{"brand's own post", "post", "Acme", "en", "Questions? Reply here or DM @AcmeSupport", []string{"acmesupport"}, acme, nil, false},
 		{"brand's own support handle", "reply", "@acmesupport", "en", "@sam sorry about that, can you DM us?", []string{"sam"}, acme, nil, false},
 		{"brand on mastodon", "post", "acme@mastodon.social", "en", "Any questions about the launch?", nil, acme, nil, false},
-		{"article", "article", "", "en", "Why is Acme raising prices?", nil, acme, f(-0.5), false},
-		{"thanks for the help", "post", "hanna", "en", "Thank you @acme for the quick help yesterday!", acme, nil, f(0.9), false},
+		{"article", "article", "", "en", "Why is Acme raising prices?", nil, acme, neg(0.7), false},
+		{"thanks for the help", "post", "hanna", "en", "Thank you @acme for the quick help yesterday!", acme, nil, pos(0.97), false},
 		{"question mark in a link", "post", "joe", "en", "@acme new blog post https://acme.com/post?id=3", acme, nil, nil, false},
-		{"mid-sentence how to", "post", "joe", "en", "@acme great guide on how to set up the router", acme, nil, f(0.6), false},
+		{"mid-sentence how to", "post", "joe", "en", "@acme great guide on how to set up the router", acme, nil, pos(0.7), false},
 		{"fr comment, lang en", "post", "joe", "en", "Comment on @acme design: nice", acme, nil, nil, false},
 		{"de wie, lang unknown", "post", "joe", "", "Wie immer super, @acme", acme, nil, nil, false},
 		{"es cuando, lang pt", "post", "ana", "pt", "cuando eu vi a @acme gostei", acme, nil, nil, false},
 		{"helpful is not help", "post", "joe", "en", "@acme your docs are helpful", acme, nil, nil, false},
+		// A story of a fault the brand fixed, ending in praise (issue 9):
+		// the model's label and confidence decide, not a cue in the story.
+		{"fault fixed, praised (positive)", "post", "ben", "en", "My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, pos(0.7), false},
+		{"fault fixed, praised, with a complaint phrase (very positive)", "post", "ben", "en", "The hinge was broken, Acme replaced the whole set in 3 days. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, pos(0.95), false},
+		// Sarcasm reads positive to the model: a complaint phrase counts
+		// unless the positive label is very sure.
+		{"sarcastic complaint (positive 0.69)", "post", "kim", "en", "oh great, the acme app crashed AGAIN during checkout. love that for me. never again.", nil, acme, pos(0.69), true},
+		{"fault fixed, praised (model unsure: negative 0.48)", "post", "ben", "en", "My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, neg(0.48), false},
 		{"other brand handle", "post", "joe", "en", "@initech why is the app down", []string{"initech"}, nil, nil, false},
 	}
 	for _, tt := range tests {
-		m := mention(tt.kind, tt.author, tt.lang, tt.text, tt.mentions, tt.topics, tt.score)
+		m := mention(tt.kind, tt.author, tt.lang, tt.text, tt.mentions, tt.topics, tt.sent)
 		if got := s.Assess(m); got.NeedsResponse != tt.want {
 			t.Errorf("%s: Assess(%q) = %+v; want NeedsResponse %v", tt.name, tt.text, got, tt.want)
 		}
@@ -171,34 +191,39 @@ func TestOptions(t *testing.T) {
 		}
 		return New(pipeline.EnricherEnv{Options: &n, Topics: topics, File: "earshot.yaml"})
 	}
-	s, err := decode("complaint_score: -0.5\nquestion_cues: [\"wat\"]\ncomplaint_cues: [\"meh*\"]\n", topics)
+	s, err := decode("complaint_confidence: 0.9\npositive_confidence: 0.8\nquestion_cues: [\"wat\"]\ncomplaint_cues: [\"meh*\"]\n", topics)
 	if err != nil {
 		t.Fatalf("New(valid options) = %v", err)
 	}
-	if s.complaintScore != -0.5 {
-		t.Errorf("complaintScore = %v; want -0.5", s.complaintScore)
-	}
 	for _, tt := range []struct {
 		text string
+		sent *pipeline.Sentiment
 		want bool
 	}{
-		{"@acme wat is this", true},
-		{"@acme mehhh", true},
-		{"@acme so-so", false},
+		{"@acme wat is this", neg(0.7), true},
+		{"@acme mehhh", neg(0.7), true},
+		{"@acme so-so", neg(0.7), false},  // below complaint_confidence 0.9
+		{"@acme so-so", neg(0.95), true},  // at or above it
+		{"@acme mehhh", pos(0.7), true},   // below positive_confidence 0.8: the cue counts
+		{"@acme mehhh", pos(0.85), false}, // at or above it: vetoed
 	} {
-		m := mention("post", "joe", "en", tt.text, []string{"acme"}, nil, f(-0.4))
+		m := mention("post", "joe", "en", tt.text, []string{"acme"}, nil, tt.sent)
 		if got := s.Assess(m); got.NeedsResponse != tt.want {
-			t.Errorf("with extra cues and complaint_score -0.5: Assess(%q) = %+v; want %v", tt.text, got, tt.want)
+			t.Errorf("with extra cues, complaint_confidence 0.9, positive_confidence 0.8: Assess(%q, %+v) = %+v; want %v", tt.text, *tt.sent, got, tt.want)
 		}
 	}
-	_, err = decode("complaint_score: 0.5\nquestion_cues: [\"?!\"]\n", []pipeline.Topic{{ID: "x", Handles: []string{"@"}}})
+	_, err = decode("complaint_confidence: 1.5\npositive_confidence: 0\nquestion_cues: [\"?!\"]\n", []pipeline.Topic{{ID: "x", Handles: []string{"@"}}})
 	if !errors.Is(err, ErrOptions) {
 		t.Fatalf("New(invalid options) = %v; want ErrOptions", err)
 	}
-	for _, want := range []string{"complaint_score", "question_cues[0]", `topic "x"`} {
+	for _, want := range []string{"complaint_confidence 1.5", "positive_confidence 0", "question_cues[0]", `topic "x"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New(invalid options) = %v; want it to name %s", err, want)
 		}
+	}
+	// The VADER-era threshold is refused with a pointer to its successor.
+	if _, err := decode("complaint_score: -0.3\n", topics); err == nil || !strings.Contains(err.Error(), "complaint_confidence") {
+		t.Errorf("New(complaint_score) = %v; want an error naming complaint_confidence", err)
 	}
 	if _, err := decode("complaint_scor: -0.5\n", topics); err == nil {
 		t.Errorf("New(unknown key) = nil; want an error")

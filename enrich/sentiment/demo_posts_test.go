@@ -1,8 +1,9 @@
 //go:build knownmisses
 
-// The four English demo posts of issue 9, with the label a person gives
-// them. The shipped model labels them wrong (MODEL.md, known limitations),
-// so this test is behind a build tag and fails:
+// Three of the four English demo posts of issue 9, with the label a person
+// gives them. The shipped model labels them wrong (MODEL.md, known
+// limitations), so this test is behind a build tag and fails (the fourth,
+// "Returned my #AcmeAero …", is right now and in regression_test.go):
 //
 //	go test -tags knownmisses -run TestDemoPosts -v ./enrich/sentiment
 package sentiment
@@ -19,8 +20,6 @@ func TestDemoPosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []struct{ text, lang, want string }{
-		{"Returned my #AcmeAero today. Battery bug, left bud dropouts, and support took a week to reply. Switching to Globex. #AcmeFail 👋",
-			"en", pipeline.SentimentNegative},
 		{"Brew lid popped open mid-boil and splashed my hand. Not badly hurt, but I'm done with this kettle. Glad there's a recall now.",
 			"en", pipeline.SentimentNegative},
 		{"My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!",

@@ -18,7 +18,7 @@ const StageName = "sentiment"
 const Version = "linear-" + WeightsDigest
 
 // WeightsDigest is the first 12 hex digits of the SHA-256 of weights.bin.gz.
-const WeightsDigest = "2ddc70f9b6aa"
+const WeightsDigest = "c3282884716b"
 
 func init() { stageenv.Register(StageName, 30, DefaultConfig, New) }
 

@@ -52,7 +52,7 @@ func LoadModel(data []byte) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load sentiment model: %w", err)
 	}
-	md := &Model{m: m, lex: Default()}
+	md := &Model{m: m, lex: SignalScorer()}
 	o := m.Opts
 	md.ex.New = func() any { return model.NewExtractor(o) }
 	return md, nil

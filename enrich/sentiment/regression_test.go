@@ -17,6 +17,10 @@ var regressionPosts = []struct {
 		"de", pipeline.SentimentNegative},
 	{"Die neue #Acme Home App ist eine Katastrophe", "de", pipeline.SentimentNegative},
 	{"I love my new Aero Pro, best buds ever!", "en", pipeline.SentimentPositive},
+	// Issue 9's demo post: a product failure, slow support, leaving for a
+	// competitor, and a camel-case #AcmeFail.
+	{"Returned my #AcmeAero today. Battery bug, left bud dropouts, and support took a week to reply. Switching to Globex. #AcmeFail 👋",
+		"en", pipeline.SentimentNegative},
 	{"The Aero Pro is awesome", "en", pipeline.SentimentPositive},
 	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", pipeline.SentimentNegative},
 	// With the language undetermined, a post is still scored.

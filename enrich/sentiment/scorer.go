@@ -28,6 +28,8 @@ type Scorer struct {
 	lx   *lexicon
 	p    params
 	pool sync.Pool
+	// splitTags: Signals reads camel-case hashtags as words (SignalScorer).
+	splitTags bool
 }
 
 // params are the scorer's knobs; defaultParams holds the shipped values.
@@ -716,6 +718,9 @@ func (s *Scorer) contrastSentence(sc *scratch, vals []float64, from, to int) {
 // boosters and contrast (VADER's -4 … 4 scale; neg is ≤ 0). The learned
 // model uses them as features.
 func (s *Scorer) Signals(text string) (compound, pos, neg float64) {
+	if s.splitTags {
+		text = splitHashtags(text)
+	}
 	sc := s.pool.Get().(*scratch)
 	compound = s.compound(sc, text)
 	for _, v := range sc.vals {

@@ -41,11 +41,18 @@ type Options struct {
 	// LangWords: each word is also a feature of its language (when known),
 	// so a word can weigh differently in two languages.
 	LangWords bool
+	// TagParts: a camel-case #hashtag ("#AcmeFail") also gives its parts
+	// as words ("acme", "fail"), so a tag says what its words say.
+	TagParts bool
+	// Contrast: a word after a contrast word ("but", "aber", "mais", …) in
+	// the same sentence is also a feature of its own, so what follows
+	// "but" can weigh more than what precedes it.
+	Contrast bool
 }
 
 // DefaultOptions are the shipped feature settings.
 func DefaultOptions() Options {
-	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5, LangWords: true}
+	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5, LangWords: true, TagParts: true, Contrast: true}
 }
 
 // Extractor turns text into features. It is not safe for concurrent use:
@@ -59,9 +66,12 @@ type Extractor struct {
 	// negated: the words since the last negator, up to punctuation, are in
 	// its scope.
 	negated bool
-	nText   int    // text features of the last Extract
-	lang    uint32 // hash of the language of the text being extracted, 0 if unknown
-	out     []Feature
+	// contrasted: the words since a contrast word, up to the end of the
+	// sentence, are in its scope.
+	contrasted bool
+	nText      int    // text features of the last Extract
+	lang       uint32 // hash of the language of the text being extracted, 0 if unknown
+	out        []Feature
 }
 
 // NewExtractor returns an extractor for o.
@@ -102,13 +112,14 @@ func mix(h uint32) uint32 {
 // Feature kinds, hashed in first so that a word and an n-gram with the same
 // bytes land in different buckets.
 const (
-	kindWord   = 'w'
-	kindBigram = 'b'
-	kindChar   = 'c'
-	kindLex    = 'v'
-	kindLang   = 'l'
-	kindBias   = 'x'
-	kindNeg    = 'n'
+	kindWord     = 'w'
+	kindBigram   = 'b'
+	kindChar     = 'c'
+	kindLex      = 'v'
+	kindLang     = 'l'
+	kindBias     = 'x'
+	kindNeg      = 'n'
+	kindContrast = 'k'
 )
 
 func seed(kind byte) uint32 { return (fnvOffset ^ uint32(kind)) * fnvPrime }
@@ -127,6 +138,7 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 	var prev uint32 // hash of the previous word, 0 at the start
 	nwords := 0
 	e.negated = false
+	e.contrasted = false
 	e.lang = 0
 	if lang != "" {
 		e.lang = hashString(seed(kindLang), lang) | 1
@@ -153,6 +165,20 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 			prev = e.addWord(prev, "http")
 			nwords++
 			continue
+		}
+		if e.o.TagParts && tok[0] == '#' {
+			body := tok[1:]
+			for k, r := range body {
+				if !isWordRune(r) {
+					body = body[:k]
+					break
+				}
+			}
+			for _, part := range TagParts(body) {
+				e.word = appendLower(e.word[:0], part)
+				e.addWordBytes(0, e.word)
+				nwords++
+			}
 		}
 		// Split the token into words (letters, digits, marks, apostrophes
 		// inside a word) and single symbols (emoji, punctuation).
@@ -193,6 +219,9 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 				if isNegator(e.word) {
 					e.negated = true
 				}
+				if e.o.Contrast && contrasts[string(e.word)] {
+					e.contrasted = true
+				}
 				nwords++
 				continue
 			}
@@ -211,6 +240,9 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 			}
 			if r == '.' || r == ',' || r == '!' || r == '?' || r == ';' || r == ':' || r == '،' || r == '۔' {
 				e.negated = false // negation ends at punctuation
+			}
+			if r == '.' || r == '!' || r == '?' || r == ';' || r == '۔' {
+				e.contrasted = false // contrast ends with the sentence
 			}
 			var buf [4]byte
 			m := utf8.EncodeRune(buf[:], r)
@@ -267,11 +299,24 @@ func (e *Extractor) addWordBytes(prev uint32, w []byte) uint32 {
 		// A word in the scope of a negation is another feature ("not good").
 		e.add(mix(h^seed(kindNeg)), 0)
 	}
+	if e.contrasted {
+		e.add(mix(h^seed(kindContrast)), 0)
+	}
 	e.add(mix(h), 0)
 	if e.o.Bigrams && prev != 0 {
 		e.add(mix((prev*fnvPrime)^h^seed(kindBigram)), 0)
 	}
 	return h
+}
+
+// contrasts are the words after which a sentence turns, in the eight
+// languages (romanised Hindi).
+var contrasts = map[string]bool{
+	"but": true, "however": true, "though": true, "although": true, "yet": true,
+	"aber": true, "jedoch": true, "doch": true, "mais": true, "pourtant": true, "cependant": true,
+	"pero": true, "sin embargo": true, "aunque": true, "ma": true, "però": true, "tuttavia": true,
+	"mas": true, "porém": true, "entretanto": true, "lekin": true, "magar": true, "par": false,
+	"لكن": true, "ولكن": true, "بس": true,
 }
 
 // addChars adds the character n-grams of "<w>".
@@ -374,4 +419,43 @@ func isWordRune(r rune) bool {
 
 func hasURLPrefix(s string) bool {
 	return len(s) >= 4 && (s[:4] == "http" || s[:4] == "www.")
+}
+
+// TagParts splits the words of a camel-case hashtag body ("AcmeFail" →
+// "Acme", "Fail"; "iPhoneBug" → "i", "Phone", "Bug"; "USAToday" → "USA",
+// "Today") at lower-to-upper and letter-to-digit changes, and before the
+// last capital of a run of capitals followed by a lower-case letter. It
+// returns nil for a tag of one part (all one case, "acmefail", "AI"), so
+// only tags whose writer marked the words give parts.
+func TagParts(tag string) []string {
+	var parts []string
+	start := 0
+	var prev rune
+	for i, r := range tag {
+		if !isWordRune(r) {
+			return nil // "#acme_fail" and other symbols: not a camel-case tag
+		}
+		if i > 0 {
+			next, _ := utf8.DecodeRuneInString(tag[i+utf8.RuneLen(r):])
+			cut := unicode.IsLower(prev) && unicode.IsUpper(r) ||
+				unicode.IsUpper(prev) && unicode.IsUpper(r) && unicode.IsLower(next) ||
+				unicode.IsLetter(prev) != unicode.IsLetter(r)
+			if cut && i > start {
+				parts = append(parts, tag[start:i])
+				start = i
+			}
+		}
+		prev = r
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return append(parts, tag[start:])
+}
+
+func appendLower(b []byte, s string) []byte {
+	for _, r := range s {
+		b = utf8.AppendRune(b, unicode.ToLower(r))
+	}
+	return b
 }

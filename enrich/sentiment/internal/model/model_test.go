@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -141,5 +142,55 @@ func TestLearnerSeparates(t *testing.T) {
 	}
 	if q := run(); q != p {
 		t.Errorf("training twice with one seed gave %v and %v; want the same", p, q)
+	}
+}
+
+func TestTagParts(t *testing.T) {
+	for _, tt := range []struct {
+		tag  string
+		want string
+	}{
+		{"AcmeFail", "Acme Fail"},
+		{"iPhoneBug", "i Phone Bug"},
+		{"USAToday", "USA Today"},
+		{"NeverAgain2024", "Never Again 2024"},
+		{"acmefail", ""},
+		{"AI", ""},
+		{"acme_fail", ""},
+	} {
+		if got := strings.Join(TagParts(tt.tag), " "); got != tt.want {
+			t.Errorf("TagParts(%q) = %q; want %q", tt.tag, got, tt.want)
+		}
+	}
+}
+
+// A word after "but" in the same sentence is a feature of its own; the
+// scope ends with the sentence.
+func TestContrast(t *testing.T) {
+	marked := mix(hashString(seed(kindWord), "slow")^seed(kindContrast)) & (1<<DefaultOptions().Bits - 1)
+	for _, tt := range []struct {
+		text string
+		want bool
+	}{
+		{"nice screen but slow", true},
+		{"schön, aber slow", true},
+		{"nice screen. slow", false},
+		{"nice screen but ok. slow", false},
+		{"slow", false},
+	} {
+		if got := features(t, tt.text)[marked]; got != tt.want {
+			t.Errorf("%q: contrast feature of \"slow\" present = %v; want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+// A camel-case hashtag gives its parts as words; a one-case tag does not.
+func TestTagPartWords(t *testing.T) {
+	fail := mix(hashString(seed(kindWord), "fail")) & (1<<DefaultOptions().Bits - 1)
+	if !features(t, "so much #AcmeFail.")[fail] {
+		t.Errorf("#AcmeFail: no feature for the word \"fail\"")
+	}
+	if features(t, "so much #acmefail.")[fail] {
+		t.Errorf("#acmefail: a feature for the word \"fail\"; want none (no marked parts)")
 	}
 }

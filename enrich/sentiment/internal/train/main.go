@@ -94,7 +94,7 @@ func main() {
 		log.Fatal(err)
 	}
 	skip := strings.Split(*exclude, ",")
-	lex := sentiment.Default()
+	lex := sentiment.SignalScorer()
 	var xs []model.Example
 	var groups []string
 	for _, x := range c.Train {
