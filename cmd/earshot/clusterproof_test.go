@@ -328,7 +328,15 @@ func TestClusterProof(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 3 minutes: %d of %d mentions stored, consumers idle: %v", stored, sent, idle())
+			// Say where the rest went: dead letters, or each node's share.
+			dl, err := pipeline.ListDeadLetters(ctx, js, pipeline.DeadLetterFilter{}, 5)
+			for _, d := range dl {
+				t.Logf("dead letter: stage %s, mention %s: %s", d.Stage, d.MentionID, d.Reason)
+			}
+			for i, addr := range chc.Addrs() {
+				t.Logf("node %d holds %d (FINAL)", i, count(fmt.Sprintf("SELECT count() FROM remote('%s', earshot.mentions_local, 'default', '%s') FINAL", addr, chc.Password)))
+			}
+			t.Fatalf("after 3 minutes: %d of %d mentions stored, consumers idle: %v, dead letters listed: %d (%v)", stored, sent, idle(), len(dl), err)
 		}
 		time.Sleep(2 * time.Second)
 	}
