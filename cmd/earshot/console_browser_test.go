@@ -128,7 +128,7 @@ func consoleDemoConfig(t *testing.T, dataDir, listen, feedBase string, chm map[s
 // TestConsoleInBrowser runs the demo, opens the console in headless
 // Chromium and uses it as a community manager would.
 func TestConsoleInBrowser(t *testing.T) {
-	feeds := httptest.NewServer(http.FileServer(http.FS(rss.DemoFeeds())))
+	feeds := httptest.NewServer(http.FileServer(http.FS(rss.DemoFeedsAt(time.Now()))))
 	defer feeds.Close()
 	ch := chtest.NewDatabase(t)
 	dataDir, listen := t.TempDir(), freeAddr(t)
@@ -148,6 +148,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	complaints := queryStrings(t, in, "SELECT id FROM "+db+".mentions FINAL WHERE needs_response ORDER BY created_at DESC, id")
 	if len(complaints) < 5 {
 		t.Fatalf("the demo stored %d mentions that need a response; want several", len(complaints))
+	}
+	// The corpus is dated relative to now: those older than the 1h response
+	// target are overdue, the newest ones are not yet.
+	late := queryStrings(t, in, "SELECT id FROM "+db+".mentions FINAL WHERE needs_response AND created_at < now() - 3600")
+	if len(late) == 0 || len(late) == len(complaints) {
+		t.Fatalf("%d of %d complaints are past the 1h target; want some past it and some not", len(late), len(complaints))
 	}
 	seedAlert(t, in, db)
 
@@ -173,8 +179,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	marks := get(t, ctx, "count highlights", chromedp.Evaluate[int](`document.querySelectorAll('#queue-list mark').length`))
 	overdue := get(t, ctx, "count overdue", chromedp.Evaluate[int](`document.querySelectorAll('#queue-list .chip.waited.late').length`))
-	if marks == 0 || overdue != len(complaints) {
-		t.Errorf("queue shows %d highlighted spans and %d overdue flags; want highlights and all %d flagged (the corpus is days old)", marks, overdue, len(complaints))
+	if marks == 0 || overdue != len(late) {
+		t.Errorf("queue shows %d highlighted spans and %d overdue flags; want highlights and the %d older than the 1h target flagged", marks, overdue, len(late))
 	}
 	screenshot(t, ctx, "console-queue.png")
 
