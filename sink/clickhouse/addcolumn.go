@@ -39,3 +39,25 @@ func (s *Store) execMigration(ctx context.Context, stmt string) error {
 	}
 	return err
 }
+
+// columnEverywhere reports whether stmt adds a column (ADD COLUMN IF NOT
+// EXISTS) that, on a cluster, this node's local and Distributed tables both
+// have already. On a single server it is always false: execMigration checks
+// there.
+func (s *Store) columnEverywhere(ctx context.Context, stmt string) (bool, error) {
+	if s.cluster == "" {
+		return false, nil
+	}
+	m := addColumnIfNotExists.FindStringSubmatch(strings.TrimSpace(stmt))
+	if m == nil || m[3] != "" {
+		return false, nil
+	}
+	db, table, col := m[1], m[2], m[4]
+	var n uint64
+	err := s.conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table IN (?, ?) AND name = ?",
+		db, table, table+localSuffix, col).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read columns of %s.%s: %w", db, table, classify(err))
+	}
+	return n == 2, nil
+}

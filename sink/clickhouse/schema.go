@@ -379,7 +379,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if slices.Contains(applied, m.version) {
 			continue
 		}
-		for _, stmt := range s.ddl(m.stmts(s.db)) {
+		var stmts []string
+		for _, stmt := range m.stmts(s.db) {
+			// On a cluster an added column also drops and recreates the
+			// Distributed table (cluster.go); when both tables have it
+			// already, nothing is run, so a role migrating at the same time
+			// never finds the table gone.
+			if done, err := s.columnEverywhere(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate %s to version %d (%s): %w", s.db, m.version, m.name, err)
+			} else if !done {
+				stmts = append(stmts, s.ddl([]string{stmt})...)
+			}
+		}
+		for _, stmt := range stmts {
 			if err := s.execMigration(ctx, stmt); err != nil && !columnExists(err) {
 				// A table made by something else is the likelier cause, and
 				// says more than the server's message about a view.
