@@ -145,25 +145,9 @@ func Sleep(ctx context.Context, d time.Duration) {
 // Publish publishes ms, retrying with backoff until JetStream acknowledged
 // them; it fails only when ctx ends.
 func (r *Runner) Publish(ctx context.Context, ms []*pipeline.Mention) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	bo := r.PublishBackoff
-	for {
-		err := r.Env.Publisher.Publish(ctx, ms)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		wait := bo.Next()
+	return pipeline.PublishUntilAcked(ctx, r.Env.Publisher, ms, r.PublishBackoff, func(err error, wait time.Duration) {
 		r.Warn("publish", "publishing mentions failed; retrying", "mentions", len(ms), "error", err, "retry_in", wait)
-		Sleep(ctx, wait)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+	})
 }
 
 // LoadJSON reads the cursor key into v. It reports false, leaving v alone,

@@ -3,7 +3,6 @@ package twitter
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -302,27 +301,7 @@ func New(spec *pipeline.ConnectorSpec, topics []pipeline.Topic) (pipeline.Source
 		errs = append([]error{decodeErr}, errs...)
 	}
 	if len(errs) > 0 {
-		return nil, prefixed(spec.Where(), errs)
+		return nil, pipeline.PrefixErrors(spec.Where(), errs)
 	}
 	return newSource(s), nil
-}
-
-// prefixed joins errs, each (and each error joined inside one) prefixed
-// with where, one problem per line.
-func prefixed(where string, errs []error) error {
-	var out []error
-	var flat func(error)
-	flat = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				flat(x)
-			}
-			return
-		}
-		out = append(out, fmt.Errorf("%s: %w", where, e))
-	}
-	for _, e := range errs {
-		flat(e)
-	}
-	return errors.Join(out...)
 }
