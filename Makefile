@@ -43,7 +43,7 @@ test: deps test-deps fmt-check vet
 
 # The concurrent parts under the race detector (not part of `make test`: slower).
 race: deps test-deps
-	$(GO) test -race -count=1 -timeout 20m ./pipeline/... ./cmd/... ./enrich/spikes/... ./enrich/dedup/... ./connectors/...
+	$(GO) test -race -count=1 -timeout 20m ./pipeline/... ./cmd/... ./enrich/detect/... ./enrich/dedup/... ./connectors/...
 
 # Steady load for $(SOAK) while ClickHouse and NATS restart again and again;
 # every mention must be stored exactly once (not part of `make test`).

@@ -12,7 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/earshot-dev/earshot/console"
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
@@ -30,7 +30,7 @@ type Config struct {
 	Topics     []pipeline.Topic      `yaml:"topics"`
 	Enrich     pipeline.EnrichConfig `yaml:"enrich"`
 	Sink       pipeline.SinkConfig   `yaml:"sink"`
-	Detect     spikes.Config         `yaml:"detect"`
+	Detect     detect.Config         `yaml:"detect"`
 	Console    console.Config        `yaml:"console"`
 	Connect    ConnectConfig         `yaml:"connect"`
 	Connectors []yaml.Node           `yaml:"connectors"`

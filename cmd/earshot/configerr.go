@@ -12,7 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -134,7 +134,7 @@ func (p *problems) addUnder(section string, err error) {
 		return
 	}
 	for _, msg := range strings.Split(err.Error(), "\n") {
-		msg = strings.TrimPrefix(msg, spikes.ErrConfig.Error()+": ")
+		msg = strings.TrimPrefix(msg, detect.ErrConfig.Error()+": ")
 		tok := pathTokenRe.FindString(msg)
 		full := tok
 		if section != "" {

@@ -18,7 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/earshot-dev/earshot/connectors/rss"
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
@@ -303,7 +303,7 @@ func seedAlert(t *testing.T, in *infra, db string) {
 		sample = append(sample, it.ID)
 	}
 	now := time.Now().UTC().Truncate(time.Minute)
-	a := spikes.Alert{ID: "console-test-surge", Kind: trend.KindNegativeSurge, Topic: "acme", Platform: spikes.All,
+	a := detect.Alert{ID: "console-test-surge", Kind: trend.KindNegativeSurge, Topic: "acme", Platform: detect.All,
 		WindowStart: now.Add(-time.Hour), WindowEnd: now, DetectedAt: now, Observed: float64(len(window)), Expected: 1.5,
 		Score: 0.9, NegativeShare: 0.8, Explanation: ex, SampleIDs: sample}
 	if err := (alertStore{in.store}).WriteAlert(context.Background(), a); err != nil {

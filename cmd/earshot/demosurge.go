@@ -16,7 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/pipeline"
 )
@@ -207,7 +207,7 @@ here, published on NATS alerts.<kind> (%s, subject alerts.>), and stored:
 Once the series is back at its baseline for 10 minutes, a resolved event follows (alerts.resolved).
 `, in.nc.ConnectedUrlRedacted())
 	sub, err := in.nc.Subscribe(pipeline.SubjectAlertsPrefix+">", func(m *nats.Msg) {
-		var a spikes.Alert
+		var a detect.Alert
 		if err := json.Unmarshal(m.Data, &a); err != nil {
 			return
 		}
@@ -224,16 +224,16 @@ Once the series is back at its baseline for 10 minutes, a resolved event follows
 }
 
 // describeAlert is the demo's one-paragraph rendering of an alert.
-func describeAlert(a spikes.Alert) string {
+func describeAlert(a detect.Alert) string {
 	var b strings.Builder
 	scope := a.Topic
-	if a.Platform != spikes.All {
+	if a.Platform != detect.All {
 		scope += " on " + a.Platform
 	} else {
 		scope += ", all platforms"
 	}
 	hm := func(t time.Time) string { return t.Local().Format("15:04") }
-	if a.Status == spikes.StatusResolved {
+	if a.Status == detect.StatusResolved {
 		fmt.Fprintf(&b, "\nRESOLVED %s of %s (%s): back at its baseline. First bucket %s, last %s, peak %.0f mentions at %s (%.1f expected). Event %s\n",
 			a.Kind, scope, a.Severity, hm(a.FirstBucket), hm(a.LastBucket), a.Peak, hm(a.PeakAt), a.PeakExpected, a.EventID)
 		return b.String()

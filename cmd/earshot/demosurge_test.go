@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/earshot-dev/earshot/connectors/rss"
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 	"github.com/earshot-dev/earshot/sink/clickhouse/chtest"
 )
@@ -133,9 +133,9 @@ func TestDemoSurgeRaisesExplainedAlert(t *testing.T) {
 	pipelinetest.WaitFor(t, 90*time.Second, "the surge's alert and its resolution stored", func() bool {
 		return queryCount(t, in, "SELECT count() FROM "+db+".alerts FINAL WHERE status = 'resolved'") > 0
 	})
-	var firing, resolved []spikes.Alert
+	var firing, resolved []detect.Alert
 	for _, a := range alertMessages(t, in) {
-		if a.Status == spikes.StatusResolved {
+		if a.Status == detect.StatusResolved {
 			resolved = append(resolved, a)
 		} else {
 			firing = append(firing, a)

@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
@@ -115,29 +115,29 @@ func dirOf(path string) string {
 // runDetect runs the streaming detect role on the process's connections;
 // alerts go to ClickHouse when the process has a store.
 func runDetect(ctx context.Context, cfg *Config, in *infra) error {
-	var store spikes.AlertStore
+	var store detect.AlertStore
 	if in.store != nil {
 		store = alertStore{in.store}
 	}
-	r := &spikes.Runner{JS: in.js, Config: cfg.Detect, Topics: cfg.Topics, Store: store, Metrics: in.metrics, Logger: in.log}
+	r := &detect.Runner{JS: in.js, Config: cfg.Detect, Topics: cfg.Topics, Store: store, Metrics: in.metrics, Logger: in.log}
 	return r.Run(ctx)
 }
 
-// alertStore adapts the ClickHouse store to spikes.AlertStore: enrich
+// alertStore adapts the ClickHouse store to detect.AlertStore: enrich
 // packages never import sink packages; cmd wires them.
 type alertStore struct{ s *clickhouse.Store }
 
-var _ spikes.AlertStore = alertStore{}
+var _ detect.AlertStore = alertStore{}
 
 // WriteAlert stores one alert in the alerts table. The platform "_all" is
 // stored as "" (all platforms); the window is the alert's, whole seconds.
-func (a alertStore) WriteAlert(ctx context.Context, al spikes.Alert) error {
+func (a alertStore) WriteAlert(ctx context.Context, al detect.Alert) error {
 	expl, err := json.Marshal(al.Explanation)
 	if err != nil {
-		return fmt.Errorf("alert %s: explanation: %w: %w", al.ID, spikes.ErrAlertRejected, err)
+		return fmt.Errorf("alert %s: explanation: %w: %w", al.ID, detect.ErrAlertRejected, err)
 	}
 	platform := al.Platform
-	if platform == spikes.All {
+	if platform == detect.All {
 		platform = ""
 	}
 	err = a.s.WriteAlert(ctx, clickhouse.Alert{
@@ -149,7 +149,7 @@ func (a alertStore) WriteAlert(ctx context.Context, al spikes.Alert) error {
 		FirstBucket: al.FirstBucket, LastBucket: al.LastBucket, Peak: al.Peak, PeakAt: al.PeakAt,
 	})
 	if errors.Is(err, clickhouse.ErrInvalidAlert) || errors.Is(err, clickhouse.ErrRejected) {
-		return fmt.Errorf("%w: %w", spikes.ErrAlertRejected, err)
+		return fmt.Errorf("%w: %w", detect.ErrAlertRejected, err)
 	}
 	return err
 }

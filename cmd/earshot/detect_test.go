@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
@@ -152,10 +152,10 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // detectIdle reports whether the detect role and the alert writer have
 // nothing pending.
 func detectIdle(t *testing.T, in *infra) bool {
-	return consumersIdle(in, [2]string{pipeline.StreamEnriched, spikes.DefaultDurable}, [2]string{pipeline.StreamAlerts, spikes.DefaultAlertsDurable})
+	return consumersIdle(in, [2]string{pipeline.StreamEnriched, detect.DefaultDurable}, [2]string{pipeline.StreamAlerts, detect.DefaultAlertsDurable})
 }
 
-func alertMessages(t *testing.T, in *infra) []spikes.Alert {
+func alertMessages(t *testing.T, in *infra) []detect.Alert {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -167,13 +167,13 @@ func alertMessages(t *testing.T, in *infra) []spikes.Alert {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []spikes.Alert
+	var out []detect.Alert
 	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
 		raw, err := st.GetMsg(ctx, seq)
 		if err != nil {
 			continue
 		}
-		var a spikes.Alert
+		var a detect.Alert
 		if err := json.Unmarshal(raw.Data, &a); err != nil {
 			t.Fatalf("alert message %d: %v", seq, err)
 		}
@@ -222,7 +222,7 @@ func TestEndToEndSurgeAlert(t *testing.T) {
 	})
 
 	msgs := alertMessages(t, in)
-	if len(msgs) != 2 || msgs[0].Status != spikes.StatusFiring || msgs[1].Status != spikes.StatusResolved {
+	if len(msgs) != 2 || msgs[0].Status != detect.StatusFiring || msgs[1].Status != detect.StatusResolved {
 		t.Fatalf("stream ALERTS holds %d messages; want exactly 1 alert, then its resolution: %+v", len(msgs), msgs)
 	}
 	a, res := msgs[0], msgs[1]

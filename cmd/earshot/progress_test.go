@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 )
@@ -17,7 +17,7 @@ import (
 func TestProgressLineCountsSinceTheLastOne(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := pipeline.NewMetrics(reg)
-	sm := spikes.NewMetrics(reg)
+	sm := detect.NewMetrics(reg)
 	forum := m.Connector("forum", "demo-forum")
 	// Before the first line: not counted in it.
 	forum.Published(100)

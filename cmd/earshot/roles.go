@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -121,7 +121,7 @@ func ensureRoleResources(ctx context.Context, cfg *Config, in *infra) error {
 	if _, err := sr.EnsureConsumer(ctx); err != nil {
 		return err
 	}
-	dr := &spikes.Runner{JS: in.js, Config: cfg.Detect, Topics: cfg.Topics}
+	dr := &detect.Runner{JS: in.js, Config: cfg.Detect, Topics: cfg.Topics}
 	if in.store != nil {
 		dr.Store = alertStore{in.store}
 	}
@@ -295,7 +295,7 @@ func connectShares(ctx context.Context, cfg *Config, in *infra, sources []NamedS
 		names = append(names, s.Name)
 	}
 	return &pipeline.Shares{
-		KV: kv, Holder: spikes.DefaultHolder(), TTL: cfg.Connect.LeaseTTL, Items: names,
+		KV: kv, Holder: detect.DefaultHolder(), TTL: cfg.Connect.LeaseTTL, Items: names,
 		Logger: in.log.With("component", "connect"),
 		Run:    func(ctx context.Context, name string) { superviseSource(ctx, byName[name], envs[name]) },
 	}, nil

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/earshot-dev/earshot/enrich/spikes"
+	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -18,7 +18,7 @@ import (
 func Known() map[string]bool {
 	d := descNames{}
 	pipeline.NewMetrics(d)
-	spikes.NewMetrics(d)
+	detect.NewMetrics(d)
 	d.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return d
 }

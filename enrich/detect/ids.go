@@ -1,4 +1,4 @@
-package spikes
+package detect
 
 import "time"
 

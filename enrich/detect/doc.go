@@ -1,4 +1,4 @@
-// Package spikes is earshot's streaming detect role: it keeps mention
+// Package detect is earshot's streaming detect role: it keeps mention
 // volume series per configured topic, per platform and overall, at one or
 // more resolutions (default 5m), with the negative share beside the
 // volume, feeds every closed bucket to a trend.Detector per series, and
@@ -106,4 +106,4 @@
 // earshot_detect_checkpoints_total{outcome},
 // earshot_detect_alerts_stored_total{outcome}; and the pipeline stage
 // metrics with stage="detect".
-package spikes
+package detect

@@ -1,4 +1,4 @@
-package spikes
+package detect
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/earshot-dev/earshot/enrich/spikes/internal/words"
+	"github.com/earshot-dev/earshot/enrich/detect/internal/words"
 	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/pipeline"
 )

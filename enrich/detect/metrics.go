@@ -1,4 +1,4 @@
-package spikes
+package detect
 
 import (
 	"errors"
@@ -90,7 +90,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 				return existing
 			}
 		}
-		panic("spikes: register metric: " + err.Error())
+		panic("detect: register metric: " + err.Error())
 	}
 	return c
 }

@@ -1,4 +1,4 @@
-package spikes
+package detect
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/earshot-dev/earshot/enrich/spikes/trendtag"
+	"github.com/earshot-dev/earshot/enrich/detect/trendtag"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 

@@ -18,7 +18,7 @@
 // (a burst split over N replicas needs about N times MinCount mentions
 // before every replica tags it), and a restarted replica relearns the
 // usual rates over HalfLife. For the alerting decision, which must be
-// exact, see the detect role (package spikes).
+// exact, see the detect role (package detect).
 package trendtag
 
 import (
@@ -28,7 +28,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/earshot-dev/earshot/enrich/spikes/internal/words"
+	"github.com/earshot-dev/earshot/enrich/detect/internal/words"
 	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/pipeline"
 )
