@@ -146,6 +146,11 @@ func TestStreamSyncsRulesReconnectsAndLosesNothing(t *testing.T) {
 		t.Errorf("log lacks the operational disconnect or the stall:\n%s", l)
 	}
 
+	// The fake notices the client's goodbye on its own time; until then it
+	// would write the next posts to the dead connection, and X does not
+	// resend what it wrote to a connection that went away.
+	pipelinetest.WaitFor(t, 10*time.Second, "the old stream connection closed", func() bool { return fake.OpenStreams() == 0 })
+
 	// Restart: the rules are already right, so nothing is posted to them.
 	posts := len(fake.RequestsTo(http.MethodPost, "/2/tweets/search/stream/rules"))
 	rulesBefore := fake.Rules()
