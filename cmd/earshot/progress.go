@@ -66,14 +66,20 @@ func logProgress(ctx context.Context, reg prometheus.Gatherer, log *slog.Logger,
 	if interval <= 0 {
 		return
 	}
-	prev, _ := gatherProgress(reg)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	logProgressOn(ctx, reg, log, interval, t.C)
+}
+
+// logProgressOn logs one progress line per tick, counting since the line
+// before (or since it started, for the first).
+func logProgressOn(ctx context.Context, reg prometheus.Gatherer, log *slog.Logger, interval time.Duration, ticks <-chan time.Time) {
+	prev, _ := gatherProgress(reg)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 		cur, err := gatherProgress(reg)
 		if err != nil {

@@ -26,8 +26,25 @@ func TestProgressLineCountsSinceTheLastOne(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go logProgress(ctx, reg, log, 20*time.Millisecond)
-	pipelinetest.WaitFor(t, 5*time.Second, "a first progress line", func() bool { return strings.Contains(buf.String(), "msg=progress") })
+	ticks := make(chan time.Time)
+	go logProgressOn(ctx, reg, log, time.Minute, ticks)
+	// tick logs one line and waits until it is written.
+	lines := 0
+	tick := func() string {
+		t.Helper()
+		ticks <- time.Now()
+		lines++
+		pipelinetest.WaitFor(t, 5*time.Second, "a progress line", func() bool {
+			return strings.Count(buf.String(), "msg=progress") == lines
+		})
+		out := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		return out[len(out)-1]
+	}
+	// The first tick counts only since the logger started (the 100 before it
+	// are not in it).
+	if l := tick(); !strings.Contains(l, `collected=0 enriched=0 stored=0 alerted=0 failing=nothing`) {
+		t.Errorf("first line = %s; want zero counts (the 100 published before the start are not counted)", l)
+	}
 
 	forum.Published(3)
 	forum.Error("fetch")
@@ -36,14 +53,14 @@ func TestProgressLineCountsSinceTheLastOne(t *testing.T) {
 	m.Sent.WithLabelValues("sink").Add(2)
 	m.Errors.WithLabelValues("sink", "write").Inc()
 	sm.Alerts.WithLabelValues("spike", "acme", "").Inc()
-	want := `collected=3 enriched=3 stored=2 alerted=1 failing="connector demo-forum (forum) fetch: 2, sink write: 1"`
-	pipelinetest.WaitFor(t, 5*time.Second, "a progress line with the new counts", func() bool { return strings.Contains(buf.String(), want) })
+	want := `since=1m0s collected=3 enriched=3 stored=2 alerted=1 failing="connector demo-forum (forum) fetch: 2, sink write: 1"`
+	if l := tick(); !strings.Contains(l, want) {
+		t.Errorf("line after the changes = %s; want %s", l, want)
+	}
 	// Then the deltas are zero again, and nothing is failing.
-	pipelinetest.WaitFor(t, 5*time.Second, "a quiet progress line", func() bool {
-		out := buf.String()
-		i := strings.Index(out, want)
-		return i >= 0 && strings.Contains(out[i:], `collected=0 enriched=0 stored=0 alerted=0 failing=nothing`)
-	})
+	if l := tick(); !strings.Contains(l, `collected=0 enriched=0 stored=0 alerted=0 failing=nothing`) {
+		t.Errorf("quiet line = %s; want zero deltas", l)
+	}
 }
 
 func TestProgressConfig(t *testing.T) {
