@@ -17,7 +17,8 @@ import (
 // stream that reached max_bytes would refuse publishes for days after the
 // pipeline caught up. So when a publish finds the stream full, the
 // publisher removes the prefix of the stream that every holding consumer
-// has acknowledged (Reclaim), and publishes again.
+// has acknowledged (Reclaim), at most the older half of the stream, and
+// publishes again.
 //
 // A holding consumer is every consumer that acknowledges (AckExplicit or
 // AckAll) and does not opt out with the metadata MetaHold: "false": the
@@ -63,9 +64,10 @@ func (r Reclaimed) String() string {
 }
 
 // Reclaim removes from stream the messages every holding consumer has
-// acknowledged (see above). It never removes a message a holding consumer
-// still needs: acknowledgement floors only move forward, and the floor of
-// each consumer is read after the stream's last sequence.
+// acknowledged (see above), at most the older half of the stream. It never
+// removes a message a holding consumer still needs: acknowledgement floors
+// only move forward, and the floor of each consumer is read after the
+// stream's last sequence.
 func Reclaim(ctx context.Context, js jetstream.JetStream, stream string) (Reclaimed, error) {
 	r := Reclaimed{Stream: stream}
 	st, err := js.Stream(ctx, stream)
@@ -95,18 +97,23 @@ func Reclaim(ctx context.Context, js jetstream.JetStream, stream string) (Reclai
 	if !held || info.State.Msgs == 0 || floor < first {
 		return r, nil
 	}
+	// Free at most the older half of the stream: the newer acknowledged
+	// messages stay, as a replay window for readers of history (reenrich,
+	// the detector's restart, tail), and the next reclaim comes after half
+	// a stream of new messages.
+	below := min(floor+1, max(first+(last-first+1)/2, first+1))
 	before := info.State.Msgs
 	// Purge removes every message below the given sequence.
-	if err := st.Purge(ctx, jetstream.WithPurgeSequence(floor+1)); err != nil {
-		return r, fmt.Errorf("reclaim %s below %d: %w", stream, floor+1, err)
+	if err := st.Purge(ctx, jetstream.WithPurgeSequence(below)); err != nil {
+		return r, fmt.Errorf("reclaim %s below %d: %w", stream, below, err)
 	}
-	if after, err := st.Info(ctx); err == nil && after.State.Msgs <= before {
+	if after, err := st.Info(ctx); err == nil && after.State.Msgs < before {
 		// Messages published meanwhile may hide some of the removed ones;
-		// the count is for logs, not for decisions.
+		// the count is for logs and tests, never for what to remove.
 		r.Removed = before - after.State.Msgs
 	}
 	if r.Removed == 0 {
-		r.Removed = min(floor, last) - first + 1
+		r.Removed = below - first
 	}
 	return r, nil
 }
@@ -131,24 +138,26 @@ func consumerFloor(ci *jetstream.ConsumerInfo, last uint64) uint64 {
 	return ci.AckFloor.Stream
 }
 
-// publishReclaiming publishes ms to the stream behind prefix; when the
-// stream is full it frees what its consumers have acknowledged and
-// publishes once more. Mentions of the first attempt that were stored are
-// dropped as duplicates by their Nats-Msg-Id. A stream still full returns
+// publishReclaiming publishes ms to the stream behind prefix; while the
+// stream is full and its consumers have acknowledged something, it frees
+// that (Reclaim) and publishes again. Every round frees at least one
+// message or stops. Mentions an earlier round stored are dropped as
+// duplicates by their Nats-Msg-Id. A stream still full returns
 // ErrStreamFull with what holds it, for the caller to retry later.
 func publishReclaiming(ctx context.Context, js jetstream.JetStream, stream, prefix string, ms []*Mention) error {
-	err := publishBatch(ctx, js, prefix, ms)
-	if !errors.Is(err, ErrStreamFull) {
-		return err
+	for {
+		err := publishBatch(ctx, js, prefix, ms)
+		if !errors.Is(err, ErrStreamFull) {
+			return err
+		}
+		r, rerr := Reclaim(ctx, js, stream)
+		if rerr != nil {
+			return fmt.Errorf("%w; freeing acknowledged messages failed: %w", err, rerr)
+		}
+		if r.Removed == 0 {
+			return fmt.Errorf("%w (%s)", err, r)
+		}
 	}
-	r, rerr := Reclaim(ctx, js, stream)
-	if rerr != nil {
-		return fmt.Errorf("%w; freeing acknowledged messages failed: %w", err, rerr)
-	}
-	if r.Removed == 0 {
-		return fmt.Errorf("%w (%s)", err, r)
-	}
-	return publishBatch(ctx, js, prefix, ms)
 }
 
 // ErrRetention is returned when an existing stream has a retention policy
