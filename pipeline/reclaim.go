@@ -144,7 +144,8 @@ func consumerFloor(ci *jetstream.ConsumerInfo, last uint64) uint64 {
 // message or stops. Mentions an earlier round stored are dropped as
 // duplicates by their Nats-Msg-Id. A stream still full returns
 // ErrStreamFull with what holds it, for the caller to retry later.
-func publishReclaiming(ctx context.Context, js jetstream.JetStream, stream, prefix string, ms []*Mention) error {
+// m may be nil.
+func publishReclaiming(ctx context.Context, js jetstream.JetStream, m *Metrics, stream, prefix string, ms []*Mention) error {
 	for {
 		err := publishBatch(ctx, js, prefix, ms)
 		if !errors.Is(err, ErrStreamFull) {
@@ -155,7 +156,13 @@ func publishReclaiming(ctx context.Context, js jetstream.JetStream, stream, pref
 			return fmt.Errorf("%w; freeing acknowledged messages failed: %w", err, rerr)
 		}
 		if r.Removed == 0 {
+			if m != nil {
+				m.StreamPushBack.WithLabelValues(stream).Inc()
+			}
 			return fmt.Errorf("%w (%s)", err, r)
+		}
+		if m != nil {
+			m.StreamReclaimed.WithLabelValues(stream).Add(float64(r.Removed))
 		}
 	}
 }

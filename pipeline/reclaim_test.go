@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
@@ -107,7 +109,8 @@ func TestFullStreamPushesBackThenFreesWhatWasAcknowledged(t *testing.T) {
 	ctx := context.Background()
 	cons := durable(t, js.JS, jetstream.ConsumerConfig{Durable: "enrich", AckPolicy: jetstream.AckExplicitPolicy,
 		FilterSubject: pipeline.SubjectRawPrefix + ">", DeliverPolicy: jetstream.DeliverAllPolicy})
-	pub := pipeline.NewRawPublisher(js.JS, nil)
+	metrics := pipeline.NewMetrics(prometheus.NewRegistry())
+	pub := pipeline.NewRawPublisher(js.JS, metrics.Connector("test", "filler"))
 
 	// The stream fills; the consumer has read nothing, so nothing frees.
 	n, err := fillStream(t, pub, "first")
@@ -218,6 +221,12 @@ func TestFullStreamPushesBackThenFreesWhatWasAcknowledged(t *testing.T) {
 	}
 	if len(received) != n+more {
 		t.Errorf("consumer received %d distinct mentions; want %d", len(received), n+more)
+	}
+	pushback := testutil.ToFloat64(metrics.StreamPushBack.WithLabelValues(pipeline.StreamMentions))
+	reclaimed := testutil.ToFloat64(metrics.StreamReclaimed.WithLabelValues(pipeline.StreamMentions))
+	t.Logf("earshot_stream_pushback_total %v, earshot_stream_reclaimed_messages_total %v", pushback, reclaimed)
+	if pushback < float64(fullRetries.Load()+1) || reclaimed < float64(n) {
+		t.Errorf("pushback counter %v, reclaimed counter %v; want at least %d refusals and %d messages freed", pushback, reclaimed, fullRetries.Load()+1, n)
 	}
 	if s := streamState(t, js.JS, pipeline.StreamMentions); s.Bytes > uint64(smallStreams.MaxBytes) {
 		t.Errorf("stream holds %d bytes; want at most max_bytes %d", s.Bytes, smallStreams.MaxBytes)
@@ -359,5 +368,56 @@ func TestEnsureStreamsRetentionMismatch(t *testing.T) {
 				t.Errorf("stream is %v/%v; want Limits/DiscardNew", info.Config.Retention, info.Config.Discard)
 			}
 		})
+	}
+}
+
+// Why the streams do not use Interest or WorkQueue retention (the design
+// note in reclaim.go and docs/RELIABILITY.md relies on these server
+// behaviours; if a nats-server release changed them, the note must too):
+// under Interest a message published while no consumer exists is
+// acknowledged and not stored, and WorkQueue refuses a second reader of the
+// same subjects.
+func TestWhyNotInterestOrWorkQueueRetention(t *testing.T) {
+	s, err := pipeline.StartEmbeddedNATS(pipeline.EmbeddedNATSOptions{Dir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "INTEREST", Subjects: []string{"interest.>"}, Retention: jetstream.InterestPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := js.Publish(ctx, "interest.raw", []byte("a mention published before enrich started"))
+	if err != nil || ack.Sequence == 0 {
+		t.Fatalf("Publish with no consumer = %+v, %v; want it acknowledged", ack, err)
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, "INTEREST", jetstream.ConsumerConfig{Durable: "enrich", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := st.Info(ctx)
+	if info.State.Msgs != 0 {
+		t.Errorf("Interest stream holds %d messages published before any consumer; the design note says 0 (acknowledged, not stored)", info.State.Msgs)
+	}
+
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WORK", Subjects: []string{"work.>"}, Retention: jetstream.WorkQueuePolicy}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, "WORK", jetstream.ConsumerConfig{Durable: "enrich", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, "WORK", jetstream.ConsumerConfig{Durable: "reader", AckPolicy: jetstream.AckExplicitPolicy}); err == nil {
+		t.Error("a second consumer of the same subjects on a WorkQueue stream was allowed; the design note says it is refused")
+	}
+	if _, err := js.UpdateStream(ctx, jetstream.StreamConfig{Name: "WORK", Subjects: []string{"work.>"}, Retention: jetstream.LimitsPolicy}); err == nil {
+		t.Error("a WorkQueue stream was changed to Limits in place; the design note says JetStream refuses")
 	}
 }

@@ -133,7 +133,11 @@ func (p *JetStreamPublisher) Publish(ctx context.Context, ms []*Mention) error {
 	}
 	for start := 0; start < len(ms); start += p.maxBatch {
 		end := min(start+p.maxBatch, len(ms))
-		if err := publishReclaiming(ctx, p.js, p.stream, p.prefix, ms[start:end]); err != nil {
+		var m *Metrics
+		if p.metrics != nil {
+			m = p.metrics.m
+		}
+		if err := publishReclaiming(ctx, p.js, m, p.stream, p.prefix, ms[start:end]); err != nil {
 			return err
 		}
 	}

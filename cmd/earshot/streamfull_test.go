@@ -120,6 +120,14 @@ func TestFullStreamsPushBackAndEveryMentionIsStoredOnce(t *testing.T) {
 	if acme != 2*perFeed {
 		t.Errorf("%d stored mentions are enriched with topic acme; want all %d", acme, 2*perFeed)
 	}
+	for _, name := range []string{pipeline.StreamMentions, pipeline.StreamEnriched} {
+		pb := testutil.ToFloat64(in.metrics.StreamPushBack.WithLabelValues(name))
+		rc := testutil.ToFloat64(in.metrics.StreamReclaimed.WithLabelValues(name))
+		t.Logf("%s: earshot_stream_pushback_total %v, earshot_stream_reclaimed_messages_total %v", name, pb, rc)
+		if pb == 0 || rc == 0 {
+			t.Errorf("%s: pushback counter %v, reclaimed counter %v; want both above 0", name, pb, rc)
+		}
+	}
 	if dead != 0 {
 		t.Errorf("%d dead letters; want none", dead)
 	}
