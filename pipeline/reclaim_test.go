@@ -299,6 +299,14 @@ func TestReclaimFreesOnlyWhatEveryHoldingConsumerAcknowledged(t *testing.T) {
 			t.Fatalf("stream holds %d up to seq %d; want the newest %d up to %d", s.Msgs, s.LastSeq, left, n)
 		}
 	}
+	// A freed mention republished (a connector that re-read it) is still
+	// dropped as a duplicate: the purge keeps the duplicate window.
+	if err := pub.Publish(ctx, fillerMentions("held", 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if s := streamState(t, js.JS, pipeline.StreamMentions); s.Msgs != uint64(left) || s.LastSeq != uint64(n) {
+		t.Errorf("after republishing a freed mention the stream holds %d up to seq %d; want it dropped as a duplicate (%d up to %d)", s.Msgs, s.LastSeq, left, n)
+	}
 }
 
 // A stream that exists with a retention JetStream cannot change in place is
