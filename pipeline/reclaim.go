@@ -31,7 +31,7 @@ import (
 // Why not Interest or WorkQueue retention (see docs/RELIABILITY.md): under
 // Interest, a message published while no consumer exists is acknowledged
 // and not stored (a connector started before enrich would lose mentions),
-// and the stream keeps no replay window for reenrich, dlq and the detector;
+// and the stream keeps no replay window for re-enrichment and the detector;
 // WorkQueue allows one consumer per subject and cannot be changed to or
 // from in place; both would need existing streams recreated. Reclaiming
 // keeps every existing stream as it is.
@@ -98,9 +98,9 @@ func Reclaim(ctx context.Context, js jetstream.JetStream, stream string) (Reclai
 		return r, nil
 	}
 	// Free at most the older half of the stream: the newer acknowledged
-	// messages stay, as a replay window for readers of history (reenrich,
-	// the detector's restart, tail), and the next reclaim comes after half
-	// a stream of new messages.
+	// messages stay, as a replay window for readers of history
+	// (re-enrichment, a new detect leader's samples), and the next reclaim
+	// comes after half a stream of new messages.
 	below := min(floor+1, max(first+(last-first+1)/2, first+1))
 	before := info.State.Msgs
 	// Purge removes every message below the given sequence.
