@@ -233,6 +233,58 @@ func TestFullStreamPushesBackThenFreesWhatWasAcknowledged(t *testing.T) {
 	}
 }
 
+// purgingPublisher frees a full stream by purging it whole, unread
+// messages too: what DiscardOld, or a fix that ignored the consumers, does.
+type purgingPublisher struct {
+	pipeline.Publisher
+	js     jetstream.JetStream
+	purged int
+}
+
+func (p *purgingPublisher) Publish(ctx context.Context, ms []*pipeline.Mention) error {
+	err := p.Publisher.Publish(ctx, ms)
+	if !errors.Is(err, pipeline.ErrStreamFull) {
+		return err
+	}
+	st, serr := p.js.Stream(ctx, pipeline.StreamMentions)
+	if serr != nil {
+		return serr
+	}
+	if serr := st.Purge(ctx); serr != nil {
+		return serr
+	}
+	p.purged++
+	return p.Publisher.Publish(ctx, ms)
+}
+
+// The negative control: the same publishing and counting as above with a
+// publisher that frees a full stream without asking its consumers. The
+// counts must then show mentions lost; if they did not, the test above
+// could not detect a loss either.
+func TestFullStreamNegativeControlPurgingUnreadLoses(t *testing.T) {
+	js := pipelinetest.StartJetStreamWith(t, t.TempDir(), -1, smallStreams)
+	ctx := context.Background()
+	cons := durable(t, js.JS, jetstream.ConsumerConfig{Durable: "enrich", AckPolicy: jetstream.AckExplicitPolicy,
+		FilterSubject: pipeline.SubjectRawPrefix + ">", DeliverPolicy: jetstream.DeliverAllPolicy})
+	pub := &purgingPublisher{Publisher: pipeline.NewRawPublisher(js.JS, nil), js: js.JS}
+	const more = 1000
+	for i := 0; i < more; i += 25 {
+		if err := pipeline.PublishUntilAcked(ctx, pub, fillerMentions("more", i, 25),
+			pipeline.Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	received := map[string]int{}
+	for _, id := range take(t, cons, more, true) {
+		received[id]++
+	}
+	lost := more - len(received)
+	t.Logf("purging whole: %d published and acknowledged, %d purges, %d received, %d lost", more, pub.purged, len(received), lost)
+	if lost <= 0 {
+		t.Errorf("a publisher purging unread mentions lost none of %d (received %d); want the counts to show the loss", more, len(received))
+	}
+}
+
 // Who holds a full stream back: a durable consumer that acknowledges, until
 // it did; not an ordered reader, not a consumer that opted out, not an idle
 // consumer whose filter matches nothing. A stream nobody acknowledges is
