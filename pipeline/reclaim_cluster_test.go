@@ -3,8 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,35 +48,15 @@ func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
 	})
 
 	const more = 400
-	var fullRetries atomic.Int64
-	pushedBack := make(chan struct{}, 1)
-	published := make(chan error, 1)
-	go func() {
-		for i := 0; i < more; i += 25 {
-			if err := pipeline.PublishUntilAcked(ctx, pub, fillerMentions("r3more", i, 25),
-				pipeline.Backoff{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond},
-				func(err error, _ time.Duration) {
-					if errors.Is(err, pipeline.ErrStreamFull) {
-						fullRetries.Add(1)
-						select {
-						case pushedBack <- struct{}{}:
-						default:
-						}
-					}
-				}); err != nil {
-				published <- err
-				return
-			}
-		}
-		published <- nil
-	}()
+	conn := startConnector(ctx, pub, "r3more", more)
 	select {
-	case <-pushedBack:
-	case err := <-published:
+	case <-conn.pushedBack:
+	case err := <-conn.published:
 		t.Fatalf("%d mentions published into a full R3 stream without being pushed back (err %v)", more, err)
 	case <-ctx.Done():
 		t.Fatal("never pushed back")
 	}
+	published, fullRetries := conn.published, &conn.fullRetries
 	c.Restart(leader)
 	var pubErr error
 	done := false
@@ -102,17 +80,5 @@ func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
 		received[id]++
 	}
 	t.Logf("R3: full after %d mentions; %d push-backs; received %d distinct", n, fullRetries.Load(), len(received))
-	for i := 0; i < more; i++ {
-		if id := fmt.Sprintf("r3more:%d", i); received[id] != 1 {
-			t.Errorf("mention %s received %d times; want once", id, received[id])
-		}
-	}
-	for id, k := range received {
-		if k != 1 {
-			t.Errorf("mention %s received %d times; want once", id, k)
-		}
-	}
-	if len(received) != n+more {
-		t.Errorf("received %d distinct mentions; want %d", len(received), n+more)
-	}
+	checkOnce(t, received, "r3more", more, n+more)
 }

@@ -150,35 +150,15 @@ func TestFullStreamPushesBackThenFreesWhatWasAcknowledged(t *testing.T) {
 	// the stream again, is pushed back, and the consumer starts reading only
 	// once it was: every retry has to wait for acknowledgements.
 	const more = 1000
-	var retries, fullRetries atomic.Int64
-	pushedBack := make(chan struct{})
-	var once sync.Once
-	published := make(chan error, 1)
-	go func() {
-		for i := 0; i < more; i += 25 {
-			err := pipeline.PublishUntilAcked(ctx, pub, fillerMentions("more", i, 25),
-				pipeline.Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond},
-				func(err error, _ time.Duration) {
-					retries.Add(1)
-					if errors.Is(err, pipeline.ErrStreamFull) {
-						fullRetries.Add(1)
-					}
-					once.Do(func() { close(pushedBack) })
-				})
-			if err != nil {
-				published <- err
-				return
-			}
-		}
-		published <- nil
-	}()
+	c := startConnector(ctx, pub, "more", more)
 	select {
-	case <-pushedBack:
-	case err := <-published:
-		t.Fatalf("1,000 mentions published into a %d-byte stream without a retry (err %v); want the connector pushed back", smallStreams.MaxBytes, err)
+	case <-c.pushedBack:
+	case err := <-c.published:
+		t.Fatalf("1,000 mentions published into a %d-byte stream without a push-back (err %v); want the connector pushed back", smallStreams.MaxBytes, err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("the connector was never pushed back")
 	}
+	published, retries, fullRetries := c.published, &c.retries, &c.fullRetries
 	done := false
 	deadline := time.Now().Add(60 * time.Second)
 	for len(received) < n+more && time.Now().Before(deadline) {
@@ -205,23 +185,7 @@ func TestFullStreamPushesBackThenFreesWhatWasAcknowledged(t *testing.T) {
 		received[id]++
 	}
 	t.Logf("connector retries %d (%d on a full stream); consumer received %d distinct mentions", retries.Load(), fullRetries.Load(), len(received))
-	if fullRetries.Load() == 0 {
-		t.Errorf("the connector retried %d times, never because the stream was full; want ErrStreamFull retries", retries.Load())
-	}
-	for i := 0; i < more; i++ {
-		id := fmt.Sprintf("more:%d", i)
-		if received[id] != 1 {
-			t.Errorf("mention %s received %d times; want exactly once", id, received[id])
-		}
-	}
-	for id, k := range received {
-		if k != 1 {
-			t.Errorf("mention %s received %d times; want once", id, k)
-		}
-	}
-	if len(received) != n+more {
-		t.Errorf("consumer received %d distinct mentions; want %d", len(received), n+more)
-	}
+	checkOnce(t, received, "more", more, n+more)
 	pushback := testutil.ToFloat64(metrics.StreamPushBack.WithLabelValues(pipeline.StreamMentions))
 	reclaimed := testutil.ToFloat64(metrics.StreamReclaimed.WithLabelValues(pipeline.StreamMentions))
 	t.Logf("earshot_stream_pushback_total %v, earshot_stream_reclaimed_messages_total %v", pushback, reclaimed)
@@ -230,6 +194,57 @@ func TestFullStreamPushesBackThenFreesWhatWasAcknowledged(t *testing.T) {
 	}
 	if s := streamState(t, js.JS, pipeline.StreamMentions); s.Bytes > uint64(smallStreams.MaxBytes) {
 		t.Errorf("stream holds %d bytes; want at most max_bytes %d", s.Bytes, smallStreams.MaxBytes)
+	}
+}
+
+// connector publishes prefix:0 … prefix:n-1 in the background in batches
+// of 25, as a connector does, counting its retries.
+type connector struct {
+	retries, fullRetries atomic.Int64
+	pushedBack           chan struct{} // closed at the first retry on a full stream
+	published            chan error    // the end: nil once every mention was acknowledged
+}
+
+func startConnector(ctx context.Context, pub pipeline.Publisher, prefix string, n int) *connector {
+	c := &connector{pushedBack: make(chan struct{}), published: make(chan error, 1)}
+	var once sync.Once
+	go func() {
+		for i := 0; i < n; i += 25 {
+			err := pipeline.PublishUntilAcked(ctx, pub, fillerMentions(prefix, i, min(25, n-i)),
+				pipeline.Backoff{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond},
+				func(err error, _ time.Duration) {
+					c.retries.Add(1)
+					if errors.Is(err, pipeline.ErrStreamFull) {
+						c.fullRetries.Add(1)
+						once.Do(func() { close(c.pushedBack) })
+					}
+				})
+			if err != nil {
+				c.published <- err
+				return
+			}
+		}
+		c.published <- nil
+	}()
+	return c
+}
+
+// checkOnce checks that received holds prefix:0 … prefix:more-1, every id
+// once, and total ids in all.
+func checkOnce(t *testing.T, received map[string]int, prefix string, more, total int) {
+	t.Helper()
+	for i := 0; i < more; i++ {
+		if id := fmt.Sprintf("%s:%d", prefix, i); received[id] != 1 {
+			t.Errorf("mention %s received %d times; want exactly once", id, received[id])
+		}
+	}
+	for id, k := range received {
+		if k != 1 {
+			t.Errorf("mention %s received %d times; want once", id, k)
+		}
+	}
+	if len(received) != total {
+		t.Errorf("consumer received %d distinct mentions; want %d", len(received), total)
 	}
 }
 
@@ -361,6 +376,26 @@ func TestReclaimFreesOnlyWhatEveryHoldingConsumerAcknowledged(t *testing.T) {
 	}
 }
 
+// bareJetStream is an embedded server with none of earshot's streams.
+func bareJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	s, err := pipeline.StartEmbeddedNATS(pipeline.EmbeddedNATSOptions{Dir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 // A stream that exists with a retention JetStream cannot change in place is
 // refused at start with what to do, and keeps its messages; one it can
 // change (Interest, DiscardOld) is brought to Limits and DiscardNew with its
@@ -377,17 +412,7 @@ func TestEnsureStreamsRetentionMismatch(t *testing.T) {
 		{"limits discard old", jetstream.LimitsPolicy, jetstream.DiscardOld, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := pipeline.StartEmbeddedNATS(pipeline.EmbeddedNATSOptions{Dir: t.TempDir(), Port: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-			nc, err := nats.Connect(s.ClientURL())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(nc.Close)
-			js, _ := jetstream.New(nc)
+			js := bareJetStream(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: pipeline.StreamMentions, Subjects: []string{pipeline.SubjectRawPrefix + ">"},
@@ -403,7 +428,7 @@ func TestEnsureStreamsRetentionMismatch(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			err = pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{})
+			err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{})
 			st, serr := js.Stream(ctx, pipeline.StreamMentions)
 			if serr != nil {
 				t.Fatal(serr)
@@ -438,17 +463,7 @@ func TestEnsureStreamsRetentionMismatch(t *testing.T) {
 // acknowledged and not stored, and WorkQueue refuses a second reader of the
 // same subjects.
 func TestWhyNotInterestOrWorkQueueRetention(t *testing.T) {
-	s, err := pipeline.StartEmbeddedNATS(pipeline.EmbeddedNATSOptions{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js := bareJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
