@@ -149,7 +149,7 @@ func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jet
 	}
 
 	err := retry(ctx, log, "publish enriched", func(ctx context.Context) error {
-		return publishBatch(ctx, r.JS, SubjectEnrichedPrefix, ms)
+		return publishReclaiming(ctx, r.JS, r.Metrics, StreamEnriched, SubjectEnrichedPrefix, ms)
 	}, func(error) { r.Metrics.Errors.WithLabelValues(stageEnrich, "publish").Inc() })
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ func permanent(err error) bool {
 	if errors.As(err, &apiErr) {
 		return slices.Contains(permanentJSErrors, apiErr.ErrorCode)
 	}
-	return errors.Is(err, ErrNotClustered) || errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrConnectionClosed)
+	return errors.Is(err, ErrNotClustered) || errors.Is(err, ErrRetention) || errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrConnectionClosed)
 }
 
 // ensureRetry runs op (one attempt, with its own timeout) until it succeeds,
@@ -91,6 +91,9 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 		}
 		if streamMatches(s.CachedInfo().Config, cfg) {
 			return nil
+		}
+		if err := checkRetention(s.CachedInfo().Config, cfg); err != nil {
+			return err
 		}
 		_, err = js.UpdateStream(ctx, cfg)
 		return err

@@ -28,6 +28,10 @@ type Metrics struct {
 	ConnRateLimit *prometheus.GaugeVec   // platform, connector: remaining requests as last reported
 	ConnSkipped   *prometheus.CounterVec // platform, connector, reason: items read and deliberately not published
 
+	// Full streams (see Reclaim).
+	StreamReclaimed *prometheus.CounterVec // stream: acknowledged messages freed from a full stream
+	StreamPushBack  *prometheus.CounterVec // stream: publishes refused by a full stream its consumers had not caught up on
+
 	// End to end.
 	IngestLag *prometheus.HistogramVec // platform: created_at -> stored, seconds
 	LogEvents *prometheus.CounterVec   // component, level: every warning/error log is counted
@@ -74,6 +78,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.Received, m.Sent, m.Errors, m.InFlight, m.Processing, m.LastProcessed, m.Batches,
 		m.DeadLettered, m.Replayed, m.ConnRequests, m.ConnMentions, m.ConnErrors, m.ConnRateLimit, m.ConnSkipped, m.IngestLag, m.LogEvents)
+	m.StreamReclaimed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_stream_reclaimed_messages_total",
+		Help: "Messages every holding consumer had acknowledged, removed from a full stream to make room."}, []string{"stream"})
+	m.StreamPushBack = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_stream_pushback_total",
+		Help: "Publishes a full stream refused because its consumers had not acknowledged enough yet (the publisher retries)."}, []string{"stream"})
+	reg.MustRegister(m.StreamReclaimed, m.StreamPushBack)
 	return m
 }
 

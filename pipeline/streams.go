@@ -104,6 +104,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, c StreamsConfig)
 // a deletion), and waits for every PubAck.
 type JetStreamPublisher struct {
 	js       jetstream.JetStream
+	stream   string
 	prefix   string
 	metrics  *ConnectorMetrics
 	maxBatch int
@@ -113,11 +114,12 @@ var _ Publisher = (*JetStreamPublisher)(nil)
 
 // NewRawPublisher returns a publisher for the MENTIONS stream. metrics may be nil.
 func NewRawPublisher(js jetstream.JetStream, metrics *ConnectorMetrics) *JetStreamPublisher {
-	return &JetStreamPublisher{js: js, prefix: SubjectRawPrefix, metrics: metrics, maxBatch: 1000}
+	return &JetStreamPublisher{js: js, stream: StreamMentions, prefix: SubjectRawPrefix, metrics: metrics, maxBatch: 1000}
 }
 
 // ErrStreamFull is returned when a stream refuses a message because it is at
-// its limits (DiscardNew): the caller keeps its cursor and retries later.
+// its limits (DiscardNew) and its consumers have not yet acknowledged enough
+// to free room (see Reclaim): the caller keeps its cursor and retries later.
 var ErrStreamFull = errors.New("stream full")
 
 // Publish normalises and publishes ms, returning nil only after all were
@@ -131,7 +133,11 @@ func (p *JetStreamPublisher) Publish(ctx context.Context, ms []*Mention) error {
 	}
 	for start := 0; start < len(ms); start += p.maxBatch {
 		end := min(start+p.maxBatch, len(ms))
-		if err := publishBatch(ctx, p.js, p.prefix, ms[start:end]); err != nil {
+		var m *Metrics
+		if p.metrics != nil {
+			m = p.metrics.m
+		}
+		if err := publishReclaiming(ctx, p.js, m, p.stream, p.prefix, ms[start:end]); err != nil {
 			return err
 		}
 	}

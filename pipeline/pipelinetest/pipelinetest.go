@@ -40,6 +40,14 @@ func StartJetStream(t testing.TB) *JetStream {
 // random one), for tests that restart a server on the same data.
 func StartJetStreamIn(t testing.TB, dir string, port int) *JetStream {
 	t.Helper()
+	return StartJetStreamWith(t, dir, port, pipeline.StreamsConfig{})
+}
+
+// StartJetStreamWith starts the server with storage in dir on port (-1 for
+// a random one) and creates the streams sized by sc (zero fields take the
+// defaults), e.g. a small max_bytes to fill them.
+func StartJetStreamWith(t testing.TB, dir string, port int, sc pipeline.StreamsConfig) *JetStream {
+	t.Helper()
 	s, err := pipeline.StartEmbeddedNATS(pipeline.EmbeddedNATSOptions{Dir: dir, Port: port})
 	if err != nil {
 		t.Fatalf("StartEmbeddedNATS: %v", err)
@@ -56,7 +64,7 @@ func StartJetStreamIn(t testing.TB, dir string, port int) *JetStream {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{}); err != nil {
+	if err := pipeline.EnsureStreams(ctx, js, sc); err != nil {
 		t.Fatalf("EnsureStreams: %v", err)
 	}
 	return &JetStream{Server: s, Dir: dir, NC: nc, JS: js}

@@ -1,0 +1,84 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/earshot-dev/earshot/internal/clustertest"
+	"github.com/earshot-dev/earshot/pipeline"
+	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
+)
+
+// On a three-server cluster with R3 streams, a full MENTIONS pushes back,
+// frees what the consumer acknowledged, and keeps doing so after its leader
+// is killed: every mention arrives exactly once.
+func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
+	c := clustertest.StartNATSCluster(t, t.TempDir(), 3, "")
+	_, js := c.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{Replicas: 3, MaxBytes: smallStreams.MaxBytes}); err != nil {
+		t.Fatal(err)
+	}
+	cons := durable(t, js, jetstream.ConsumerConfig{Durable: "enrich", AckPolicy: jetstream.AckExplicitPolicy,
+		FilterSubject: pipeline.SubjectRawPrefix + ">", DeliverPolicy: jetstream.DeliverAllPolicy})
+	pub := pipeline.NewRawPublisher(js, nil)
+
+	n, err := fillStream(t, pub, "r3")
+	if !errors.Is(err, pipeline.ErrStreamFull) {
+		t.Fatalf("Publish on a full R3 stream = %v; want ErrStreamFull", err)
+	}
+	received := map[string]int{}
+	for _, id := range take(t, cons, n, true) {
+		received[id]++
+	}
+
+	leader, err := c.StreamLeader(ctx, js, pipeline.StreamMentions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(leader)
+	pipelinetest.WaitFor(t, 60*time.Second, "a new MENTIONS leader", func() bool {
+		l, err := c.StreamLeader(ctx, js, pipeline.StreamMentions)
+		return err == nil && l != leader
+	})
+
+	const more = 400
+	conn := startConnector(ctx, pub, "r3more", more)
+	select {
+	case <-conn.pushedBack:
+	case err := <-conn.published:
+		t.Fatalf("%d mentions published into a full R3 stream without being pushed back (err %v)", more, err)
+	case <-ctx.Done():
+		t.Fatal("never pushed back")
+	}
+	published, fullRetries := conn.published, &conn.fullRetries
+	c.Restart(leader)
+	var pubErr error
+	done := false
+	for !done || len(received) < n+more {
+		if ctx.Err() != nil {
+			t.Fatalf("received %d of %d before the deadline", len(received), n+more)
+		}
+		for _, id := range take(t, cons, 20, true) {
+			received[id]++
+		}
+		select {
+		case pubErr = <-published:
+			done = true
+		default:
+		}
+		if pubErr != nil {
+			t.Fatal(pubErr)
+		}
+	}
+	for _, id := range take(t, cons, 10, true) {
+		received[id]++
+	}
+	t.Logf("R3: full after %d mentions; %d push-backs; received %d distinct", n, fullRetries.Load(), len(received))
+	checkOnce(t, received, "r3more", more, n+more)
+}
