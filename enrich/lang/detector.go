@@ -274,11 +274,15 @@ func (d *Detector) score(s []byte, declared int) Result {
 		// Every language is first given the floor for this rune (added for
 		// all runes at once below); a language with the n-gram, or a
 		// shorter one, gets the difference.
-		var seen [(maxLangs + 63) / 64]uint64 // languages that have a value at this rune
 		floorPen := backoffPenalty * float32(order-1)
 		penSum += floorPen
-		hiVal := t.floor[0][t.hi] - floorPen
-		for o := order; o >= 1; o-- {
+		// A posting's rel is what its language gains over its floor (the
+		// backoff steps are counted in floorPen), and a bigram's or
+		// trigram's rel is relative to the language's n-gram one order
+		// down (see table.chain): adding the rune's unigram, bigram and
+		// trigram postings leaves each language with its longest n-gram.
+		hi0 := sum[t.hi]
+		for o := 1; o <= order; o++ {
 			var key uint64
 			switch o {
 			case 1:
@@ -292,21 +296,16 @@ func (d *Detector) score(s []byte, declared int) Result {
 			if !ok {
 				continue
 			}
-			pen := backoffPenalty * float32(order-o)
 			for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
-				if bit := uint64(1) << (p.lang & 63); seen[p.lang>>6]&bit == 0 {
-					seen[p.lang>>6] |= bit
-					val := p.delta + t.floor[o-1][p.lang] - pen
-					sum[p.lang] += val - (t.floor[0][p.lang] - floorPen)
-					if int(p.lang) == t.hi {
-						hiVal = val
-					}
-				}
+				sum[p.lang] += p.rel
 			}
 		}
 		// Hindi scores the text as Devanagari (lingua's model) or as
 		// romanised Hindi, whichever the rune is written in.
 		if r < 0x900 || r > 0x97f {
+			// What Hindi's table gave this rune: the floor, raised by
+			// what the loop above added.
+			hiVal := t.floor[0][t.hi] - floorPen + sum[t.hi] - hi0
 			sum[t.hi] += t.latinLogP(&w, order) - latinPenalty - hiVal
 		}
 	}
@@ -350,7 +349,10 @@ func (d *Detector) posterior(sum *[maxLangs]float32, nl, boost int) (string, flo
 	var z float64
 	sb := score(best)
 	for l := 0; l < nl; l++ {
-		z += math.Exp(score(l) - sb)
+		// A language 40 nats behind adds less than 1e-17 to z: skip its exp.
+		if d := score(l) - sb; d > -40 {
+			z += math.Exp(d)
+		}
 	}
 	conf := 1 / z
 	if conf < d.minConf {

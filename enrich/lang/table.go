@@ -49,16 +49,28 @@ type table struct {
 // posting is one language's log-probability of an n-gram, stored relative
 // to that language's floor for the n-gram's order.
 type posting struct {
-	delta float32
-	lang  uint8
+	// rel is the log-probability minus the language's unigram floor, plus
+	// the backoff penalties of the steps from a trigram down to this
+	// n-gram's order that the scorer counts for every language (a value
+	// of order o, reached from order k, costs backoffPenalty*(k-o); the
+	// floor costs backoffPenalty*(k-1)): what the language gains over
+	// the floor.
+	rel  float32
+	lang uint8
 }
 
 // hashIndex maps packed n-grams to offset<<8 | count in posts: an
 // open-addressing table, faster than a Go map for this read-only use.
 type hashIndex struct {
-	keys  []uint64 // 0 marks an empty slot (no n-gram packs to 0)
-	vals  []uint32
+	// slots hold a key (0 marks an empty slot: no n-gram packs to 0) and
+	// its value side by side, so a probe touches one cache line.
+	slots []slot
 	shift uint
+}
+
+type slot struct {
+	key uint64
+	val uint32
 }
 
 func newHashIndex(n int) hashIndex {
@@ -67,27 +79,27 @@ func newHashIndex(n int) hashIndex {
 		size <<= 1
 		shift--
 	}
-	return hashIndex{keys: make([]uint64, size), vals: make([]uint32, size), shift: shift}
+	return hashIndex{slots: make([]slot, size), shift: shift}
 }
 
 func (h *hashIndex) slot(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> h.shift }
 
 func (h *hashIndex) put(k uint64, v uint32) {
-	mask := uint64(len(h.keys) - 1)
+	mask := uint64(len(h.slots) - 1)
 	for i := h.slot(k); ; i = (i + 1) & mask {
-		if h.keys[i] == 0 || h.keys[i] == k {
-			h.keys[i], h.vals[i] = k, v
+		if s := &h.slots[i]; s.key == 0 || s.key == k {
+			s.key, s.val = k, v
 			return
 		}
 	}
 }
 
 func (h *hashIndex) get(k uint64) (uint32, bool) {
-	mask := uint64(len(h.keys) - 1)
+	mask := uint64(len(h.slots) - 1)
 	for i := h.slot(k); ; i = (i + 1) & mask {
-		switch h.keys[i] {
+		switch s := &h.slots[i]; s.key {
 		case k:
-			return h.vals[i], true
+			return s.val, true
 		case 0:
 			return 0, false
 		}
@@ -225,7 +237,7 @@ func parseTable(gz []byte) (*table, error) {
 			if int(l) >= n {
 				return nil, fmt.Errorf("%w: language %d", errTable, l)
 			}
-			t.posts = append(t.posts, posting{delta: -float32(q) / 10, lang: l})
+			t.posts = append(t.posts, posting{rel: -float32(q) / 10, lang: l})
 			orders = append(orders, uint8(order-1))
 			if q > maxQ[order-1][l] {
 				maxQ[order-1][l] = q
@@ -245,9 +257,74 @@ func parseTable(gz []byte) (*table, error) {
 	}
 	for i := range t.posts {
 		p := &t.posts[i]
-		p.delta -= t.floor[orders[i]][p.lang]
+		o := orders[i]
+		p.rel += -t.floor[0][p.lang] + backoffPenalty*float32(o)
 	}
+	t.chain()
 	return t, nil
+}
+
+// chain makes each bigram's and trigram's postings relative to what the
+// language has one order down (its bigram ending at the same rune, else its
+// unigram, else nothing), so the scorer adds a rune's unigram, bigram and
+// trigram postings without checking which language has which: a language
+// with the trigram ends up with the trigram's value, one with only the
+// bigram with the bigram's. Trigrams go first, while the bigrams still
+// hold their own values.
+func (t *table) chain() {
+	rel := func(key uint64, lang uint8) float32 {
+		v, ok := t.index.get(key)
+		if !ok {
+			return 0
+		}
+		for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
+			if p.lang == lang {
+				return p.rel
+			}
+		}
+		return 0
+	}
+	has := func(key uint64, lang uint8) bool {
+		v, ok := t.index.get(key)
+		if !ok {
+			return false
+		}
+		for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
+			if p.lang == lang {
+				return true
+			}
+		}
+		return false
+	}
+	const r21 = 1<<21 - 1
+	for _, order := range []int{3, 2} {
+		for _, s := range t.index.slots {
+			if s.key == 0 || keyOrder(s.key) != order {
+				continue
+			}
+			last := s.key & r21
+			bi := s.key & (1<<42 - 1)
+			for i := s.val >> 8; i < s.val>>8+s.val&0xff; i++ {
+				p := &t.posts[i]
+				if order == 3 && has(bi, p.lang) {
+					p.rel -= rel(bi, p.lang)
+				} else {
+					p.rel -= rel(last, p.lang)
+				}
+			}
+		}
+	}
+}
+
+// keyOrder is the number of runes packed in a key.
+func keyOrder(k uint64) int {
+	switch {
+	case k >= 1<<42:
+		return 3
+	case k >= 1<<21:
+		return 2
+	}
+	return 1
 }
 
 // packString packs one to three runes into a key: r1, r1<<21|r2 or

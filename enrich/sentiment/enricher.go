@@ -18,7 +18,7 @@ const StageName = "sentiment"
 const Version = "linear-" + WeightsDigest
 
 // WeightsDigest is the first 12 hex digits of the SHA-256 of weights.bin.gz.
-const WeightsDigest = "c3282884716b"
+const WeightsDigest = "1d630b1be4ce"
 
 func init() { stageenv.Register(StageName, 30, DefaultConfig, New) }
 

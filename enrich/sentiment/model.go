@@ -66,7 +66,7 @@ func (md *Model) Name() string { return md.m.Name }
 func (md *Model) Predict(text, lang string) Result {
 	ex := md.ex.Get().(*model.Extractor)
 	var lx model.Lex
-	lx.Compound, lx.Pos, lx.Neg = md.lex.Signals(text)
+	lx.Compound, lx.Pos, lx.Neg, lx.MinSent, lx.MaxSent, lx.LastSent = md.lex.SentenceSignals(text)
 	fs := ex.Extract(text, lang, lx)
 	if ex.Empty() {
 		// No words, no emoji: nothing to score.

@@ -8,8 +8,9 @@ import (
 )
 
 // regressionPosts are posts of issue 9 (and the README's examples) with the
-// label a person gives them. The four English demo posts of the issue are
-// in demo_posts_test.go: the model still gets them wrong (see MODEL.md).
+// label a person gives them. Two of the issue's four English demo posts are
+// here; the model still gets the other two wrong (demo_posts_test.go,
+// MODEL.md).
 var regressionPosts = []struct {
 	text, lang, want string
 }{
@@ -20,6 +21,10 @@ var regressionPosts = []struct {
 	// Issue 9's demo post: a product failure, slow support, leaving for a
 	// competitor, and a camel-case #AcmeFail.
 	{"Returned my #AcmeAero today. Battery bug, left bud dropouts, and support took a week to reply. Switching to Globex. #AcmeFail 👋",
+		"en", pipeline.SentimentNegative},
+	// Issue 9's demo post: a fault, "done with" after "but", and a recall
+	// it is ironically glad of (the sentence-level lexicon features).
+	{"Brew lid popped open mid-boil and splashed my hand. Not badly hurt, but I'm done with this kettle. Glad there's a recall now.",
 		"en", pipeline.SentimentNegative},
 	{"The Aero Pro is awesome", "en", pipeline.SentimentPositive},
 	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", pipeline.SentimentNegative},

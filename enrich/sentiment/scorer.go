@@ -735,3 +735,53 @@ func (s *Scorer) Signals(text string) (compound, pos, neg float64) {
 	}
 	return compound, pos, neg
 }
+
+// SentenceSignals is Signals with, besides, the compound of the text's
+// most negative and most positive sentence and of its last sentence
+// (sentences end at '.', '!', '?' or ';'; the valences are those of the
+// whole text, after negation, boosters and contrast). A post that tells a
+// story (a fault, then its fix, then praise) shows it in these.
+func (s *Scorer) SentenceSignals(text string) (compound, pos, neg, minSent, maxSent, lastSent float64) {
+	if s.splitTags {
+		text = splitHashtags(text)
+	}
+	sc := s.pool.Get().(*scratch)
+	compound = s.compound(sc, text)
+	var cur float64
+	seen := false
+	norm := func(x float64) float64 { return x / math.Sqrt(x*x+s.p.alpha) }
+	end := func() {
+		c := norm(cur)
+		if !seen {
+			minSent, maxSent = c, c
+			seen = true
+		}
+		minSent, maxSent, lastSent = min(minSent, c), max(maxSent, c), c
+		cur = 0
+	}
+	words := 0
+	for i, v := range sc.vals {
+		if v > 0 {
+			pos += v
+		} else {
+			neg += v
+		}
+		t := &sc.toks[i]
+		cur += v
+		if t.kind != kPunct {
+			words++
+		} else if sentenceEnd(t.punct) || t.punct == ';' {
+			if words > 0 {
+				end()
+			}
+			words = 0
+		}
+	}
+	if words > 0 {
+		end()
+	}
+	if cap(sc.buf) <= 64<<10 {
+		s.pool.Put(sc)
+	}
+	return compound, pos, neg, minSent, maxSent, lastSent
+}

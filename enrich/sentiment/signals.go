@@ -107,3 +107,15 @@ func splitHashtags(text string) string {
 	b.WriteString(rest)
 	return b.String()
 }
+
+// SignalPhrases calls f with each phrase and word that SignalScorer adds to
+// the lexicon, and its valence (the trainer uses them as examples, as it
+// does the lexicon's words).
+func SignalPhrases(f func(phrase string, valence float64)) {
+	for p, v := range signalIdioms {
+		f(p, v)
+	}
+	for w, v := range signalWords {
+		f(w, v)
+	}
+}

@@ -44,3 +44,25 @@ func TestSignalScorer(t *testing.T) {
 		t.Errorf("lexicon scorer on a camel-case tag: compound %.2f; want 0 (unchanged)", c)
 	}
 }
+
+// A post that turns (a fault, then praise) shows it in its sentence
+// compounds: the most negative, the most positive and the last sentence.
+func TestSentenceSignals(t *testing.T) {
+	s := SignalScorer()
+	text := "The hinge broke after a week. Support replaced it the next day. You rock!"
+	c, p, n, lo, hi, last := s.SentenceSignals(text)
+	c2, p2, n2 := s.Signals(text)
+	if c != c2 || p != p2 || n != n2 {
+		t.Errorf("SentenceSignals compound/pos/neg = %.3f %.3f %.3f; Signals = %.3f %.3f %.3f", c, p, n, c2, p2, n2)
+	}
+	if lo >= 0 || hi <= 0 || last != hi {
+		t.Errorf("SentenceSignals(%q): min %.2f, max %.2f, last %.2f; want a negative min and the last sentence the most positive", text, lo, hi, last)
+	}
+	// One sentence: all three are its compound (before the '!' emphasis).
+	if _, _, _, lo, hi, last := s.SentenceSignals("I hate it"); lo >= 0 || lo != hi || hi != last {
+		t.Errorf("one sentence: min %.2f, max %.2f, last %.2f; want one negative value", lo, hi, last)
+	}
+	if _, _, _, lo, hi, last := s.SentenceSignals(""); lo != 0 || hi != 0 || last != 0 {
+		t.Errorf("empty text: min %.2f, max %.2f, last %.2f; want 0", lo, hi, last)
+	}
+}

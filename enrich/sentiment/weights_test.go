@@ -33,16 +33,16 @@ var recorded = []struct {
 	text, lang, label string
 	score             float64
 }{
-	{"I love my new Aero Pro, best buds ever!", "en", "positive", 0.994},
-	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", "negative", -0.956},
-	{"The keynote was fine I guess. Nothing we didn't already know.", "en", "neutral", 0.145},
-	{"Die neue #Acme Home App ist eine Katastrophe", "de", "negative", -0.395},
-	{"El pedido llegó tarde otra vez y nadie contestó el teléfono", "es", "neutral", -0.186},
-	{"Merci pour la réponse rapide, tout fonctionne !", "fr", "positive", 0.334},
-	{"Che bello, finalmente è arrivato 😍", "it", "positive", 0.849},
-	{"Péssimo atendimento, nunca mais compro", "pt", "negative", -0.279},
-	{"الخدمة ممتازة شكرا", "ar", "positive", 0.010},
-	{"yaar ye phone bahut bekar hai", "hi", "neutral", -0.051},
-	{"@acme https://t.co/x", "", "neutral", 0.165},
+	{"I love my new Aero Pro, best buds ever!", "en", "positive", 0.992},
+	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", "negative", -0.948},
+	{"The keynote was fine I guess. Nothing we didn't already know.", "en", "neutral", 0.037},
+	{"Die neue #Acme Home App ist eine Katastrophe", "de", "negative", -0.427},
+	{"El pedido llegó tarde otra vez y nadie contestó el teléfono", "es", "neutral", -0.142},
+	{"Merci pour la réponse rapide, tout fonctionne !", "fr", "neutral", 0.248},
+	{"Che bello, finalmente è arrivato 😍", "it", "positive", 0.835},
+	{"Péssimo atendimento, nunca mais compro", "pt", "negative", -0.430},
+	{"الخدمة ممتازة شكرا", "ar", "negative", -0.007},
+	{"yaar ye phone bahut bekar hai", "hi", "neutral", -0.038},
+	{"@acme https://t.co/x", "", "neutral", 0.119},
 	{"", "", "neutral", 0.000},
 }

@@ -48,11 +48,15 @@ type Options struct {
 	// the same sentence is also a feature of its own, so what follows
 	// "but" can weigh more than what precedes it.
 	Contrast bool
+	// Sentences: the lexicon compound of the most negative, the most
+	// positive and the last sentence, binned (Lex.MinSent, MaxSent,
+	// LastSent).
+	Sentences bool
 }
 
 // DefaultOptions are the shipped feature settings.
 func DefaultOptions() Options {
-	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5, LangWords: true, TagParts: true, Contrast: true}
+	return Options{Bits: 20, MinN: 2, MaxN: 5, Bigrams: true, LexBins: true, LangBias: true, NormPow: 5, LangWords: true, TagParts: true, Contrast: true, Sentences: true}
 }
 
 // Extractor turns text into features. It is not safe for concurrent use:
@@ -128,6 +132,9 @@ func seed(kind byte) uint32 { return (fnvOffset ^ uint32(kind)) * fnvPrime }
 type Lex struct {
 	Compound float64 // in [-1, 1]
 	Pos, Neg float64 // sums of positive and of negative valences (Neg ≤ 0)
+	// The compounds of the most negative, the most positive and the last
+	// sentence (see sentiment.Scorer.SentenceSignals).
+	MinSent, MaxSent, LastSent float64
 }
 
 // Extract returns the features of text; lang is the post's ISO 639-1
@@ -267,6 +274,11 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 		if lex.Pos > 0 && lex.Neg < 0 {
 			e.add(mix(seed(kindLex)^3), 1) // mixed
 		}
+	}
+	if e.o.Sentences {
+		e.add(mix(hashString(seed(kindLex)^4, lexBin(lex.MinSent))), 1)
+		e.add(mix(hashString(seed(kindLex)^5, lexBin(lex.MaxSent))), 1)
+		e.add(mix(hashString(seed(kindLex)^6, lexBin(lex.LastSent))), 1)
 	}
 	if e.o.LangBias && lang != "" {
 		e.add(mix(hashString(seed(kindLang), lang)), 1)

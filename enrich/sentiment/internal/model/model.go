@@ -12,7 +12,7 @@ import (
 )
 
 // magic starts every weights file.
-const magic = "earshot-sentiment-linear/4\n"
+const magic = "earshot-sentiment-linear/5\n"
 
 // ErrFormat is wrapped by every error reading a weights file.
 var ErrFormat = errors.New("sentiment weights")

@@ -50,7 +50,7 @@ func (h hyper) String() string {
 }
 
 // chosen are the shipped hyper-parameters, picked by `-cv` (see the model card).
-var chosen = hyper{Epochs: 5, LR: 0.1, L2: 0, MLW: 3, Lex: 1, Neutral: -0.25}
+var chosen = hyper{Epochs: 5, LR: 0.1, L2: 0, MLW: 3, Lex: 1, Neutral: 0}
 
 // grid is what -cv searches (with every neutral offset). The shipped point
 // was chosen from a wider search recorded in MODEL.md (learning rate, lexicon
@@ -71,10 +71,15 @@ func main() {
 	langWords := flag.Bool("langwords", model.DefaultOptions().LangWords, "also a per-language feature for each word")
 	only := flag.Bool("cv-shipped", false, "with -cv: search only the neutral offset around the shipped point")
 	mlw := flag.Float64("mlw", -1, "with -cv: the non-English row weight of the grid (default: the grid's)")
+	bits := flag.Int("bits", int(model.DefaultOptions().Bits), "log2 of the number of hash buckets")
+	sents := flag.Bool("sentences", model.DefaultOptions().Sentences, "also the binned lexicon compounds of the most negative, most positive and last sentence")
+	phrases := flag.Bool("phrases", true, "also the signal scorer's phrases and words as examples")
 	flag.Parse()
 	log.SetFlags(0)
 	opts.NormPow = uint8(*norm)
 	opts.LangWords = *langWords
+	opts.Bits = uint8(*bits)
+	opts.Sentences = *sents
 	if *only {
 		grid = []hyper{chosen}
 	}
@@ -119,6 +124,16 @@ func main() {
 				val[w] = v
 			}
 		})
+		if *phrases {
+			// The signal scorer's phrases and words too ("class action",
+			// "done with", "you rock"): their bigrams get a polarity.
+			sentiment.SignalPhrases(func(p string, v float64) {
+				if _, dup := val[p]; !dup {
+					words = append(words, p)
+				}
+				val[p] = v
+			})
+		}
 		slices.Sort(words)
 		for _, w := range words {
 			label := model.Positive
@@ -172,7 +187,7 @@ func main() {
 
 func signals(s *sentiment.Scorer, text string) model.Lex {
 	var l model.Lex
-	l.Compound, l.Pos, l.Neg = s.Signals(text)
+	l.Compound, l.Pos, l.Neg, l.MinSent, l.MaxSent, l.LastSent = s.SentenceSignals(text)
 	return l
 }
 
