@@ -206,19 +206,23 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"id": resp.MentionID, "state": resp.State, "actor": resp.Actor})
 }
 
-// act applies one queue action. Actions of one process are serialised, so a
-// mention cannot be claimed twice through it; see README for replicas.
+// act applies one queue action. Actions of one process are serialised;
+// across console replicas, the NATS KV bucket ClaimsBucket (when the
+// process has NATS) decides: a transition is written there by
+// compare-and-swap on the key's revision before it is stored in
+// ClickHouse, so of two replicas claiming the same mention one wins and
+// the other answers 409 with the winner's name.
 func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clickhouse.Response, error) {
 	if id == "" {
 		return nil, badReq("no mention id")
 	}
 	s.actMu.Lock()
 	defer s.actMu.Unlock()
-	cur, err := s.response(ctx, id)
+	stored, err := s.response(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if cur == nil {
+	if stored == nil {
 		ms, err := s.mentionsByID(ctx, []string{id})
 		if err != nil {
 			return nil, err
@@ -226,8 +230,53 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 		if len(ms) == 0 {
 			return nil, badReq("no stored mention %q", id)
 		}
-		cur = &clickhouse.Response{MentionID: id, Platform: ms[0].Platform, State: clickhouse.ResponseOpen, MentionCreatedAt: ms[0].CreatedAt}
+		stored = &clickhouse.Response{MentionID: id, Platform: ms[0].Platform, State: clickhouse.ResponseOpen, MentionCreatedAt: ms[0].CreatedAt}
 	}
+	for attempt := 0; ; attempt++ {
+		cur, rev := stored, uint64(0)
+		if s.claims != nil {
+			kv, r, err := s.claimEntry(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			// The newer of the two: the bucket is ahead of ClickHouse
+			// between a replica's CAS and its insert, and behind it for a
+			// mention acted on before the bucket existed.
+			if kv != nil && kv.Version >= stored.Version {
+				cur = kv
+			}
+			rev = r
+		}
+		next, outcome, err := s.transition(cur, action, actor, note)
+		if err != nil {
+			return nil, err
+		}
+		if s.claims != nil {
+			ok, err := s.putClaim(ctx, *next, rev)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				if attempt < 3 {
+					continue // another replica acted first: decide again on its state
+				}
+				return nil, &conflict{"another console changed it at the same time; reload"}
+			}
+		}
+		if err := s.store.WriteResponse(ctx, *next); err != nil {
+			return nil, err
+		}
+		s.metrics.responses.WithLabelValues(outcome).Inc()
+		first := cur.RespondedAt.IsZero() || cur.RespondedAt.Unix() <= 0
+		if outcome == "answered" && first {
+			s.metrics.firstResp.Observe(next.UpdatedAt.Sub(cur.MentionCreatedAt).Seconds())
+		}
+		return next, nil
+	}
+}
+
+// transition returns the state after action on cur, or a conflict.
+func (s *Server) transition(cur *clickhouse.Response, action, actor, note string) (*clickhouse.Response, string, error) {
 	now := s.now().UTC()
 	next := *cur
 	next.Actor, next.UpdatedAt = actor, now
@@ -237,12 +286,12 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 	switch action {
 	case "claim":
 		if !open && !mine {
-			return nil, &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
+			return nil, "", &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
 		}
 		next.State, next.ClaimedAt, outcome = clickhouse.ResponseClaimed, now, "claimed"
 	case "answer", "dismiss":
 		if !open && !mine {
-			return nil, &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
+			return nil, "", &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
 		}
 		next.State, outcome = clickhouse.ResponseAnswered, "answered"
 		if action == "dismiss" {
@@ -251,11 +300,11 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 		next.Note, next.RespondedAt = note, now
 	case "reopen":
 		if open {
-			return nil, &conflict{"it is open already"}
+			return nil, "", &conflict{"it is open already"}
 		}
 		next.State, next.Note, next.ClaimedAt, next.RespondedAt, outcome = clickhouse.ResponseOpen, "", time.Time{}, time.Time{}, "reopened"
 	default:
-		return nil, badReq("unknown action %q (claim, answer, dismiss, reopen)", action)
+		return nil, "", badReq("unknown action %q (claim, answer, dismiss, reopen)", action)
 	}
 	v := uint64(now.UnixNano())
 	if v <= s.lastVersion {
@@ -265,15 +314,7 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 		v = cur.Version + 1
 	}
 	s.lastVersion, next.Version = v, v
-	if err := s.store.WriteResponse(ctx, next); err != nil {
-		return nil, err
-	}
-	s.metrics.responses.WithLabelValues(outcome).Inc()
-	first := cur.RespondedAt.IsZero() || cur.RespondedAt.Unix() <= 0
-	if outcome == "answered" && first {
-		s.metrics.firstResp.Observe(now.Sub(cur.MentionCreatedAt).Seconds())
-	}
-	return &next, nil
+	return &next, outcome, nil
 }
 
 // response reads a mention's current queue state (nil when none).
