@@ -37,6 +37,7 @@ type peoplePage struct {
 	Advocates, Detractors []struct {
 		Handle   string `json:"handle"`
 		Mentions uint64 `json:"mentions"`
+		SampleID string `json:"sample_id"`
 	}
 }
 
@@ -55,11 +56,19 @@ func summary(p indexedPage) string {
 }
 
 func handles(p peoplePage) (adv, det []string) {
+	// Each author of the seed wrote one mention, whose id is the handle's
+	// suffix: the sample shown must be theirs.
 	for _, a := range p.Advocates {
 		adv = append(adv, fmt.Sprintf("%s×%d", a.Handle, a.Mentions))
+		if a.Handle != "u-"+a.SampleID {
+			adv = append(adv, "sample "+a.SampleID)
+		}
 	}
 	for _, d := range p.Detractors {
 		det = append(det, fmt.Sprintf("%s×%d", d.Handle, d.Mentions))
+		if d.Handle != "u-"+d.SampleID {
+			det = append(det, "sample "+d.SampleID)
+		}
 	}
 	slices.Sort(adv)
 	slices.Sort(det)

@@ -141,8 +141,10 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// mentionsByID loads mentions by id, in the order of ids.
-func (s *Server) mentionsByID(ctx context.Context, ids []string) ([]*row, error) {
+// mentionsByID loads mentions by id, in the order of ids. The platforms
+// the ids are on, when known, narrow the read to their parts of the
+// table's primary key (platform, id).
+func (s *Server) mentionsByID(ctx context.Context, ids []string, platforms ...string) ([]*row, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -150,10 +152,18 @@ func (s *Server) mentionsByID(ctx context.Context, ids []string) ([]*row, error)
 	for i, id := range ids {
 		set[i] = id
 	}
+	where, args := "id IN ?", []any{ch.GroupSet{Value: set}}
+	if len(platforms) > 0 {
+		ps := make([]any, len(platforms))
+		for i, p := range platforms {
+			ps[i] = p
+		}
+		where, args = "platform IN ? AND "+where, append([]any{ch.GroupSet{Value: ps}}, args...)
+	}
 	// The newest copy of each: what FINAL keeps, without FINAL's full read
 	// of every column.
 	rows, err := s.store.Conn().Query(ctx, "SELECT "+mentionCols+" FROM "+s.table("mentions")+
-		" WHERE id IN ? ORDER BY id, collected_at DESC LIMIT 1 BY id", ch.GroupSet{Value: set})
+		" WHERE "+where+" ORDER BY id, collected_at DESC LIMIT 1 BY id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("mentions by id: %w", err)
 	}

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
@@ -69,7 +72,7 @@ func (s *Server) queueSQL(f queueFilter, selectCols, tail string) (string, []any
 	}
 	// GROUP BY id instead of FINAL: a mention stored twice is listed once,
 	// and only the rows that need a response are read (PREWHERE).
-	sql := "SELECT " + selectCols + " FROM (SELECT id, any(created_at) AS created_at FROM " + s.table("mentions") + " WHERE " +
+	sql := "SELECT " + selectCols + " FROM (SELECT id, any(platform) AS m_platform, any(created_at) AS created_at FROM " + s.table("mentions") + " WHERE " +
 		strings.Join(where, " AND ") + " GROUP BY id) ANY LEFT JOIN (SELECT mention_id AS id, state AS r_state, actor AS r_actor, " +
 		"note AS r_note, claimed_at AS r_claimed_at, responded_at AS r_responded_at FROM " + s.table("responses") +
 		" FINAL) USING id WHERE r_state IN " + states + " " + tail
@@ -115,38 +118,52 @@ func (s *Server) queue(ctx context.Context, f queueFilter) (*queuePage, error) {
 	if f.oldest {
 		order = "ORDER BY created_at ASC, id"
 	}
-	sql, args := s.queueSQL(f, "id, r_state, r_actor, r_note, r_claimed_at, r_responded_at", order+" LIMIT ?")
-	rows, err := s.store.Conn().Query(ctx, sql, append(args, f.limit)...)
+	page := &queuePage{Items: []queueItem{}, Target: s.cfg.ResponseTarget.Seconds()}
+	// The count runs beside the list and its mentions.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		csql, cargs := s.queueSQL(f, "count(), countIf(created_at < toDateTime(?))", "")
+		if err := s.store.Conn().QueryRow(gctx, csql, append([]any{overdueBefore.Unix()}, cargs...)...).Scan(&page.Total, &page.Overdue); err != nil {
+			return fmt.Errorf("queue count: %w", err)
+		}
+		return nil
+	})
+	sql, args := s.queueSQL(f, "id, m_platform, r_state, r_actor, r_note, r_claimed_at, r_responded_at", order+" LIMIT ?")
+	rows, err := s.store.Conn().Query(gctx, sql, append(args, f.limit)...)
 	if err != nil {
+		_ = g.Wait()
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	type st struct {
 		state, actor, note string
 		claimed, responded time.Time
 	}
-	var ids []string
+	var ids, platforms []string
 	states := map[string]st{}
 	for rows.Next() {
-		var id string
+		var id, platform string
 		var x st
-		if err := rows.Scan(&id, &x.state, &x.actor, &x.note, &x.claimed, &x.responded); err != nil {
+		if err := rows.Scan(&id, &platform, &x.state, &x.actor, &x.note, &x.claimed, &x.responded); err != nil {
 			rows.Close()
+			_ = g.Wait()
 			return nil, fmt.Errorf("queue: %w", err)
 		}
 		ids = append(ids, id)
+		if !slices.Contains(platforms, platform) {
+			platforms = append(platforms, platform)
+		}
 		states[id] = x
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
+		_ = g.Wait()
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	page := &queuePage{Items: []queueItem{}, Target: s.cfg.ResponseTarget.Seconds()}
-	csql, cargs := s.queueSQL(f, "count(), countIf(created_at < toDateTime(?))", "")
-	if err := s.store.Conn().QueryRow(ctx, csql, append([]any{overdueBefore.Unix()}, cargs...)...).Scan(&page.Total, &page.Overdue); err != nil {
-		return nil, fmt.Errorf("queue count: %w", err)
+	ms, err := s.mentionsByID(gctx, ids, platforms...)
+	if werr := g.Wait(); werr != nil {
+		return nil, werr
 	}
-	ms, err := s.mentionsByID(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

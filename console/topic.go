@@ -170,7 +170,7 @@ func (s *Server) topicPage(ctx context.Context, win window, topic string) (map[s
 		return rows.Err()
 	})
 	g.Go(func() (err error) {
-		clusters, err = s.clusters(gctx, src, "", nil)
+		clusters, err = s.clusters(gctx, src, nil)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -195,17 +195,44 @@ func voiceList(byTopic map[string]*[2]uint64) []count {
 	return voice
 }
 
-// clusters returns the biggest near-duplicate clusters; and, when set,
-// narrows them to the candidates in cand (" AND dup_cluster IN ?").
-func (s *Server) clusters(ctx context.Context, src source, and string, cand []any) ([]cluster, error) {
+// clusters returns the biggest near-duplicate clusters, among the
+// candidates in cand when set. Without candidates, the ten biggest are
+// found first by count alone, so the example text, platforms and first
+// time are read for those ten, not for every cluster of the range.
+func (s *Server) clusters(ctx context.Context, src source, cand []any) ([]cluster, error) {
+	if cand == nil {
+		rows, err := s.store.Conn().Query(ctx, "SELECT dup_cluster, "+src.n+" AS c FROM "+src.from+" WHERE "+src.where+
+			" AND dup_cluster != '' GROUP BY dup_cluster HAVING c > 1 ORDER BY c DESC, dup_cluster LIMIT 10", src.args...)
+		if err != nil {
+			return nil, fmt.Errorf("clusters: %w", err)
+		}
+		cand = []any{}
+		for rows.Next() {
+			var id string
+			var n uint64
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("clusters: %w", err)
+			}
+			cand = append(cand, id)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("clusters: %w", err)
+		}
+	}
+	out := []cluster{}
+	if len(cand) == 0 {
+		return out, nil
+	}
 	rows, err := s.store.Conn().Query(ctx, "SELECT dup_cluster, "+src.n+" AS c, uniqExact(platform), any("+src.snippet+"), "+
-		"min(created_at), any(id) FROM "+src.from+" WHERE "+src.where+" AND dup_cluster != ''"+and+" GROUP BY dup_cluster HAVING c > 1 ORDER BY c DESC, dup_cluster LIMIT 10",
-		append(slices.Clone(src.args), cand...)...)
+		"min(created_at), any(id) FROM "+src.from+" WHERE "+src.where+" AND dup_cluster IN ? GROUP BY dup_cluster HAVING c > 1 ORDER BY c DESC, dup_cluster LIMIT 10",
+		append(slices.Clone(src.args), ch.GroupSet{Value: cand})...)
 	if err != nil {
 		return nil, fmt.Errorf("clusters: %w", err)
 	}
 	defer rows.Close()
-	out := []cluster{}
 	for rows.Next() {
 		var c cluster
 		if err := rows.Scan(&c.ID, &c.Copies, &c.Platforms, &c.Example, &c.First, &c.SampleID); err != nil {
@@ -342,7 +369,7 @@ func (s *Server) topicPageRollup(ctx context.Context, win window, topic string) 
 		if err != nil || len(cand.Value) == 0 {
 			return err
 		}
-		clusters, err = s.clusters(gctx, src, " AND dup_cluster IN ?", []any{cand})
+		clusters, err = s.clusters(gctx, src, cand.Value)
 		return err
 	})
 	if err := g.Wait(); err != nil {
