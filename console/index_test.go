@@ -172,3 +172,48 @@ func TestIndexFollowsRedeliveriesVersionsAndDeletions(t *testing.T) {
 	pages("a new mention beside a deleted one", "volume 3, positive 1, negative 1, voice map[acme:3/1 refund:1/1]",
 		[]string{"u-forum:1×1"}, []string{"u-forum:3×1"})
 }
+
+// TestPassGoesOnFromTheLastCompletePass starts a second console process
+// after a first one's pass and after a pass that was cut short (it had
+// recorded a copied hour, later than anything else, and then stopped): the
+// new process copies every hour that changed since the last complete pass.
+func TestPassGoesOnFromTheLastCompletePass(t *testing.T) {
+	st := openStore(t)
+	seed(t, st)
+	ctx := context.Background()
+	first, err := console.New(options(st, "127.0.0.1:0", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	m := &pipeline.Mention{Schema: 1, ID: "forum:9", Platform: "forum", Source: "test", Kind: pipeline.KindPost,
+		Author: pipeline.Author{Handle: "u-9"}, Text: "acme refund please", CreatedAt: now, CollectedAt: now}
+	m.Enrichment.Topics, _ = mustMatcher(t).Match(m)
+	if err := st.Write(ctx, []*pipeline.Mention{m}); err != nil {
+		t.Fatal(err)
+	}
+	// The cut-short pass: an hour five days ago recorded an hour from now.
+	if err := st.Conn().Exec(ctx, "INSERT INTO `"+st.Database()+"`.topic_passes (hour, version) SELECT toStartOfHour(now() - 432000), toUInt64(?)",
+		uint64(now.Add(time.Hour).UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	second, err := console.New(options(st, "127.0.0.1:0", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(second.Handler())
+	defer srv.Close()
+	var p indexedPage
+	if code := getJSON(t, get(t, srv.URL+"/api/topic?range=24h"), &p); code != http.StatusOK {
+		t.Fatalf("GET /api/topic = %d", code)
+	}
+	if got, want := summary(p), "volume 5, positive 0, negative 4, voice map[acme:5/4 refund:3/2]"; got != want {
+		t.Errorf("after a restart: %s; want %s (forum:9 copied by the new process)", got, want)
+	}
+}

@@ -55,7 +55,9 @@ func (s *Server) Refresh(ctx context.Context) error {
 	start := s.now().UTC()
 	if !s.rollInit {
 		var v uint64
-		if err := s.store.Conn().QueryRow(ctx, "SELECT max(version) FROM "+s.table("topic_passes")).Scan(&v); err != nil {
+		// The last complete pass (its 'pass' row is written last): a pass
+		// cut short is done again from the one before.
+		if err := s.store.Conn().QueryRow(ctx, "SELECT max(version) FROM "+s.table("topic_rollup")+" WHERE grain = 'pass'").Scan(&v); err != nil {
 			return fmt.Errorf("topic rollup: %w", err)
 		}
 		if v > 0 {
@@ -135,6 +137,9 @@ func (s *Server) Refresh(ctx context.Context) error {
 				err = errors.Join(err, b.Append("d", dim, "", time.Unix(int64(d.(uint32)), 0).UTC(), "", uint64(0), v))
 			}
 		}
+		// The pass is complete: a process starting later goes on from here.
+		// No reader selects grain 'pass'.
+		err = errors.Join(err, b.Append("pass", "", "", start.Truncate(time.Second), "", uint64(0), v))
 		if err != nil {
 			b.Abort()
 			return fmt.Errorf("topic rollup: recount: %w", err)
