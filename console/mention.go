@@ -141,9 +141,10 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// mentionsByID loads mentions by id, in the order of ids. The platforms
-// the ids are on, when known, narrow the read to their parts of the
-// table's primary key (platform, id).
+// mentionsByID loads mentions by id, in the order of ids. The platform of
+// each id (platforms[i] for ids[i]), when known, turns the read into
+// lookups of the table's primary key (platform, id) instead of a scan of
+// every id.
 func (s *Server) mentionsByID(ctx context.Context, ids []string, platforms ...string) ([]*row, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -151,14 +152,13 @@ func (s *Server) mentionsByID(ctx context.Context, ids []string, platforms ...st
 	set := make([]any, len(ids))
 	for i, id := range ids {
 		set[i] = id
+		if len(platforms) == len(ids) {
+			set[i] = ch.GroupSet{Value: []any{platforms[i], id}}
+		}
 	}
 	where, args := "id IN ?", []any{ch.GroupSet{Value: set}}
-	if len(platforms) > 0 {
-		ps := make([]any, len(platforms))
-		for i, p := range platforms {
-			ps[i] = p
-		}
-		where, args = "platform IN ? AND "+where, append([]any{ch.GroupSet{Value: ps}}, args...)
+	if len(platforms) == len(ids) {
+		where = "(platform, id) IN ?"
 	}
 	// The newest copy of each: what FINAL keeps, without FINAL's full read
 	// of every column.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,10 +147,7 @@ func (s *Server) queue(ctx context.Context, f queueFilter) (*queuePage, error) {
 			_ = g.Wait()
 			return nil, fmt.Errorf("queue: %w", err)
 		}
-		ids = append(ids, id)
-		if !slices.Contains(platforms, platform) {
-			platforms = append(platforms, platform)
-		}
+		ids, platforms = append(ids, id), append(platforms, platform)
 		states[id] = x
 	}
 	err = rows.Err()
