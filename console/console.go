@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/earshot-dev/earshot/pipeline"
@@ -57,7 +58,10 @@ type Options struct {
 	Listen string
 	Store  *clickhouse.Store
 	// NATS, when set, feeds live updates (mentions.enriched.>, alerts.>).
-	NATS   *nats.Conn
+	NATS *nats.Conn
+	// Claims, when set, is the ClaimsBucket KV bucket: queue actions are
+	// decided there by compare-and-swap, so they hold across replicas.
+	Claims jetstream.KeyValue
 	Topics []pipeline.Topic
 	// Compile builds the enrichment's topic matcher; Lint is the query
 	// linter of `earshot lint-query`.
@@ -84,7 +88,8 @@ type Server struct {
 	metrics *metrics
 	static  http.Handler
 
-	actMu       sync.Mutex // serialises queue actions in this process
+	claims      jetstream.KeyValue // nil: actions are serialised in this process only
+	actMu       sync.Mutex         // serialises queue actions in this process
 	lastVersion uint64
 
 	rollMu    sync.Mutex // one rollup pass at a time
@@ -143,7 +148,7 @@ func New(o Options) (*Server, error) {
 		live = &hub{nc: o.NATS}
 	}
 	return &Server{
-		cfg: cfg, store: o.Store, db: o.Store.Database(), live: live, topics: o.Topics, matcher: m,
+		cfg: cfg, store: o.Store, db: o.Store.Database(), live: live, claims: o.Claims, topics: o.Topics, matcher: m,
 		compile: o.Compile, lint: o.Lint, auth: auth, log: log, now: now, metrics: met,
 		static: http.FileServerFS(sub),
 	}, nil

@@ -141,19 +141,29 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// mentionsByID loads mentions by id, in the order of ids.
-func (s *Server) mentionsByID(ctx context.Context, ids []string) ([]*row, error) {
+// mentionsByID loads mentions by id, in the order of ids. The platform of
+// each id (platforms[i] for ids[i]), when known, turns the read into
+// lookups of the table's primary key (platform, id) instead of a scan of
+// every id.
+func (s *Server) mentionsByID(ctx context.Context, ids []string, platforms ...string) ([]*row, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	set := make([]any, len(ids))
 	for i, id := range ids {
 		set[i] = id
+		if len(platforms) == len(ids) {
+			set[i] = ch.GroupSet{Value: []any{platforms[i], id}}
+		}
+	}
+	where, args := "id IN ?", []any{ch.GroupSet{Value: set}}
+	if len(platforms) == len(ids) {
+		where = "(platform, id) IN ?"
 	}
 	// The newest copy of each: what FINAL keeps, without FINAL's full read
 	// of every column.
 	rows, err := s.store.Conn().Query(ctx, "SELECT "+mentionCols+" FROM "+s.table("mentions")+
-		" WHERE id IN ? ORDER BY id, collected_at DESC LIMIT 1 BY id", ch.GroupSet{Value: set})
+		" WHERE "+where+" ORDER BY id, collected_at DESC LIMIT 1 BY id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("mentions by id: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 type person struct {
@@ -38,18 +40,82 @@ func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	where, args := s.topicWhere(win, r.URL.Query().Get("topic"))
-	adv, err := s.people(ctx, where, advocateHaving, args)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	topic := r.URL.Query().Get("topic")
+	var adv, det []person
+	if s.rollReady.Load() {
+		adv, det, err = s.peopleIndexed(ctx, win, topic)
+	} else {
+		where, args := s.topicWhere(win, topic)
+		if adv, err = s.people(ctx, where, advocateHaving, args); err == nil {
+			det, err = s.people(ctx, where, detractorHaving, args)
+		}
 	}
-	det, err := s.people(ctx, where, detractorHaving, args)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, map[string]any{"window": win.json(), "advocates": adv, "detractors": det})
+}
+
+// peopleIndexed ranks both lists in one pass over the topic index (one row
+// per mention and topic, so no group-by id): authors leaning either way,
+// by |score|, 20 of each side (LIMIT BY). Names and sample mentions are
+// read afterwards for the 40 ranked, not for every author of the range.
+func (s *Server) peopleIndexed(ctx context.Context, win window, topic string) (adv, det []person, err error) {
+	where, args := s.indexWhere(win, topic, false)
+	from := s.table("topic_mentions")
+	rows, err := s.store.Conn().Query(ctx, "SELECT author_handle AS p_handle, max(author_followers) AS f, count() AS n, "+
+		"countIf(sentiment_label = 'positive') AS pos, countIf(sentiment_label = 'negative') AS neg, avg(sentiment) AS s, "+
+		"n * s * log10(10 + f) AS score FROM "+from+" WHERE "+where+" AND author_handle != '' GROUP BY p_handle "+
+		"HAVING (pos > neg AND s > 0.05) OR (neg > pos AND s < -0.05) ORDER BY abs(score) DESC, p_handle LIMIT 20 BY score > 0", args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("people: %w", err)
+	}
+	var ranked []*person
+	var handles []any
+	for rows.Next() {
+		var p person
+		if err := rows.Scan(&p.Handle, &p.Followers, &p.Mentions, &p.Positive, &p.Negative, &p.Sentiment, &p.Score); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("people: %w", err)
+		}
+		ranked, handles = append(ranked, &p), append(handles, p.Handle)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("people: %w", err)
+	}
+	adv, det = []person{}, []person{}
+	if len(ranked) == 0 {
+		return adv, det, nil
+	}
+	rows, err = s.store.Conn().Query(ctx, "SELECT author_handle, any(author_name), any(id) FROM "+from+" WHERE "+where+
+		" AND author_handle IN ? GROUP BY author_handle", append(args, ch.GroupSet{Value: handles})...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("people: %w", err)
+	}
+	defer rows.Close()
+	details := map[string][2]string{}
+	for rows.Next() {
+		var h, name, id string
+		if err := rows.Scan(&h, &name, &id); err != nil {
+			return nil, nil, fmt.Errorf("people: %w", err)
+		}
+		details[h] = [2]string{name, id}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("people: %w", err)
+	}
+	for _, p := range ranked {
+		p.Name, p.SampleID = details[p.Handle][0], details[p.Handle][1]
+		if p.Score > 0 {
+			adv = append(adv, *p)
+		} else {
+			det = append(det, *p)
+		}
+	}
+	return adv, det, nil
 }
 
 func (s *Server) people(ctx context.Context, where, having string, args []any) ([]person, error) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
 
@@ -69,7 +71,7 @@ func (s *Server) queueSQL(f queueFilter, selectCols, tail string) (string, []any
 	}
 	// GROUP BY id instead of FINAL: a mention stored twice is listed once,
 	// and only the rows that need a response are read (PREWHERE).
-	sql := "SELECT " + selectCols + " FROM (SELECT id, any(created_at) AS created_at FROM " + s.table("mentions") + " WHERE " +
+	sql := "SELECT " + selectCols + " FROM (SELECT id, any(platform) AS m_platform, any(created_at) AS created_at FROM " + s.table("mentions") + " WHERE " +
 		strings.Join(where, " AND ") + " GROUP BY id) ANY LEFT JOIN (SELECT mention_id AS id, state AS r_state, actor AS r_actor, " +
 		"note AS r_note, claimed_at AS r_claimed_at, responded_at AS r_responded_at FROM " + s.table("responses") +
 		" FINAL) USING id WHERE r_state IN " + states + " " + tail
@@ -115,38 +117,49 @@ func (s *Server) queue(ctx context.Context, f queueFilter) (*queuePage, error) {
 	if f.oldest {
 		order = "ORDER BY created_at ASC, id"
 	}
-	sql, args := s.queueSQL(f, "id, r_state, r_actor, r_note, r_claimed_at, r_responded_at", order+" LIMIT ?")
-	rows, err := s.store.Conn().Query(ctx, sql, append(args, f.limit)...)
+	page := &queuePage{Items: []queueItem{}, Target: s.cfg.ResponseTarget.Seconds()}
+	// The count runs beside the list and its mentions.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		csql, cargs := s.queueSQL(f, "count(), countIf(created_at < toDateTime(?))", "")
+		if err := s.store.Conn().QueryRow(gctx, csql, append([]any{overdueBefore.Unix()}, cargs...)...).Scan(&page.Total, &page.Overdue); err != nil {
+			return fmt.Errorf("queue count: %w", err)
+		}
+		return nil
+	})
+	sql, args := s.queueSQL(f, "id, m_platform, r_state, r_actor, r_note, r_claimed_at, r_responded_at", order+" LIMIT ?")
+	rows, err := s.store.Conn().Query(gctx, sql, append(args, f.limit)...)
 	if err != nil {
+		_ = g.Wait()
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	type st struct {
 		state, actor, note string
 		claimed, responded time.Time
 	}
-	var ids []string
+	var ids, platforms []string
 	states := map[string]st{}
 	for rows.Next() {
-		var id string
+		var id, platform string
 		var x st
-		if err := rows.Scan(&id, &x.state, &x.actor, &x.note, &x.claimed, &x.responded); err != nil {
+		if err := rows.Scan(&id, &platform, &x.state, &x.actor, &x.note, &x.claimed, &x.responded); err != nil {
 			rows.Close()
+			_ = g.Wait()
 			return nil, fmt.Errorf("queue: %w", err)
 		}
-		ids = append(ids, id)
+		ids, platforms = append(ids, id), append(platforms, platform)
 		states[id] = x
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
+		_ = g.Wait()
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	page := &queuePage{Items: []queueItem{}, Target: s.cfg.ResponseTarget.Seconds()}
-	csql, cargs := s.queueSQL(f, "count(), countIf(created_at < toDateTime(?))", "")
-	if err := s.store.Conn().QueryRow(ctx, csql, append([]any{overdueBefore.Unix()}, cargs...)...).Scan(&page.Total, &page.Overdue); err != nil {
-		return nil, fmt.Errorf("queue count: %w", err)
+	ms, err := s.mentionsByID(gctx, ids, platforms...)
+	if werr := g.Wait(); werr != nil {
+		return nil, werr
 	}
-	ms, err := s.mentionsByID(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -206,19 +219,23 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"id": resp.MentionID, "state": resp.State, "actor": resp.Actor})
 }
 
-// act applies one queue action. Actions of one process are serialised, so a
-// mention cannot be claimed twice through it; see README for replicas.
+// act applies one queue action. Actions of one process are serialised;
+// across console replicas, the NATS KV bucket ClaimsBucket (when the
+// process has NATS) decides: a transition is written there by
+// compare-and-swap on the key's revision before it is stored in
+// ClickHouse, so of two replicas claiming the same mention one wins and
+// the other answers 409 with the winner's name.
 func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clickhouse.Response, error) {
 	if id == "" {
 		return nil, badReq("no mention id")
 	}
 	s.actMu.Lock()
 	defer s.actMu.Unlock()
-	cur, err := s.response(ctx, id)
+	stored, err := s.response(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if cur == nil {
+	if stored == nil {
 		ms, err := s.mentionsByID(ctx, []string{id})
 		if err != nil {
 			return nil, err
@@ -226,8 +243,53 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 		if len(ms) == 0 {
 			return nil, badReq("no stored mention %q", id)
 		}
-		cur = &clickhouse.Response{MentionID: id, Platform: ms[0].Platform, State: clickhouse.ResponseOpen, MentionCreatedAt: ms[0].CreatedAt}
+		stored = &clickhouse.Response{MentionID: id, Platform: ms[0].Platform, State: clickhouse.ResponseOpen, MentionCreatedAt: ms[0].CreatedAt}
 	}
+	for attempt := 0; ; attempt++ {
+		cur, rev := stored, uint64(0)
+		if s.claims != nil {
+			kv, r, err := s.claimEntry(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			// The newer of the two: the bucket is ahead of ClickHouse
+			// between a replica's CAS and its insert, and behind it for a
+			// mention acted on before the bucket existed.
+			if kv != nil && kv.Version >= stored.Version {
+				cur = kv
+			}
+			rev = r
+		}
+		next, outcome, err := s.transition(cur, action, actor, note)
+		if err != nil {
+			return nil, err
+		}
+		if s.claims != nil {
+			ok, err := s.putClaim(ctx, *next, rev)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				if attempt < 3 {
+					continue // another replica acted first: decide again on its state
+				}
+				return nil, &conflict{"another console changed it at the same time; reload"}
+			}
+		}
+		if err := s.store.WriteResponse(ctx, *next); err != nil {
+			return nil, err
+		}
+		s.metrics.responses.WithLabelValues(outcome).Inc()
+		first := cur.RespondedAt.IsZero() || cur.RespondedAt.Unix() <= 0
+		if outcome == "answered" && first {
+			s.metrics.firstResp.Observe(next.UpdatedAt.Sub(cur.MentionCreatedAt).Seconds())
+		}
+		return next, nil
+	}
+}
+
+// transition returns the state after action on cur, or a conflict.
+func (s *Server) transition(cur *clickhouse.Response, action, actor, note string) (*clickhouse.Response, string, error) {
 	now := s.now().UTC()
 	next := *cur
 	next.Actor, next.UpdatedAt = actor, now
@@ -237,12 +299,12 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 	switch action {
 	case "claim":
 		if !open && !mine {
-			return nil, &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
+			return nil, "", &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
 		}
 		next.State, next.ClaimedAt, outcome = clickhouse.ResponseClaimed, now, "claimed"
 	case "answer", "dismiss":
 		if !open && !mine {
-			return nil, &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
+			return nil, "", &conflict{fmt.Sprintf("%s already %s it", cur.Actor, cur.State)}
 		}
 		next.State, outcome = clickhouse.ResponseAnswered, "answered"
 		if action == "dismiss" {
@@ -251,11 +313,11 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 		next.Note, next.RespondedAt = note, now
 	case "reopen":
 		if open {
-			return nil, &conflict{"it is open already"}
+			return nil, "", &conflict{"it is open already"}
 		}
 		next.State, next.Note, next.ClaimedAt, next.RespondedAt, outcome = clickhouse.ResponseOpen, "", time.Time{}, time.Time{}, "reopened"
 	default:
-		return nil, badReq("unknown action %q (claim, answer, dismiss, reopen)", action)
+		return nil, "", badReq("unknown action %q (claim, answer, dismiss, reopen)", action)
 	}
 	v := uint64(now.UnixNano())
 	if v <= s.lastVersion {
@@ -265,15 +327,7 @@ func (s *Server) act(ctx context.Context, action, id, actor, note string) (*clic
 		v = cur.Version + 1
 	}
 	s.lastVersion, next.Version = v, v
-	if err := s.store.WriteResponse(ctx, next); err != nil {
-		return nil, err
-	}
-	s.metrics.responses.WithLabelValues(outcome).Inc()
-	first := cur.RespondedAt.IsZero() || cur.RespondedAt.Unix() <= 0
-	if outcome == "answered" && first {
-		s.metrics.firstResp.Observe(now.Sub(cur.MentionCreatedAt).Seconds())
-	}
-	return &next, nil
+	return &next, outcome, nil
 }
 
 // response reads a mention's current queue state (nil when none).

@@ -66,9 +66,16 @@ func (s *Server) resolveWindow(ctx context.Context, r *http.Request) (window, er
 	to := s.now().UTC().Truncate(align).Add(align)
 	w := window{span: *sp, to: to, from: to.Add(-sp.length)}
 	var newest time.Time
-	// max() needs no FINAL: a duplicate row has the same created_at.
-	if err := s.store.Conn().QueryRow(ctx, "SELECT max(created_at) FROM "+s.table("mentions")).Scan(&newest); err != nil {
+	// max() needs no FINAL: a duplicate row has the same created_at. The
+	// range's own partitions answer first; the whole table only when
+	// nothing was stored in the range.
+	if err := s.store.Conn().QueryRow(ctx, "SELECT max(created_at) FROM "+s.table("mentions")+" WHERE created_at >= toDateTime(?)", w.from.Unix()).Scan(&newest); err != nil {
 		return w, fmt.Errorf("newest mention: %w", err)
+	}
+	if newest.Unix() <= 0 {
+		if err := s.store.Conn().QueryRow(ctx, "SELECT max(created_at) FROM "+s.table("mentions")).Scan(&newest); err != nil {
+			return w, fmt.Errorf("newest mention: %w", err)
+		}
 	}
 	if newest.Unix() > 0 && newest.Before(w.from) {
 		w.to = newest.UTC().Truncate(align).Add(align)

@@ -2,19 +2,23 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
-// The topic page's long ranges (7d, 30d) read exact counts from the
-// topic_rollup table instead of building id sets over a million mentions
-// on every request. A pass recounts, with uniqExact(id), every hour and day
-// that received mentions since the previous pass (by ingested_at), and
-// writes the whole recount under a new version: a recount replaces, so a
-// mention stored twice is still counted once, and readers keep only the
-// latest recount of each hour or day.
+// A rollup pass keeps two things current: the topic index (index.go),
+// which serves every range's authors, clusters and people and the short
+// ranges whole, and the topic_rollup table, which the long ranges (7d,
+// 30d) read their series, share of voice, hashtags and domains from. A
+// pass finds every hour that received mentions (by ingested_at) or lost
+// one to a deletion since the previous pass, copies those hours into the
+// index under a new version, and recounts those hours and their days of
+// topic_rollup from the index, writing the whole recount under the same
+// version: a recount replaces, so a mention stored twice is still counted
+// once, and readers keep only the latest recount of each hour or day.
 const (
 	rollupEvery   = 15 * time.Second
 	rollupOverlap = time.Minute // ingested_at is whole seconds; batches commit after stamping
@@ -51,7 +55,9 @@ func (s *Server) Refresh(ctx context.Context) error {
 	start := s.now().UTC()
 	if !s.rollInit {
 		var v uint64
-		if err := s.store.Conn().QueryRow(ctx, "SELECT max(version) FROM "+s.table("topic_rollup")).Scan(&v); err != nil {
+		// The last complete pass (its 'pass' row is written last): a pass
+		// cut short is done again from the one before.
+		if err := s.store.Conn().QueryRow(ctx, "SELECT max(version) FROM "+s.table("topic_rollup")+" WHERE grain = 'pass'").Scan(&v); err != nil {
 			return fmt.Errorf("topic rollup: %w", err)
 		}
 		if v > 0 {
@@ -60,12 +66,17 @@ func (s *Server) Refresh(ctx context.Context) error {
 		s.rollInit = true
 	}
 	mark := max(s.rollMark.Unix(), 0)
-	rows, err := s.store.Conn().Query(ctx, "SELECT DISTINCT toUInt32(toStartOfHour(created_at)) AS h FROM "+s.table("mentions")+
-		" WHERE ingested_at >= toDateTime(?) ORDER BY h", mark)
+	m := s.table("mentions")
+	// The hours that received mentions, and the hours of posts deleted,
+	// since the mark.
+	rows, err := s.store.Conn().Query(ctx, "SELECT DISTINCT h FROM (SELECT toUInt32(toStartOfHour(created_at)) AS h FROM "+m+
+		" WHERE ingested_at >= toDateTime(?) UNION ALL SELECT toUInt32(toStartOfHour(created_at)) AS h FROM "+m+
+		" WHERE (platform, id) GLOBAL IN (SELECT platform, id FROM "+m+" WHERE deleted = 1 AND ingested_at >= toDateTime(?))) ORDER BY h", mark, mark)
 	if err != nil {
 		return fmt.Errorf("topic rollup: changed hours: %w", err)
 	}
-	var hours, days []any
+	var hours []uint32
+	var hourSet, days []any
 	seenDay := map[uint32]bool{}
 	for rows.Next() {
 		var h uint32
@@ -73,7 +84,7 @@ func (s *Server) Refresh(ctx context.Context) error {
 			rows.Close()
 			return fmt.Errorf("topic rollup: %w", err)
 		}
-		hours = append(hours, h)
+		hours, hourSet = append(hours, h), append(hourSet, h)
 		if d := h / 86400 * 86400; !seenDay[d] {
 			seenDay[d] = true
 			days = append(days, d)
@@ -86,22 +97,55 @@ func (s *Server) Refresh(ctx context.Context) error {
 	}
 	if len(hours) > 0 {
 		v := uint64(start.UnixNano())
+		if err := s.indexHours(ctx, hours, v); err != nil {
+			return err
+		}
+		tm, passes := s.table("topic_mentions"), s.table("topic_passes")
 		into := "INSERT INTO " + s.table("topic_rollup") + " (grain, dim, topic, t, key, n, version) "
-		from := " FROM " + s.table("mentions") + " ARRAY JOIN arrayPushFront(topics, '') AS topic WHERE "
+		// The rows of the latest pass of each hour of the set.
+		latestOf := func(hourExpr string) string {
+			return " AND (hour, version) GLOBAL IN (SELECT hour, max(version) FROM " + passes + " WHERE " + hourExpr + " IN ? GROUP BY hour)"
+		}
+		byHour, byDay := "toUInt32(hour)", "toUInt32(toStartOfDay(hour))"
 		for _, q := range []struct {
 			sql string
 			set []any
 		}{
-			{into + "SELECT 'h', 'label', topic, toStartOfHour(created_at) AS t, sentiment_label AS key, uniqExact(id), toUInt64(?)" + from +
-				"toUInt32(toStartOfHour(created_at)) IN ? GROUP BY topic, t, key", hours},
-			{into + "SELECT 'd', 'hashtag', topic, toStartOfDay(created_at) AS t, arrayJoin(hashtags) AS key, uniqExact(id), toUInt64(?)" + from +
-				"toUInt32(toStartOfDay(created_at)) IN ? GROUP BY topic, t, key", days},
-			{into + "SELECT 'd', 'domain', topic, toStartOfDay(created_at) AS t, arrayJoin(domains) AS key, uniqExact(id), toUInt64(?)" + from +
-				"toUInt32(toStartOfDay(created_at)) IN ? GROUP BY topic, t, key", days},
+			{into + "SELECT 'h', 'label', topic, hour AS t, sentiment_label AS key, count(), toUInt64(?) FROM " + tm +
+				" WHERE " + byHour + " IN ?" + latestOf(byHour) + " GROUP BY topic, t, key", hourSet},
+			{into + "SELECT 'd', 'hashtag', topic, toStartOfDay(hour) AS t, arrayJoin(hashtags) AS key, count(), toUInt64(?) FROM " + tm +
+				" WHERE " + byDay + " IN ?" + latestOf(byDay) + " GROUP BY topic, t, key", days},
+			{into + "SELECT 'd', 'domain', topic, toStartOfDay(hour) AS t, arrayJoin(domains) AS key, count(), toUInt64(?) FROM " + tm +
+				" WHERE " + byDay + " IN ?" + latestOf(byDay) + " GROUP BY topic, t, key", days},
 		} {
-			if err := s.store.Conn().Exec(ctx, q.sql, v, ch.GroupSet{Value: q.set}); err != nil {
+			set := ch.GroupSet{Value: q.set}
+			if err := s.store.Conn().Exec(insertSync(ctx), q.sql, v, set, set); err != nil {
 				return fmt.Errorf("topic rollup: recount: %w", err)
 			}
+		}
+		// An empty row for every hour and day recounted, so a recount that
+		// found nothing (every mention deleted) still replaces the last.
+		b, err := s.store.Conn().PrepareBatch(insertSync(ctx), into)
+		if err != nil {
+			return fmt.Errorf("topic rollup: recount: %w", err)
+		}
+		for _, h := range hours {
+			err = errors.Join(err, b.Append("h", "label", "", time.Unix(int64(h), 0).UTC(), "", uint64(0), v))
+		}
+		for _, d := range days {
+			for _, dim := range []string{"hashtag", "domain"} {
+				err = errors.Join(err, b.Append("d", dim, "", time.Unix(int64(d.(uint32)), 0).UTC(), "", uint64(0), v))
+			}
+		}
+		// The pass is complete: a process starting later goes on from here.
+		// No reader selects grain 'pass'.
+		err = errors.Join(err, b.Append("pass", "", "", start.Truncate(time.Second), "", uint64(0), v))
+		if err != nil {
+			b.Abort()
+			return fmt.Errorf("topic rollup: recount: %w", err)
+		}
+		if err := b.Send(); err != nil {
+			return fmt.Errorf("topic rollup: recount: %w", err)
 		}
 	}
 	s.rollMark = start.Add(-rollupOverlap)
@@ -116,12 +160,15 @@ func (s *Server) useRollup(w window) bool {
 }
 
 // latest keeps the rows of the latest recount of each t of one grain and
-// dim; args: grain, dim, from, to.
-const latest = " AND (t, version) IN (SELECT t, max(version) FROM %s WHERE grain = ? AND dim = ? AND t >= toDateTime(?) AND t < toDateTime(?) GROUP BY t)"
+// dim; args: grain, dim, from, to. A recount writes each key once, so no
+// FINAL is needed (and FINAL would fold a recount's empty row (empty
+// topic and key) into the count of unscored mentions of all topics). GLOBAL:
+// on a cluster topic_rollup is a Distributed table.
+const latest = " AND (t, version) GLOBAL IN (SELECT t, max(version) FROM %s WHERE grain = ? AND dim = ? AND t >= toDateTime(?) AND t < toDateTime(?) GROUP BY t)"
 
 // rollupSeries returns per-hour counts by label for one topic (” = all).
 func (s *Server) rollupSeries(ctx context.Context, win window, topic string) (map[int64]map[string]uint64, error) {
-	rows, err := s.store.Conn().Query(ctx, "SELECT toUInt32(t), key, n FROM "+s.table("topic_rollup")+" FINAL WHERE grain = 'h' AND dim = 'label' "+
+	rows, err := s.store.Conn().Query(ctx, "SELECT toUInt32(t), key, n FROM "+s.table("topic_rollup")+" WHERE grain = 'h' AND dim = 'label' "+
 		"AND topic = ? AND t >= toDateTime(?) AND t < toDateTime(?)"+fmt.Sprintf(latest, s.table("topic_rollup")),
 		topic, win.from.Unix(), win.to.Unix(), "h", "label", win.from.Unix(), win.to.Unix())
 	if err != nil {
@@ -146,7 +193,7 @@ func (s *Server) rollupSeries(ctx context.Context, win window, topic string) (ma
 
 // rollupVoice returns per-topic mention and negative counts.
 func (s *Server) rollupVoice(ctx context.Context, win window) (map[string]*[2]uint64, error) {
-	rows, err := s.store.Conn().Query(ctx, "SELECT topic, key = 'negative', sum(n) FROM "+s.table("topic_rollup")+" FINAL WHERE grain = 'h' AND dim = 'label' "+
+	rows, err := s.store.Conn().Query(ctx, "SELECT topic, key = 'negative', sum(n) FROM "+s.table("topic_rollup")+" WHERE grain = 'h' AND dim = 'label' "+
 		"AND topic != '' AND t >= toDateTime(?) AND t < toDateTime(?)"+fmt.Sprintf(latest, s.table("topic_rollup"))+" GROUP BY topic, key = 'negative'",
 		win.from.Unix(), win.to.Unix(), "h", "label", win.from.Unix(), win.to.Unix())
 	if err != nil {
@@ -174,7 +221,7 @@ func (s *Server) rollupVoice(ctx context.Context, win window) (map[string]*[2]ui
 
 // rollupTop returns the top keys of a per-day dim (hashtag, domain).
 func (s *Server) rollupTop(ctx context.Context, win window, dim, topic string) ([]count, error) {
-	return s.counts(ctx, "SELECT key, sum(n) AS c, '' FROM "+s.table("topic_rollup")+" FINAL WHERE grain = 'd' AND dim = ? AND topic = ? "+
+	return s.counts(ctx, "SELECT key, sum(n) AS c, '' FROM "+s.table("topic_rollup")+" WHERE grain = 'd' AND dim = ? AND topic = ? AND key != '' "+
 		"AND t >= toDateTime(?) AND t < toDateTime(?)"+fmt.Sprintf(latest, s.table("topic_rollup"))+" GROUP BY key ORDER BY c DESC, key LIMIT 15",
 		dim, topic, win.from.Unix(), win.to.Unix(), "d", dim, win.from.Unix(), win.to.Unix())
 }

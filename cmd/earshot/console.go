@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/earshot-dev/earshot/console"
 	"github.com/earshot-dev/earshot/enrich/topics"
@@ -44,14 +45,24 @@ func init() {
 	})
 }
 
-// newConsole builds the console on the process's ClickHouse and NATS,
+// newConsole builds the console on the process's ClickHouse and NATS (its
+// live feed and the claims bucket),
 // with the enrichment's own topic matcher and query linter.
-func newConsole(in *infra) (*console.Server, error) {
+func newConsole(ctx context.Context, in *infra) (*console.Server, error) {
+	// Queue actions are decided in a KV bucket by compare-and-swap, so two
+	// console replicas cannot both claim a mention.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	claims, err := pipeline.EnsureKeyValue(ctx, in.js, console.ClaimsBucketConfig(in.cfg.NATS.Streams.Replicas))
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	return console.New(console.Options{
 		Config:   in.cfg.Console,
 		Listen:   in.cfg.HTTP.Listen,
 		Store:    in.store,
 		NATS:     in.nc,
+		Claims:   claims,
 		Topics:   in.cfg.Topics,
 		Compile:  compileTopics,
 		Lint:     lintQuery,

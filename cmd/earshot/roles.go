@@ -155,7 +155,7 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 			return err
 		}
 		if cfg.HTTP.Listen != "off" {
-			c, err := newConsole(in)
+			c, err := newConsole(ctx, in)
 			if err != nil {
 				return err
 			}

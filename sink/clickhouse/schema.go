@@ -327,6 +327,50 @@ SELECT `+columnList(viewColumnsThrough(reviewColumns[len(reviewColumns)-1]))+` F
 WHERE `+liveFilter(q),
 		)
 	}},
+	// The console's topic index (issue 14). Migration 8 is another change's.
+	{9, "console topic index and its passes", func(db string) []string {
+		q := "`" + db + "`"
+		return []string{
+			// One row per live mention and topic ('' too: every mention),
+			// copied by the console's rollup pass from the newest version of
+			// each mention, without deleted ones, and sorted by topic and
+			// time, so a topic's range is one contiguous read. A pass copies
+			// whole hours under a new version; readers keep, per hour, the
+			// rows of the latest version recorded in topic_passes, so a
+			// mention copied twice, or changed or deleted since, is never
+			// counted twice. See console/README.md.
+			`CREATE TABLE IF NOT EXISTS ` + q + `.topic_mentions (
+  ` + columnDefs(topicIndexColumns) + `
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (topic, hour, created_at, platform, id)`,
+			// One row per hour a pass copied completely, with its version.
+			`CREATE TABLE IF NOT EXISTS ` + q + `.topic_passes (
+  hour ` + dateTime + `,
+  version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY hour`,
+		}
+	}},
+}
+
+// topicIndexColumns is the console's topic_mentions table (migration 9).
+var topicIndexColumns = []column{
+	{"topic", "String"},
+	{"hour", dateTime},
+	{"created_at", dateTime},
+	{"platform", "String"},
+	{"id", "String"},
+	{"sentiment_label", "String"},
+	{"sentiment", "Float32"},
+	{"author_handle", "String"},
+	{"author_name", "String"},
+	{"author_followers", "Int64"},
+	{"hashtags", "Array(String)"},
+	{"domains", "Array(String)"},
+	{"dup_cluster", "String"},
+	{"snippet", "String"}, // the title, or the first 200 characters of the text
+	{"version", "UInt64"},
 }
 
 // SchemaVersion is the schema version this binary migrates to.

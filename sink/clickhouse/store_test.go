@@ -206,7 +206,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if n := queryUint(t, st, "SELECT count() FROM $db.schema_migrations FINAL"); n != uint64(clickhouse.MigrationCount()) {
 		t.Errorf("schema_migrations rows = %d; want %d (one per version, even after 3 runs)", n, clickhouse.MigrationCount())
 	}
-	want := []string{"alerts", "alerts_dedup", "mentions", "mentions_dedup", "mentions_per_minute", "responses", "schema_migrations", "topic_rollup"}
+	want := []string{"alerts", "alerts_dedup", "mentions", "mentions_dedup", "mentions_per_minute", "responses", "schema_migrations", "topic_mentions", "topic_passes", "topic_rollup"}
 	rows, err := st.Conn().Query(ctx, "SELECT name FROM system.tables WHERE database = ? ORDER BY name", st.Database())
 	if err != nil {
 		t.Fatal(err)
