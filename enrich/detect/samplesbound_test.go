@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,5 +54,24 @@ func TestSamplesUnbounded(t *testing.T) {
 	}
 	if s.Len() != 100 {
 		t.Errorf("entries = %d; want 100 with no bound", s.Len())
+	}
+}
+
+func TestExplainMaxItemsConfig(t *testing.T) {
+	if got := (Config{}).WithDefaults().Explain.MaxItems; got != DefaultMaxSampleItems {
+		t.Errorf("default explain.max_items = %d; want %d", got, DefaultMaxSampleItems)
+	}
+	for _, tc := range []struct {
+		v  int
+		ok bool
+	}{{-1, true}, {1000, true}, {-2, false}} {
+		c := Config{Explain: ExplainConfig{MaxItems: tc.v}}.WithDefaults()
+		err := c.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("Validate(explain.max_items: %d) = %v; want ok %v", tc.v, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "explain.max_items") {
+			t.Errorf("Validate(explain.max_items: %d) = %v; want it to name explain.max_items", tc.v, err)
+		}
 	}
 }
