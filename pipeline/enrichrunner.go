@@ -22,6 +22,9 @@ type EnrichConfig struct {
 	Options   map[string]yaml.Node `yaml:"options"`    // per-stage options, by stage name
 	Workers   int                  `yaml:"workers"`    // concurrent batches per process (default 2 × GOMAXPROCS)
 	Consumer  ConsumerConfig       `yaml:"consumer"`
+	// MaxText caps the bytes of prose a stage reads, by stage name (0 or
+	// unset: no cap). See CapText.
+	MaxText map[string]int `yaml:"max_text"`
 }
 
 // EnrichRunner consumes raw mentions, runs the enrichment chain and

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
@@ -44,12 +45,17 @@ func init() {
 			return err
 		}
 		cfg := &Config{File: "(bench)"}
+		var detectSection any
 		if *cfgPath != "" {
 			var err error
 			if cfg, err = LoadConfig(*cfgPath); err != nil {
 				return err
 			}
-		} else {
+			if detectSection, err = configSection(*cfgPath, "detect"); err != nil {
+				return err
+			}
+		}
+		if len(cfg.Topics) == 0 {
 			cfg.Topics = benchTopics(1000)
 		}
 		if *steps {
@@ -70,7 +76,7 @@ func init() {
 			return fmt.Errorf("%w: --n and --rounds must be positive", errUsage)
 		}
 		return runBenchE2E(ctx, e2eOptions{n: *n, rounds: *rounds, seed: *seed, duration: *duration, rate: *rate,
-			latencyFraction: 0.8, latencyFor: *latencyFor, jsonOut: *jsonOut, profileDir: *profileDir, cfg: cfg}, stdout, stderr)
+			latencyFraction: 0.8, latencyFor: *latencyFor, jsonOut: *jsonOut, profileDir: *profileDir, cfg: cfg, detect: detectSection}, stdout, stderr)
 	})
 }
 
@@ -310,4 +316,19 @@ func benchTopics(n int) []pipeline.Topic {
 		out = append(out, pipeline.Topic{ID: fmt.Sprintf("t%04d", i), Query: q})
 	}
 	return out
+}
+
+// configSection returns one top-level section of a config file as plain
+// YAML values, or nil when the file has none: the bench hands it to its
+// earshot child as written.
+func configSection(path, key string) (any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var top map[string]any
+	if err := yaml.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return top[key], nil
 }

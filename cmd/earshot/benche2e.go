@@ -120,6 +120,7 @@ type e2eOptions struct {
 	jsonOut         bool
 	profileDir      string  // children write CPU profiles here
 	cfg             *Config // topics, enrich and sink settings for earshot
+	detect          any     // the config file's detect section, verbatim (nil: defaults)
 }
 
 // bench is the state of one run.
@@ -322,6 +323,9 @@ func (b *bench) writeEarshotConfig(natsURL string, cc clickhouse.Config) (string
 		"topics":     b.o.cfg.Topics,
 		"enrich":     b.o.cfg.Enrich,
 		"sink":       b.o.cfg.Sink,
+	}
+	if b.o.detect != nil {
+		cfg["detect"] = b.o.detect
 	}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {

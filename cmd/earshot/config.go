@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -253,6 +255,13 @@ func (c *Config) validate(p *problems) {
 	if c.Enrich.BatchSize < 0 {
 		bad("enrich.batch_size", "%d must not be negative", c.Enrich.BatchSize)
 	}
+	for _, name := range slices.Sorted(maps.Keys(c.Enrich.MaxText)) {
+		if _, ok := pipeline.EnricherFactoryFor(name); !ok {
+			bad("enrich.max_text."+name, "unknown stage %q (known: %v)", name, pipeline.DefaultEnrichers())
+		} else if n := c.Enrich.MaxText[name]; n < 0 {
+			bad("enrich.max_text."+name, "%d must be 0 (no cap) or a number of bytes", n)
+		}
+	}
 	if c.Enrich.Workers < 0 {
 		bad("enrich.workers", "%d must not be negative", c.Enrich.Workers)
 	}
@@ -353,7 +362,7 @@ func (c *Config) Chain(env *pipeline.EnricherEnv) ([]pipeline.Enricher, error) {
 			errs = append(errs, fmt.Errorf("%s: enrich stage %s: %w", c.File, name, err))
 			continue
 		}
-		out = append(out, st)
+		out = append(out, pipeline.CapText(st, c.Enrich.MaxText[name]))
 	}
 	return out, errors.Join(errs...)
 }

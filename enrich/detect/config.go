@@ -90,6 +90,11 @@ type ExplainConfig struct {
 	// is about Samples × 1 KB per scope and slot over the ramp window plus
 	// Baseline: some 2.5 MB per scope with the defaults.
 	Samples int `yaml:"samples"`
+	// MaxItems bounds the sampled entries (a mention in one scope's slot)
+	// held in all, whatever the number of scopes (default 200000, about
+	// 100 MB at most). Past it the oldest slot is forgotten everywhere,
+	// so explanations compare against a shorter baseline; -1: no bound.
+	MaxItems int `yaml:"max_items"`
 	// Baseline is how far before the alert window the compared mentions
 	// reach (default 3h).
 	Baseline time.Duration `yaml:"baseline"`
@@ -192,7 +197,9 @@ const (
 	DefaultBucket       = "earshot_detect"
 	DefaultLeaseTTL     = 15 * time.Second
 	DefaultSamples      = 32
-	DefaultBaseline     = 3 * time.Hour
+	// DefaultMaxSampleItems bounds the explanation samples in all.
+	DefaultMaxSampleItems = 200_000
+	DefaultBaseline       = 3 * time.Hour
 )
 
 // ErrConfig is wrapped by every Validate error.
@@ -246,6 +253,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Explain.Samples == 0 {
 		c.Explain.Samples = DefaultSamples
+	}
+	if c.Explain.MaxItems == 0 {
+		c.Explain.MaxItems = DefaultMaxSampleItems
 	}
 	if c.Explain.Baseline == 0 {
 		c.Explain.Baseline = DefaultBaseline
@@ -320,6 +330,9 @@ func (c Config) Validate() error {
 	}
 	if c.Explain.Samples < 1 || c.Explain.Samples > 1024 {
 		bad("explain.samples", "%d must be in [1, 1024]", c.Explain.Samples)
+	}
+	if c.Explain.MaxItems < -1 {
+		bad("explain.max_items", "%d must be -1 (no bound) or a number of entries", c.Explain.MaxItems)
 	}
 	if c.Explain.Baseline < 0 || c.Explain.Baseline > 7*24*time.Hour {
 		bad("explain.baseline", "%s must be between 0 and 7 days", c.Explain.Baseline)

@@ -90,7 +90,7 @@ func NewCounter(cfg Config, topics []pipeline.Topic) (*Counter, error) {
 		c.rampMax = max(c.rampMax, cfg.Detector.Trend(r).RampWindow)
 	}
 	c.ids = newIDSet(cfg.Resolutions[0], DefaultMaxIDs)
-	c.samples = newSamples(cfg.Explain.Samples, max(cfg.Resolutions[0], sampleWidth))
+	c.samples = newSamples(cfg.Explain.Samples, max(cfg.Resolutions[0], sampleWidth), max(cfg.Explain.MaxItems, 0))
 	for _, t := range topics {
 		c.topics[t.ID] = true
 		if *cfg.Series.Topics {

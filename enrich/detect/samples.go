@@ -32,18 +32,62 @@ type sampleSlot struct {
 // samples keeps, per scope and slot (the finest resolution), a bounded
 // sample of recent mentions' features for explanations. Items are shared
 // between the scopes of a mention.
+//
+// Entries (an item in one scope's slot) are bounded in all by maxEntries:
+// past it, the oldest slot is forgotten in every scope (explanations then
+// compare against a shorter baseline), and when only the newest slot is
+// left, its scopes keep what they hold and take no more items, only
+// replace them with smaller hashes.
 type samples struct {
-	k      int
-	slot   time.Duration
-	scopes map[scope]map[int64]*sampleSlot
+	k          int
+	slot       time.Duration
+	scopes     map[scope]map[int64]*sampleSlot
+	maxEntries int           // 0: no bound
+	entries    int           // in all slots of all scopes
+	perSlot    map[int64]int // entries by slot
 }
 
 // scope is a series' topic and platform, whatever its resolution.
 type scope struct{ topic, platform string }
 
-func newSamples(k int, slot time.Duration) *samples {
-	return &samples{k: k, slot: slot, scopes: map[scope]map[int64]*sampleSlot{}}
+func newSamples(k int, slot time.Duration, maxEntries int) *samples {
+	return &samples{k: k, slot: slot, scopes: map[scope]map[int64]*sampleSlot{}, maxEntries: maxEntries, perSlot: map[int64]int{}}
 }
+
+// full reports whether the bound allows no new entry in slot k, after
+// forgetting older slots if that makes room.
+func (s *samples) full(k int64) bool {
+	for s.maxEntries > 0 && s.entries >= s.maxEntries {
+		oldest, ok := int64(0), false
+		for sk := range s.perSlot {
+			if !ok || sk < oldest {
+				oldest, ok = sk, true
+			}
+		}
+		if !ok || oldest >= k {
+			return true
+		}
+		s.dropSlot(oldest)
+	}
+	return false
+}
+
+// dropSlot forgets slot k in every scope.
+func (s *samples) dropSlot(k int64) {
+	for sc, slots := range s.scopes {
+		if sl := slots[k]; sl != nil {
+			s.entries -= len(sl.items)
+			delete(slots, k)
+			if len(slots) == 0 {
+				delete(s.scopes, sc)
+			}
+		}
+	}
+	delete(s.perSlot, k)
+}
+
+// Len returns the entries held, in all scopes and slots.
+func (s *samples) Len() int { return s.entries }
 
 // wants reports whether a mention with hash h at t would enter sc's sample.
 func (s *samples) wants(sc scope, t time.Time, h uint64) bool {
@@ -70,11 +114,19 @@ func (s *samples) offer(sc scope, it *sampleItem) {
 		}
 	}
 	switch {
-	case len(sl.items) < s.k:
+	case len(sl.items) < s.k && !s.full(k):
 		sl.items = append(sl.items, it)
-	case it.hash < sl.items[sl.max].hash:
+		s.entries++
+		s.perSlot[k]++
+	case len(sl.items) > 0 && it.hash < sl.items[sl.max].hash:
 		sl.items[sl.max] = it
 	default:
+		if len(sl.items) == 0 { // refused by the bound
+			delete(slots, k)
+			if len(slots) == 0 {
+				delete(s.scopes, sc)
+			}
+		}
 		return
 	}
 	sl.max = 0
@@ -140,8 +192,12 @@ func (s *samples) between(sc scope, from, to time.Time, negOnly bool) []trend.Ex
 // prune forgets the slots that end at or before t.
 func (s *samples) prune(t time.Time) {
 	for sc, slots := range s.scopes {
-		for k := range slots {
+		for k, sl := range slots {
 			if !time.Unix(0, k).Add(s.slot).After(t) {
+				s.entries -= len(sl.items)
+				if s.perSlot[k] -= len(sl.items); s.perSlot[k] <= 0 {
+					delete(s.perSlot, k)
+				}
 				delete(slots, k)
 			}
 		}

@@ -49,22 +49,52 @@ func appendTokens(dst []string, start int, chunk string) []string {
 	i := 0
 	for i < len(chunk) {
 		// Skip to the next letter or digit.
-		r, n := utf8.DecodeRuneInString(chunk[i:])
-		if !isWord(r) {
+		if c := chunk[i]; c < utf8.RuneSelf {
+			if !isASCIIWord(c) {
+				i++
+				continue
+			}
+		} else if r, n := utf8.DecodeRuneInString(chunk[i:]); !isWord(r) {
 			i += n
 			continue
 		}
+		// ASCII runes take the fast path; upper and apos say whether the
+		// token needs lower-casing and apostrophe handling at all.
 		j, runes, letters := i, 0, 0
+		upper, apos := false, false
+	scan:
 		for j < len(chunk) {
-			r, n := utf8.DecodeRuneInString(chunk[j:])
-			if !isWord(r) && !(r == '\'' || r == '’') {
-				break
+			if c := chunk[j]; c < utf8.RuneSelf {
+				switch {
+				case 'a' <= c && c <= 'z':
+					letters++
+				case 'A' <= c && c <= 'Z':
+					letters++
+					upper = true
+				case '0' <= c && c <= '9':
+				case c == '\'':
+					apos = true
+					j++
+					continue
+				default:
+					break scan
+				}
+				runes++
+				j++
+				continue
 			}
-			if isWord(r) {
+			r, n := utf8.DecodeRuneInString(chunk[j:])
+			switch {
+			case r == '’':
+				apos = true
+			case isWord(r):
 				runes++
 				if unicode.IsLetter(r) {
 					letters++
 				}
+				upper = true // let ToLower decide
+			default:
+				break scan
 			}
 			j += n
 		}
@@ -73,15 +103,22 @@ func appendTokens(dst []string, start int, chunk string) []string {
 		if runes < MinRunes || runes > MaxRunes || letters == 0 {
 			continue
 		}
-		tok = strings.ToLower(strings.TrimRight(tok, "'’"))
-		if stop[strings.ReplaceAll(tok, "’", "'")] {
-			continue
+		if apos {
+			tok = strings.TrimRight(tok, "'’")
 		}
-		if k := strings.IndexAny(tok, "'’"); k > 0 {
-			// "acme's" counts as "acme"; "don't" is a stopword either way.
-			tok = tok[:k]
-			if utf8.RuneCountInString(tok) < MinRunes {
+		if upper {
+			tok = strings.ToLower(tok)
+		}
+		if apos {
+			if stop[strings.ReplaceAll(tok, "’", "'")] {
 				continue
+			}
+			if k := strings.IndexAny(tok, "'’"); k > 0 {
+				// "acme's" counts as "acme"; "don't" is a stopword either way.
+				tok = tok[:k]
+				if utf8.RuneCountInString(tok) < MinRunes {
+					continue
+				}
 			}
 		}
 		if stop[tok] || containsFrom(dst, start, tok) {
@@ -93,6 +130,10 @@ func appendTokens(dst []string, start int, chunk string) []string {
 		}
 	}
 	return dst
+}
+
+func isASCIIWord(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 func isWord(r rune) bool {

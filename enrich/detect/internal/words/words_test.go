@@ -50,3 +50,23 @@ func BenchmarkTerms(b *testing.B) {
 		dst = Terms(dst[:0], text)
 	}
 }
+
+// BenchmarkTermsArticle is Terms on a ~1 KB article whose words are
+// mostly repeats, so it reads far into the text before MaxTerms.
+func BenchmarkTermsArticle(b *testing.B) {
+	var sb strings.Builder
+	s := []string{"The Acme update broke everything on my phone, the app crashes every time I open it.",
+		"Reports say Acme is recalling thousands of units after complaints about overheating.",
+		"Why is the refund process so slow? I returned the item a month ago.",
+		"Die neue App von Acme ist eine Katastrophe, das Update hat alles gelöscht."}
+	for i := 0; sb.Len() < 1000; i++ {
+		sb.WriteString(s[i%len(s)])
+		sb.WriteByte(' ')
+	}
+	text := sb.String()
+	var dst []string
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = Terms(dst[:0], "Acme recall: what we know", text)
+	}
+}
