@@ -22,6 +22,10 @@ type EnrichConfig struct {
 	Options   map[string]yaml.Node `yaml:"options"`    // per-stage options, by stage name
 	Workers   int                  `yaml:"workers"`    // concurrent batches per process (default 2 × GOMAXPROCS)
 	Consumer  ConsumerConfig       `yaml:"consumer"`
+	// ReenrichOnChange ("7d", "48h"; empty: off) re-enriches the mentions
+	// created in that much time back, once, when a topic query, a stage
+	// version or a stage's options change (see earshot reenrich).
+	ReenrichOnChange string `yaml:"reenrich_on_change"`
 }
 
 // EnrichRunner consumes raw mentions, runs the enrichment chain and

@@ -65,6 +65,7 @@ type reenrichMetrics struct {
 	rows      *prometheus.CounterVec
 	remaining prometheus.Gauge
 	last      prometheus.Gauge
+	failures  prometheus.Counter
 }
 
 func newReenrichMetrics(reg prometheus.Registerer) *reenrichMetrics {
@@ -75,8 +76,10 @@ func newReenrichMetrics(reg prometheus.Registerer) *reenrichMetrics {
 			Help: "Mentions the running re-enrichment has still to read (0 when none runs)."}),
 		last: prometheus.NewGauge(prometheus.GaugeOpts{Name: "earshot_reenrich_checkpoint_timestamp_seconds",
 			Help: "When the re-enrichment last stored its checkpoint."}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "earshot_reenrich_failures_total",
+			Help: "Automatic re-enrichments (enrich.reenrich_on_change) that failed; each is logged."}),
 	}
-	reg.MustRegister(m.rows, m.remaining, m.last)
+	reg.MustRegister(m.rows, m.remaining, m.last, m.failures)
 	m.rows.WithLabelValues("changed")
 	m.rows.WithLabelValues("unchanged")
 	return m
@@ -99,7 +102,13 @@ type reenricher struct {
 	// afterBatch (tests) is called after each stored checkpoint; an error
 	// stops the run as a kill would.
 	afterBatch func(reenrichCheckpoint) error
+
+	rev uint64 // revision of the checkpoint this run last read or wrote
 }
+
+// errReenrichTaken means another process advanced the same run's
+// checkpoint: it is running it, and this one stops.
+var errReenrichTaken = errors.New("another process is running this re-enrichment (its checkpoint moved on)")
 
 // errReenrichStopped is what afterBatch returns to stop a test run.
 var errReenrichStopped = errors.New("re-enrichment stopped")
@@ -146,6 +155,7 @@ func (r *reenricher) loadCheckpoint(ctx context.Context, key string) (*reenrichC
 	if err := json.Unmarshal(e.Value(), &cp); err != nil {
 		return nil, fmt.Errorf("reenrich: checkpoint %s is not valid: %w", key, err)
 	}
+	r.rev = e.Revision()
 	return &cp, nil
 }
 
@@ -154,9 +164,23 @@ func (r *reenricher) saveCheckpoint(ctx context.Context, key string, cp *reenric
 	if err != nil {
 		return err
 	}
-	if _, err := r.kv.Put(ctx, key, b); err != nil {
+	// Compare-and-set on the revision this run holds: two processes on
+	// one run (two replicas applying reenrich_on_change, a command started
+	// twice) cannot both advance it; the one that loses stops.
+	var rev uint64
+	if r.rev == 0 {
+		rev, err = r.kv.Create(ctx, key, b)
+	} else {
+		rev, err = r.kv.Update(ctx, key, b, r.rev)
+	}
+	var apiErr *jetstream.APIError
+	if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+		return fmt.Errorf("reenrich: checkpoint %s: %w", key, errReenrichTaken)
+	}
+	if err != nil {
 		return fmt.Errorf("reenrich: store checkpoint %s: %w", key, err)
 	}
+	r.rev = rev
 	r.metrics.last.Set(float64(r.now().Unix()))
 	return nil
 }

@@ -296,3 +296,85 @@ func TestReenrichWholeChainUnchangedWritesNothing(t *testing.T) {
 		t.Errorf("reenrich with the chain the rows were enriched by: %d done, %d changed; want %d, 0 (stages %v)", cp.Done, cp.Changed, len(live), p.Stages)
 	}
 }
+
+// enrich.reenrich_on_change: the first start records the enrichment state;
+// a start with the same configuration does nothing; a changed topic query
+// and a new topic re-enrich the last days' mentions once (only the topics
+// stage, only those topics), and the next start does nothing again.
+func TestReenrichOnChangeRunsOnceAfterATopicChange(t *testing.T) {
+	f := newReenrichFixture(t, 60)
+	ctx := context.Background()
+	newCfg, err := LoadConfig(f.cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCfg.Enrich.ReenrichOnChange = "30d"
+	oldCfg := *newCfg
+	oldCfg.Topics = []pipeline.Topic{{ID: "acme", Query: "acme"}}
+	kv, err := pipeline.EnsureKeyValue(ctx, f.js.JS, reenrichBucketConfig(newCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	start := func(cfg *Config) *reenricher {
+		t.Helper()
+		chain, err := cfg.Chain(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &reenricher{store: f.store, kv: kv, chain: chain, metrics: newReenrichMetrics(prometheus.NewRegistry()),
+			log: pipelinetest.Logger(t), now: func() time.Time { return now }}
+		if err := autoReenrich(ctx, cfg, r, r.log); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	rewritten := func() uint64 { return f.count(t, fmt.Sprintf("enriched_at = %d", now.UnixMilli())) }
+	start(&oldCfg)
+	start(&oldCfg)
+	if got := rewritten(); got != 0 {
+		t.Fatalf("rows re-enriched with the configuration unchanged = %d; want 0", got)
+	}
+	r := start(newCfg)
+	changed := testutil.ToFloat64(r.metrics.rows.WithLabelValues("changed"))
+	unchanged := testutil.ToFloat64(r.metrics.rows.WithLabelValues("unchanged"))
+	if got := rewritten(); got == 0 || float64(got) != changed || changed+unchanged != 59 {
+		t.Errorf("after the topic change: %d rows rewritten, metrics %v changed + %v unchanged; want some, all of the 59 live mentions read", got, changed, unchanged)
+	}
+	want, _ := topics.NewMatcher(f.newTopic)
+	stored, err := f.store.ReadLive(ctx, clickhouse.ReadRange{Since: now.AddDate(0, 0, -30), Until: now}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range stored {
+		got, _ := want.Match(m)
+		if e := mergeTopics(f.stored[m.ID].Enrichment.Topics, got, []string{"acme", "support"}); !slices.Equal(m.Enrichment.Topics, e) {
+			t.Errorf("%s %q topics = %q; want %q", m.ID, m.Text, m.Enrichment.Topics, e)
+		}
+	}
+	r = start(newCfg)
+	if got := testutil.ToFloat64(r.metrics.rows.WithLabelValues("unchanged")) + testutil.ToFloat64(r.metrics.rows.WithLabelValues("changed")); got != 0 {
+		t.Errorf("a start after the change was applied read %v mentions; want 0", got)
+	}
+}
+
+func TestChangedEnrichment(t *testing.T) {
+	old := enrichmentState{Stages: map[string]string{"topics": "a", "sentiment": "b", "dedup": "c"}, Topics: map[string]string{"x": "1", "y": "2", "gone": "3"}}
+	for _, c := range []struct {
+		name           string
+		cur            enrichmentState
+		stages, topics []string
+	}{
+		{"same", old, nil, nil},
+		{"topic query", enrichmentState{Stages: old.Stages, Topics: map[string]string{"x": "9", "y": "2", "gone": "3"}}, []string{"topics"}, []string{"x"}},
+		{"topic added and removed", enrichmentState{Stages: old.Stages, Topics: map[string]string{"x": "1", "y": "2", "new": "4"}}, []string{"topics"}, []string{"gone", "new"}},
+		{"stage version", enrichmentState{Stages: map[string]string{"topics": "a", "sentiment": "B", "dedup": "c"}, Topics: old.Topics}, []string{"sentiment"}, nil},
+		{"topics stage version", enrichmentState{Stages: map[string]string{"topics": "A", "sentiment": "b", "dedup": "c"}, Topics: map[string]string{"x": "9"}}, []string{"topics"}, nil},
+	} {
+		stages, topicIDs := changedEnrichment(old, c.cur)
+		slices.Sort(stages)
+		if !slices.Equal(stages, c.stages) || !slices.Equal(topicIDs, c.topics) {
+			t.Errorf("%s: changedEnrichment() = %q, %q; want %q, %q", c.name, stages, topicIDs, c.stages, c.topics)
+		}
+	}
+}
