@@ -1,9 +1,11 @@
 package connectortest
 
 import (
+	"context"
 	"log/slog"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -29,13 +31,36 @@ var (
 
 // FuzzEnv is a source environment for calling a connector's mapping
 // directly: its metrics count into a private registry and nothing is
-// logged. It has no publisher and no cursor store.
+// logged; its cursors are kept in memory. It has no publisher.
 func FuzzEnv(platform string) *pipeline.SourceEnv {
 	return &pipeline.SourceEnv{
 		Name:    "fuzz",
 		Logger:  slog.New(slog.DiscardHandler),
 		Metrics: pipeline.NewMetrics(prometheus.NewRegistry()).Connector(platform, "fuzz"),
+		Cursors: &memoryCursors{m: map[string][]byte{}},
 	}
+}
+
+type memoryCursors struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *memoryCursors) Get(_ context.Context, key string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[key]
+	if !ok {
+		return nil, pipeline.ErrNoCursor
+	}
+	return v, nil
+}
+
+func (c *memoryCursors) Put(_ context.Context, key string, value []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[key] = value
+	return nil
 }
 
 // CheckMapped fails t unless m is a mention safe to publish: of platform,
