@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"reflect"
 	"strings"
 	"time"
@@ -74,69 +75,78 @@ func (s *Store) ReadLive(ctx context.Context, r ReadRange, limit int) ([]*pipeli
 	defer rows.Close()
 	var out []*pipeline.Mention
 	for rows.Next() {
-		var (
-			m                                     pipeline.Mention
-			verified, needsResp, schema, rating   uint8
-			answered                              uint8
-			langConf, score, sentConf             float32
-			label                                 string
-			errs, versions                        []string
-			edited                                time.Time
-			hashtags, mentions, cashtags, links   []string
-			domains, emoji, trends, topics        []string
-			dupCluster, lang, langDet, langDecl   string
-			author                                = &m.Author
-			eng                                   = &m.Engagement
-			createdAt, collectedAt                time.Time
-			followers                             int64
-			id, platform, source, kind, url, text string
-		)
-		err := rows.Scan(&id, &platform, &source, &kind, &url,
-			&author.ID, &author.Handle, &author.Name, &followers, &verified,
-			&m.Title, &text, &lang, &langDet, &langConf,
-			&createdAt, &collectedAt,
-			&eng.Likes, &eng.Reposts, &eng.Replies, &eng.Quotes, &eng.Views,
-			&m.ParentID, &m.ConversationID, &m.MatchedRule,
-			&score, &label,
-			&topics, &hashtags, &mentions, &cashtags, &links, &domains, &emoji,
-			&dupCluster, &trends, &needsResp,
-			&errs, &versions, &schema,
-			&langDecl, &sentConf,
-			&edited,
-			&rating, &answered)
+		m, err := scanStored(rows)
 		if err != nil {
-			return nil, fmt.Errorf("read mentions from %s: %w", s.db, classify(err))
+			return nil, fmt.Errorf("read mentions from %s: %w", s.db, err)
 		}
-		m.ID, m.Platform, m.Source, m.Kind, m.URL, m.Text = id, platform, source, kind, url, text
-		author.Followers, author.Verified = followers, verified == 1
-		m.CreatedAt, m.CollectedAt = createdAt.UTC(), collectedAt.UTC()
-		if !edited.After(minDateTime) {
-			edited = time.Time{}
-		}
-		m.EditedAt = edited
-		m.Schema, m.Rating, m.Answered, m.Lang = int(schema), int(rating), answered == 1, langDecl
-		e := &m.Enrichment
-		e.Lang, e.LangDetected, e.LangConfidence = lang, langDet, float64(langConf)
-		if label != "" {
-			e.Sentiment = &pipeline.Sentiment{Score: float64(score), Label: label, Confidence: float64(sentConf)}
-		}
-		e.Topics, e.Hashtags, e.Mentions, e.Cashtags = emptyNil(topics), emptyNil(hashtags), emptyNil(mentions), emptyNil(cashtags)
-		e.Links, e.Domains, e.Emoji, e.Trends = emptyNil(links), emptyNil(domains), emptyNil(emoji), emptyNil(trends)
-		e.DupCluster, e.NeedsResponse = dupCluster, needsResp == 1
-		for _, v := range versions {
-			stage, ver, _ := strings.Cut(v, "=")
-			m.SetVersion(stage, ver)
-		}
-		for _, s := range errs {
-			stage, msg, _ := strings.Cut(s, ": ")
-			e.Errors = append(e.Errors, pipeline.StageError{Stage: stage, Error: msg})
-		}
-		out = append(out, &m)
+		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read mentions from %s: %w", s.db, classify(err))
 	}
 	return out, nil
+}
+
+// scanStored reads one row of storedColumns.
+func scanStored(rows driver.Rows) (*pipeline.Mention, error) {
+	var (
+		m                                     pipeline.Mention
+		verified, needsResp, schema, rating   uint8
+		answered                              uint8
+		langConf, score, sentConf             float32
+		label                                 string
+		errs, versions                        []string
+		edited                                time.Time
+		hashtags, mentions, cashtags, links   []string
+		domains, emoji, trends, topics        []string
+		dupCluster, lang, langDet, langDecl   string
+		author                                = &m.Author
+		eng                                   = &m.Engagement
+		createdAt, collectedAt                time.Time
+		followers                             int64
+		id, platform, source, kind, url, text string
+	)
+	err := rows.Scan(&id, &platform, &source, &kind, &url,
+		&author.ID, &author.Handle, &author.Name, &followers, &verified,
+		&m.Title, &text, &lang, &langDet, &langConf,
+		&createdAt, &collectedAt,
+		&eng.Likes, &eng.Reposts, &eng.Replies, &eng.Quotes, &eng.Views,
+		&m.ParentID, &m.ConversationID, &m.MatchedRule,
+		&score, &label,
+		&topics, &hashtags, &mentions, &cashtags, &links, &domains, &emoji,
+		&dupCluster, &trends, &needsResp,
+		&errs, &versions, &schema,
+		&langDecl, &sentConf,
+		&edited,
+		&rating, &answered)
+	if err != nil {
+		return nil, classify(err)
+	}
+	m.ID, m.Platform, m.Source, m.Kind, m.URL, m.Text = id, platform, source, kind, url, text
+	author.Followers, author.Verified = followers, verified == 1
+	m.CreatedAt, m.CollectedAt = createdAt.UTC(), collectedAt.UTC()
+	if !edited.After(minDateTime) {
+		edited = time.Time{}
+	}
+	m.EditedAt = edited
+	m.Schema, m.Rating, m.Answered, m.Lang = int(schema), int(rating), answered == 1, langDecl
+	e := &m.Enrichment
+	e.Lang, e.LangDetected, e.LangConfidence = lang, langDet, float64(langConf)
+	if label != "" {
+		e.Sentiment = &pipeline.Sentiment{Score: float64(score), Label: label, Confidence: float64(sentConf)}
+	}
+	e.Topics, e.Hashtags, e.Mentions, e.Cashtags = emptyNil(topics), emptyNil(hashtags), emptyNil(mentions), emptyNil(cashtags)
+	e.Links, e.Domains, e.Emoji, e.Trends = emptyNil(links), emptyNil(domains), emptyNil(emoji), emptyNil(trends)
+	e.DupCluster, e.NeedsResponse = dupCluster, needsResp == 1
+	for _, v := range versions {
+		stage, ver, _ := strings.Cut(v, "=")
+		m.SetVersion(stage, ver)
+	}
+	for _, s := range errs {
+		stage, msg, _ := strings.Cut(s, ": ")
+		e.Errors = append(e.Errors, pipeline.StageError{Stage: stage, Error: msg})
+	}
+	return &m, nil
 }
 
 func emptyNil(s []string) []string {
