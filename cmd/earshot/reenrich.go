@@ -486,6 +486,7 @@ func init() {
 		r := &reenricher{store: in.store, kv: kv, chain: chain, metrics: newReenrichMetrics(in.reg), log: in.log,
 			progress: stderr, tty: isTerminal(stderr), rate: *rate, now: time.Now}
 		key := reenrichKey("run", *since, *until, strings.Join(p.Topics, ","), strings.Join([]string(stageNames), ","))
+		backlog := sinkBacklog(ctx, in.js)
 		cp, err := r.run(ctx, key, p, *restart)
 		if err != nil {
 			if cp != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
@@ -496,8 +497,24 @@ func init() {
 		fmt.Fprintf(stdout, "re-enriched %d mentions created %s … %s with %s: %d changed, %d unchanged\n",
 			cp.Done, cp.Params.Since.Format(time.RFC3339), cp.Params.Until.Format(time.RFC3339),
 			strings.Join(cp.Params.Stages, ","), cp.Changed, cp.Done-cp.Changed)
+		if backlog > 0 {
+			fmt.Fprintf(stdout, "note: the sink had %d enriched mentions not yet stored when this run started; one of them stored later "+
+				"over a re-enriched mention brings its older enrichment back: once the sink has caught up, run this again with --restart "+
+				"(it rewrites only the mentions that differ)\n", backlog)
+		}
 		return nil
 	})
+}
+
+// sinkBacklog is how many enriched mentions the sink has not stored yet
+// (0 when it cannot tell: no sink consumer yet).
+func sinkBacklog(ctx context.Context, js jetstream.JetStream) uint64 {
+	c, err := js.Consumer(ctx, pipeline.StreamEnriched, "sink")
+	if err != nil {
+		return 0
+	}
+	info := c.CachedInfo()
+	return info.NumPending + uint64(max(info.NumAckPending, 0))
 }
 
 // reenrichBucket opens (creating) the checkpoint bucket.

@@ -244,6 +244,28 @@ func TestReenrichAfterTopicChangeResumesAndUpdatesOnlyAffectedRows(t *testing.T)
 	if got := f.count(t, fmt.Sprintf("enriched_at > %d", first.Stamp.UnixMilli())); got != 0 {
 		t.Errorf("rows written by a second run = %d; want 0", got)
 	}
+	if strings.Contains(out.String(), "note:") {
+		t.Errorf("second run printed a note with no sink backlog: %q", out.String())
+	}
+
+	// With enriched mentions waiting for the sink, the run says so.
+	if _, err := (&pipeline.SinkRunner{JS: f.js.JS}).EnsureConsumer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.stored["rss:000"].Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.js.JS.Publish(ctx, pipeline.SubjectEnrichedPrefix+"rss", b); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := Main(ctx, append([]string{"reenrich", "--config", f.cfgFile, "--restart"}, args...), nil, &out, &errOut); code != 0 {
+		t.Fatalf("third earshot reenrich = exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "note: the sink had 1 enriched mentions not yet stored") {
+		t.Errorf("run with a sink backlog printed %q; want the note about the backlog", out.String())
+	}
 }
 
 // A mention re-enriched by the whole configured chain it was enriched by

@@ -1,7 +1,9 @@
 package clickhouse_test
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +111,57 @@ func TestReenrichedVersionsReplaceAndTombstonesOutrank(t *testing.T) {
 				t.Errorf("pass %d: %s = %d; want %d", pass, c.q, got, c.want)
 			}
 		}
+	}
+}
+
+// textMatcher matches mentions whose text contains its word.
+type textMatcher string
+
+func (w textMatcher) Match(m *pipeline.Mention) ([]string, []pipeline.Span) {
+	if i := strings.Index(m.Text, string(w)); i >= 0 {
+		return []string{"q"}, []pipeline.Span{{Topic: "q", Field: "text", Start: i, End: i + len(w)}}
+	}
+	return nil, nil
+}
+
+// SearchStored, the console's and backtest's one read path: the window's
+// live mentions, newest first, each once in its newest version, with what
+// the matcher found; a platform filter and a limit.
+func TestSearchStoredReadsNewestVersionsNewestFirst(t *testing.T) {
+	st := openStore(t)
+	ctx := testCtx(t)
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var batch []*pipeline.Mention
+	for i := range 6 {
+		batch = append(batch, &pipeline.Mention{Schema: 1, ID: fmt.Sprintf("x:%d", i), Platform: []string{"rss", "reddit"}[i%2], Source: "s",
+			Kind: pipeline.KindPost, Text: []string{"acme one", "other"}[i%2], CreatedAt: base.Add(time.Duration(i) * time.Hour), CollectedAt: base.Add(24 * time.Hour),
+			Enrichment: pipeline.Enrichment{Topics: []string{"old"}}})
+	}
+	if err := st.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	newer := *batch[2]
+	newer.Enrichment.Topics = []string{"new"}
+	if err := st.WriteReenriched(ctx, []*pipeline.Mention{&newer}, base.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Write(ctx, []*pipeline.Mention{pipeline.Tombstone("rss", "x:4", "s", batch[4].CreatedAt, base.Add(25*time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	n, err := st.SearchStored(ctx, clickhouse.SearchRange{From: base, To: base.Add(6 * time.Hour)}, textMatcher("acme"),
+		func(m *pipeline.Mention, ids []string, spans []pipeline.Span) error {
+			got = append(got, fmt.Sprintf("%s %v %v %d", m.ID, m.Enrichment.Topics, ids, len(spans)))
+			return nil
+		})
+	want := []string{"x:5 [old] [] 0", "x:3 [old] [] 0", "x:2 [new] [q] 1", "x:1 [old] [] 0", "x:0 [old] [q] 1"}
+	if err != nil || n != 5 || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("SearchStored() = %d, %q, %v; want 5 newest first, x:4 deleted, x:2 re-enriched: %q", n, got, err, want)
+	}
+	got = nil
+	n, err = st.SearchStored(ctx, clickhouse.SearchRange{From: base, To: base.Add(6 * time.Hour), Platform: "rss", Limit: 1}, textMatcher("acme"),
+		func(m *pipeline.Mention, _ []string, _ []pipeline.Span) error { got = append(got, m.ID); return nil })
+	if err != nil || n != 1 || len(got) != 1 || got[0] != "x:2" {
+		t.Errorf("SearchStored(rss, limit 1) = %d, %q, %v; want the newest live rss mention x:2", n, got, err)
 	}
 }
