@@ -188,6 +188,7 @@ func (r *reenricher) saveCheckpoint(ctx context.Context, key string, cp *reenric
 // run re-enriches p under the checkpoint key: it continues a stored,
 // unfinished run of key (whose parameters win over p), or starts one.
 func (r *reenricher) run(ctx context.Context, key string, p reenrichParams, restart bool) (*reenrichCheckpoint, error) {
+	r.rev = 0 // of this key: set by loadCheckpoint when it exists
 	cp, err := r.loadCheckpoint(ctx, key)
 	if err != nil {
 		return nil, err

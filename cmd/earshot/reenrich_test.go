@@ -400,3 +400,46 @@ func TestChangedEnrichment(t *testing.T) {
 		}
 	}
 }
+
+// Two processes on one run (two replicas applying reenrich_on_change, a
+// command started twice): the checkpoint is compare-and-set, so the one
+// whose checkpoint moved on under it stops with errReenrichTaken, and the
+// other finishes the run.
+func TestReenrichSecondProcessOnARunStops(t *testing.T) {
+	f := newReenrichFixture(t, 40)
+	ctx := context.Background()
+	cfg, err := LoadConfig(f.cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := cfg.Chain(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := pipeline.EnsureKeyValue(ctx, f.js.JS, reenrichBucketConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := reenrichParams{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+		Stages: []string{"topics"}}
+	newR := func() *reenricher {
+		return &reenricher{store: f.store, kv: kv, chain: chain, metrics: newReenrichMetrics(prometheus.NewRegistry()),
+			log: pipelinetest.Logger(t), batch: 10, now: time.Now}
+	}
+	var second *reenrichCheckpoint
+	var secondErr error
+	r1 := newR()
+	r1.afterBatch = func(cp reenrichCheckpoint) error {
+		if second == nil {
+			second, secondErr = newR().run(ctx, "test.twice", p, false)
+		}
+		return nil
+	}
+	_, err = r1.run(ctx, "test.twice", p, false)
+	if !errors.Is(err, errReenrichTaken) {
+		t.Errorf("first process = %v; want errReenrichTaken once the other advanced the checkpoint", err)
+	}
+	if secondErr != nil || second == nil || !second.Finished || second.Done != 39 {
+		t.Errorf("second process = %+v, %v; want the run finished, 39 mentions", second, secondErr)
+	}
+}
