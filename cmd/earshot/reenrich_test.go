@@ -103,6 +103,32 @@ func newReenrichFixture(t *testing.T, n int) *reenrichFixture {
 	return f
 }
 
+// config loads the fixture's config file.
+func (f *reenrichFixture) config(t *testing.T) *Config {
+	t.Helper()
+	cfg, err := LoadConfig(f.cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// reenricher returns a reenricher with cfg's chain and the checkpoint
+// bucket on the fixture's JetStream.
+func (f *reenrichFixture) reenricher(t *testing.T, cfg *Config) *reenricher {
+	t.Helper()
+	chain, err := cfg.Chain(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := pipeline.EnsureKeyValue(context.Background(), f.js.JS, reenrichBucketConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &reenricher{store: f.store, kv: kv, chain: chain, metrics: newReenrichMetrics(prometheus.NewRegistry()),
+		log: pipelinetest.Logger(t), now: time.Now}
+}
+
 func (f *reenrichFixture) count(t *testing.T, where string) uint64 {
 	t.Helper()
 	var n uint64
@@ -145,26 +171,14 @@ func TestReenrichAfterTopicChangeResumesAndUpdatesOnlyAffectedRows(t *testing.T)
 	args := []string{"--since", "2026-11-19T00:00:00Z", "--until", "2026-12-01", "--topic", "acme,support"}
 
 	// The first run is killed after 3 batches of 10.
-	cfg, err := LoadConfig(f.cfgFile)
-	if err != nil {
-		t.Fatal(err)
+	r := f.reenricher(t, f.config(t))
+	r.batch = 10
+	r.afterBatch = func(cp reenrichCheckpoint) error {
+		if cp.Done >= 30 {
+			return errReenrichStopped
+		}
+		return nil
 	}
-	chain, err := cfg.Chain(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := pipeline.EnsureKeyValue(ctx, f.js.JS, reenrichBucketConfig(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &reenricher{store: f.store, kv: kv, chain: chain, metrics: newReenrichMetrics(prometheus.NewRegistry()),
-		log: pipelinetest.Logger(t), batch: 10, now: time.Now,
-		afterBatch: func(cp reenrichCheckpoint) error {
-			if cp.Done >= 30 {
-				return errReenrichStopped
-			}
-			return nil
-		}}
 	p := reenrichParams{Since: time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 		Topics: []string{"acme", "support"}, Stages: []string{"topics"}}
 	key := reenrichKey("run", args[1], args[3], args[5], "")
@@ -274,14 +288,7 @@ func TestReenrichAfterTopicChangeResumesAndUpdatesOnlyAffectedRows(t *testing.T)
 func TestReenrichWholeChainUnchangedWritesNothing(t *testing.T) {
 	f := newReenrichFixture(t, 40)
 	ctx := context.Background()
-	cfg, err := LoadConfig(f.cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain, err := cfg.Chain(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := f.config(t)
 	var live []*pipeline.Mention
 	for _, m := range f.stored {
 		if m.ID != f.deleted {
@@ -300,12 +307,8 @@ func TestReenrichWholeChainUnchangedWritesNothing(t *testing.T) {
 	if err := f.store.Write(ctx, live); err != nil {
 		t.Fatal(err)
 	}
-	kv, err := pipeline.EnsureKeyValue(ctx, f.js.JS, reenrichBucketConfig(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &reenricher{store: f.store, kv: kv, chain: chain, metrics: newReenrichMetrics(prometheus.NewRegistry()),
-		log: pipelinetest.Logger(t), now: time.Now}
+	r := f.reenricher(t, cfg)
+	chain := r.chain
 	p := reenrichParams{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	for _, st := range chain {
 		p.Stages = append(p.Stages, st.Name())
@@ -408,23 +411,13 @@ func TestChangedEnrichment(t *testing.T) {
 func TestReenrichSecondProcessOnARunStops(t *testing.T) {
 	f := newReenrichFixture(t, 40)
 	ctx := context.Background()
-	cfg, err := LoadConfig(f.cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain, err := cfg.Chain(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := pipeline.EnsureKeyValue(ctx, f.js.JS, reenrichBucketConfig(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := f.config(t)
 	p := reenrichParams{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 		Stages: []string{"topics"}}
 	newR := func() *reenricher {
-		return &reenricher{store: f.store, kv: kv, chain: chain, metrics: newReenrichMetrics(prometheus.NewRegistry()),
-			log: pipelinetest.Logger(t), batch: 10, now: time.Now}
+		r := f.reenricher(t, cfg)
+		r.batch = 10
+		return r
 	}
 	var second *reenrichCheckpoint
 	var secondErr error
@@ -435,7 +428,7 @@ func TestReenrichSecondProcessOnARunStops(t *testing.T) {
 		}
 		return nil
 	}
-	_, err = r1.run(ctx, "test.twice", p, false)
+	_, err := r1.run(ctx, "test.twice", p, false)
 	if !errors.Is(err, errReenrichTaken) {
 		t.Errorf("first process = %v; want errReenrichTaken once the other advanced the checkpoint", err)
 	}
