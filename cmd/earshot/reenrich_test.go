@@ -262,6 +262,19 @@ func TestReenrichAfterTopicChangeResumesAndUpdatesOnlyAffectedRows(t *testing.T)
 		t.Errorf("second run printed a note with no sink backlog: %q", out.String())
 	}
 
+	// Nothing went through the ENRICHED stream, which the detector counts.
+	st, err := f.js.JS.Stream(ctx, pipeline.StreamEnriched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 0 {
+		t.Errorf("ENRICHED stream after re-enrichment holds %d messages; want 0: the detector must not count history again", info.State.Msgs)
+	}
+
 	// With enriched mentions waiting for the sink, the run says so.
 	if _, err := (&pipeline.SinkRunner{JS: f.js.JS}).EnsureConsumer(ctx); err != nil {
 		t.Fatal(err)
