@@ -35,7 +35,7 @@ type reenrichFixture struct {
 	newTopic []pipeline.Topic
 }
 
-func newReenrichFixture(t *testing.T, n int) *reenrichFixture {
+func newReenrichFixture(t testing.TB, n int) *reenrichFixture {
 	t.Helper()
 	ctx := context.Background()
 	chCfg := chtest.NewDatabase(t)
@@ -104,7 +104,7 @@ func newReenrichFixture(t *testing.T, n int) *reenrichFixture {
 }
 
 // config loads the fixture's config file.
-func (f *reenrichFixture) config(t *testing.T) *Config {
+func (f *reenrichFixture) config(t testing.TB) *Config {
 	t.Helper()
 	cfg, err := LoadConfig(f.cfgFile)
 	if err != nil {
@@ -115,7 +115,7 @@ func (f *reenrichFixture) config(t *testing.T) *Config {
 
 // reenricher returns a reenricher with cfg's chain and the checkpoint
 // bucket on the fixture's JetStream.
-func (f *reenrichFixture) reenricher(t *testing.T, cfg *Config) *reenricher {
+func (f *reenrichFixture) reenricher(t testing.TB, cfg *Config) *reenricher {
 	t.Helper()
 	chain, err := cfg.Chain(nil)
 	if err != nil {
