@@ -85,6 +85,14 @@ FUZZ_TARGETS := \
 	./connectors/rss:FuzzFeed \
 	./connectors/twitter:FuzzV2StreamLine \
 	./connectors/twitter:FuzzV1Status \
+	./connectors/reddit:FuzzListing \
+	./connectors/mastodon:FuzzStatus \
+	./connectors/bluesky:FuzzEvent \
+	./connectors/hackernews:FuzzSearch \
+	./connectors/stackexchange:FuzzWrapper \
+	./connectors/discourse:FuzzPost \
+	./connectors/youtube:FuzzCommentThreads \
+	./connectors/appstore:FuzzReviewsFeed \
 	./pipeline:FuzzMentionCodec \
 	./pipeline:FuzzDecodeAll \
 	./cmd/earshot:FuzzParseConfig \

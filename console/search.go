@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/earshot-dev/earshot/pipeline"
+	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
 
 // searchTopic is the id a search query is compiled under.
@@ -68,9 +69,8 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		_ = cw.Write([]string{"id", "created_at", "platform", "author", "followers", "sentiment", "sentiment_label", "lang", "topics", "url", "title", "text"})
 	}
 	res := searchResult{Window: win.json(), Mentions: []mentionView{}, IDs: []string{}}
-	err = s.scan(ctx, win, func(row *row) error {
+	err = s.scan(ctx, win, m, func(row *row, ids []string) error {
 		res.Scanned++
-		ids, _ := m.Match(&row.Mention)
 		if len(ids) == 0 {
 			return nil
 		}
@@ -109,25 +109,23 @@ func csvSafe(v string) string {
 	return v
 }
 
-// scan streams the window's mentions, newest first, at most search_scan.
-func (s *Server) scan(ctx context.Context, win window, fn func(*row) error) error {
-	rows, err := s.store.Conn().Query(ctx, "SELECT "+mentionCols+" FROM "+s.table("mentions")+
-		" WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?) ORDER BY created_at DESC, id, collected_at DESC LIMIT 1 BY id LIMIT ?",
-		win.from.Unix(), win.to.Unix(), s.cfg.SearchScan)
+// scan streams the window's mentions, newest first, at most search_scan,
+// with what m matched in each, through the code path earshot backtest
+// uses too (clickhouse.Store.SearchStored: the newest version of each
+// mention, deleted ones left out).
+func (s *Server) scan(ctx context.Context, win window, m Matcher, fn func(*row, []string) error) error {
+	_, err := s.store.SearchStored(ctx, clickhouse.SearchRange{From: win.from, To: win.to, Limit: s.cfg.SearchScan}, m,
+		func(mt *pipeline.Mention, ids []string, _ []pipeline.Span) error {
+			r := &row{Mention: *mt}
+			if mt.Enrichment.NeedsResponse {
+				r.needsResponse = 1
+			}
+			if se := mt.Enrichment.Sentiment; se != nil {
+				r.sentiment, r.label = float32(se.Score), se.Label
+			}
+			return fn(r, ids)
+		})
 	if err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanMention(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
 	return nil

@@ -25,6 +25,10 @@ type EnrichConfig struct {
 	// MaxText caps the bytes of prose a stage reads, by stage name (0 or
 	// unset: no cap). See CapText.
 	MaxText map[string]int `yaml:"max_text"`
+	// ReenrichOnChange ("7d", "48h"; empty: off) re-enriches the mentions
+	// created in that much time back, once, when a topic query, a stage
+	// version or a stage's options change (see earshot reenrich).
+	ReenrichOnChange string `yaml:"reenrich_on_change"`
 }
 
 // EnrichRunner consumes raw mentions, runs the enrichment chain and

@@ -10,10 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/earshot-dev/earshot/enrich/topics"
 	"github.com/earshot-dev/earshot/pipeline"
+	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
 
 // backtestTopic is the id the tried query matches under.
@@ -97,7 +96,7 @@ func init() {
 			return err
 		}
 		o := backtestOptions{query: pos[0], since: d, platform: *platform, samples: *samples, now: time.Now()}
-		res, err := backtest(ctx, in.store.Conn(), cfg.ClickHouse.Database, cfg.Topics, o)
+		res, err := backtest(ctx, in.store, cfg.Topics, o)
 		if err != nil {
 			return err
 		}
@@ -106,8 +105,9 @@ func init() {
 }
 
 // backtest runs the query, with the enrichment's topic matcher, over the
-// stored mentions created in the last o.since.
-func backtest(ctx context.Context, conn driver.Conn, db string, configured []pipeline.Topic, o backtestOptions) (*backtestResult, error) {
+// stored mentions created in the last o.since, through the code path the
+// console's search uses (clickhouse.Store.SearchStored).
+func backtest(ctx context.Context, store *clickhouse.Store, configured []pipeline.Topic, o backtestOptions) (*backtestResult, error) {
 	mt, err := topics.NewMatcher([]pipeline.Topic{{ID: backtestTopic, Query: o.query}})
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
@@ -118,29 +118,12 @@ func backtest(ctx context.Context, conn driver.Conn, db string, configured []pip
 			return nil, fmt.Errorf("configured topics: %w", err)
 		}
 	}
-	q := "SELECT id, platform, url, author_handle, author_name, title, text, lang, lang_detected, created_at, " +
-		"hashtags, mentions, cashtags, domains FROM `" + strings.ReplaceAll(db, "`", "``") + "`.mentions FINAL " +
-		"WHERE created_at >= ? AND created_at <= ?"
-	params := []any{o.now.Add(-o.since).UTC(), o.now.UTC()}
-	if o.platform != "" {
-		q += " AND platform = ?"
-		params = append(params, o.platform)
-	}
-	rows, err := conn.Query(ctx, q, params...)
-	if err != nil {
-		return nil, fmt.Errorf("backtest: read mentions: %w", err)
-	}
-	defer rows.Close()
 	res := &backtestResult{PerDay: map[string]map[string]int{}, PerPlatform: map[string]int{},
 		Overlap: map[string]int{}, TopicTotal: map[string]int{}}
-	for rows.Next() {
-		m := &pipeline.Mention{}
-		e := &m.Enrichment
-		if err := rows.Scan(&m.ID, &m.Platform, &m.URL, &m.Author.Handle, &m.Author.Name, &m.Title, &m.Text, &m.Lang, &e.Lang,
-			&m.CreatedAt, &e.Hashtags, &e.Mentions, &e.Cashtags, &e.Domains); err != nil {
-			return nil, fmt.Errorf("backtest: read mentions: %w", err)
-		}
-		res.Scanned++
+	// The window ends with the second of now, included (DateTime has whole
+	// seconds).
+	r := clickhouse.SearchRange{From: o.now.Add(-o.since), To: o.now.Truncate(time.Second).Add(time.Second), Platform: o.platform}
+	n, err := store.SearchStored(ctx, r, mt, func(m *pipeline.Mention, ids []string, spans []pipeline.Span) error {
 		var others []string
 		if existing != nil {
 			others, _ = existing.Match(m)
@@ -148,9 +131,8 @@ func backtest(ctx context.Context, conn driver.Conn, db string, configured []pip
 				res.TopicTotal[id]++
 			}
 		}
-		ids, spans := mt.Match(m)
 		if len(ids) == 0 {
-			continue
+			return nil
 		}
 		res.Matched++
 		day := m.CreatedAt.UTC().Format(time.DateOnly)
@@ -165,9 +147,11 @@ func backtest(ctx context.Context, conn driver.Conn, db string, configured []pip
 		if len(res.Samples) < o.samples {
 			res.Samples = append(res.Samples, backtestSample{Mention: m, Spans: spans})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("backtest: read mentions: %w", err)
+		return nil
+	})
+	res.Scanned = n
+	if err != nil {
+		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	return res, nil
 }

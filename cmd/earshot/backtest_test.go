@@ -96,7 +96,7 @@ func TestBacktestCountsEqualClickHouse(t *testing.T) {
 	}
 
 	o := backtestOptions{query: configured[0].Query, since: 30 * 24 * time.Hour, samples: 3, now: now}
-	res, err := backtest(ctx, store.Conn(), chCfg.Database, configured, o)
+	res, err := backtest(ctx, store, configured, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestBacktestCountsEqualClickHouse(t *testing.T) {
 	}
 
 	o.platform = "reddit"
-	res, err = backtest(ctx, store.Conn(), chCfg.Database, configured, o)
+	res, err = backtest(ctx, store, configured, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestBacktestCountsEqualClickHouse(t *testing.T) {
 	if n := strings.Count(samples, "]"); n < len(res.Samples) || len(res.Samples) == 0 {
 		t.Errorf("printBacktest() samples =\n%s\nwant every sample's matched words in brackets", samples)
 	}
-	if _, err := backtest(ctx, store.Conn(), chCfg.Database, nil, backtestOptions{query: "acme AND (", since: time.Hour, now: now}); err == nil {
+	if _, err := backtest(ctx, store, nil, backtestOptions{query: "acme AND (", since: time.Hour, now: now}); err == nil {
 		t.Errorf("backtest(bad query) = nil; want the query's error")
 	}
 }

@@ -265,6 +265,11 @@ func (c *Config) validate(p *problems) {
 	if c.Enrich.Workers < 0 {
 		bad("enrich.workers", "%d must not be negative", c.Enrich.Workers)
 	}
+	if v := c.Enrich.ReenrichOnChange; v != "" {
+		if _, err := parseSince(v); err != nil {
+			bad("enrich.reenrich_on_change", "%q: want a number of days such as 7d, or a duration such as 48h", v)
+		}
+	}
 	if err := c.Console.Validate(); err != nil {
 		bad("console", "%v", err)
 	}

@@ -42,6 +42,7 @@ tools:
   bench       measure the pipeline on this machine, next to baselines
   dlq         list dead-lettered messages, or replay them once the cause is fixed
   backtest    how many stored mentions a topic query would have matched
+  reenrich    run the current enrichment over stored mentions, write new versions
   version     print the version
 
 run 'earshot <command> -h' for a command's flags.

@@ -225,6 +225,11 @@ func runRoles(ctx context.Context, cfg *Config, r roles, onStart started) error 
 	if r.detect {
 		g.Go(func() error { return runDetect(gctx, cfg, in) })
 	}
+	if r.sink && cfg.Enrich.ReenrichOnChange != "" {
+		if err := startAutoReenrich(gctx, g, cfg, in, chain); err != nil {
+			return err
+		}
+	}
 	if cfg.Log.Progress != nil {
 		g.Go(func() error { logProgress(gctx, in.reg, log, *cfg.Log.Progress); return nil })
 	}

@@ -219,6 +219,11 @@ func (r *run) search(ctx context.Context, q url.Values) (*page, error) {
 	if status == http.StatusNotFound {
 		return nil, poll.StatusError("GET /search_by_date", status, "")
 	}
+	return r.decodeSearch(body)
+}
+
+// decodeSearch reads a /search_by_date response body.
+func (r *run) decodeSearch(body []byte) (*page, error) {
 	var raw struct {
 		Hits    []json.RawMessage `json:"hits"`
 		NbPages *int              `json:"nbPages"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,11 +111,11 @@ func mention(st *status, host, tag string, now time.Time) *pipeline.Mention {
 		m.Lang = *orig.Language
 	}
 	switch {
-	case st.URL != nil && *st.URL != "":
+	case st.URL != nil && webURL(*st.URL):
 		m.URL = *st.URL
-	case orig.URL != nil && *orig.URL != "":
+	case orig.URL != nil && webURL(*orig.URL):
 		m.URL = *orig.URL
-	default:
+	case webURL(st.URI):
 		m.URL = st.URI
 	}
 	if st.Reblog != nil {
@@ -229,4 +230,12 @@ func (r *idRing) save(ctx context.Context, cur pipeline.CursorStore, warn func(t
 	if err != nil && ctx.Err() == nil {
 		warn("cursor", "saving remembered statuses failed", "error", err)
 	}
+}
+
+// webURL reports whether s is an http(s) URL: an instance may send any
+// string as a status's url, and a javascript: one would run script where
+// the mention's link is shown.
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

@@ -507,8 +507,9 @@ func (r *run) mention(it *item, site, rule string) *pipeline.Mention {
 	case "question":
 		m.Kind = pipeline.KindPost
 		m.Title = htmltext.PlainText(html.UnescapeString(it.Title))
-		m.URL = it.Link
-		if m.URL == "" {
+		if webURL(it.Link) {
+			m.URL = it.Link
+		} else {
 			m.URL = fmt.Sprintf("https://%s/q/%d", Host(site), it.QuestionID)
 		}
 		m.Engagement.Replies, m.Engagement.Views = it.AnswerCount, it.ViewCount
@@ -601,4 +602,11 @@ func (r *run) refresh(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// webURL reports whether s is an http(s) URL: a question's link is shown
+// as a link, and must not be script (javascript:…).
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

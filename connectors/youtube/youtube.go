@@ -409,6 +409,19 @@ func (r *run) decodeThreads(body []byte, what string) (*threadPage, error) {
 		case err != nil:
 			r.Warn("malformed", "skipping a malformed comment thread", "where", what, "index", i, "error", err)
 		default:
+			// The replies a thread carries are comments too: a malformed
+			// one is counted and left out, like one read by comments.list.
+			if rs := th.Replies.Comments; len(rs) > 0 {
+				kept := rs[:0]
+				for j := range rs {
+					if err := rs[j].check(); err != nil {
+						r.Warn("malformed", "skipping a malformed reply", "where", what, "index", i, "reply", j, "error", err)
+						continue
+					}
+					kept = append(kept, rs[j])
+				}
+				th.Replies.Comments = kept
+			}
 			pg.threads = append(pg.threads, th)
 			continue
 		}

@@ -119,6 +119,27 @@ func TestClusterSchemaAndWrites(t *testing.T) {
 	if n := queryUint(t, st, "SELECT count() FROM $db.mentions FINAL WHERE likes = 123456789"); n != 100 {
 		t.Errorf("newer versions visible through FINAL = %d; want 100", n)
 	}
+	// A re-enriched version (same collected_at, written last) replaces the
+	// stored one on its shard, including mentions collected again above.
+	re := sampleMentions(150, base)[50:]
+	for i, m := range re {
+		if i < 50 {
+			m.CollectedAt, m.Engagement.Likes = m.CollectedAt.Add(time.Hour), 123456789
+		}
+		m.Enrichment.Topics = []string{"reenriched"}
+	}
+	if err := st.WriteReenriched(ctx, re, base.Add(72*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryUint(t, st, "SELECT count() FROM $db.mentions FINAL"); n != 1000 {
+		t.Errorf("count() FINAL after a re-enrichment = %d; want 1000", n)
+	}
+	if n := queryUint(t, st, "SELECT count() FROM $db.mentions FINAL WHERE has(topics, 'reenriched')"); n != 100 {
+		t.Errorf("re-enriched versions visible through FINAL = %d; want 100", n)
+	}
+	if n := queryUint(t, st, "SELECT count() FROM $db.mentions FINAL WHERE likes = 123456789"); n != 100 {
+		t.Errorf("newer collections after a re-enrichment = %d; want still 100", n)
+	}
 	// A later migration adding a column, written in the single-server form
 	// (IF NOT EXISTS, which 18.16 does not parse), reaches the local tables
 	// and the Distributed table on every node, and runs again harmlessly.

@@ -67,6 +67,8 @@ var mentionColumns = []column{
 	// Added by migration 7 (reviews and Q&A).
 	{"rating", "UInt8"},   // a review's star rating, 1-5; 0 when not a rated review
 	{"answered", "UInt8"}, // 1: a Q&A question with an accepted or upvoted answer (is_answered)
+	// Added by migration 8 (re-enrichment).
+	{"enriched_at", "Int64"}, // when this row's enrichment was computed, Unix ms: the sink's write, or the re-enrichment run's start
 }
 
 // reviewColumns are the columns migration 7 adds.
@@ -327,7 +329,25 @@ SELECT `+columnList(viewColumnsThrough(reviewColumns[len(reviewColumns)-1]))+` F
 WHERE `+liveFilter(q),
 		)
 	}},
-	// The console's topic index (issue 14). Migration 8 is another change's.
+	// Re-enrichment (earshot reenrich) writes a new version of a stored
+	// mention with the same collected_at, so the ReplacingMergeTree
+	// version stays collected_at: equal versions keep the row inserted
+	// last, which is the re-enriched one; a later collection (greater
+	// collected_at) and a tombstone (the largest DateTime) still outrank
+	// it. enriched_at records which enrichment a row holds, so a run can
+	// tell and show what it rewrote. See README, "Re-enrichment", for why
+	// the engine's version column is not changed (ClickHouse cannot alter
+	// it in place, on 18.16 or later releases).
+	{8, "re-enrichment: enriched_at", func(db string) []string {
+		q := "`" + db + "`"
+		for _, c := range mentionColumns {
+			if c.name == enrichedAtColumn {
+				return []string{`ALTER TABLE ` + q + `.mentions ADD COLUMN IF NOT EXISTS ` + "`" + c.name + "` " + c.typ}
+			}
+		}
+		panic("no column " + enrichedAtColumn)
+	}},
+	// The console's topic index (issue 14).
 	{9, "console topic index and its passes", func(db string) []string {
 		q := "`" + db + "`"
 		return []string{
@@ -372,6 +392,9 @@ var topicIndexColumns = []column{
 	{"snippet", "String"}, // the title, or the first 200 characters of the text
 	{"version", "UInt64"},
 }
+
+// enrichedAtColumn is the column migration 8 adds.
+const enrichedAtColumn = "enriched_at"
 
 // SchemaVersion is the schema version this binary migrates to.
 func SchemaVersion() uint32 { return migrations[len(migrations)-1].version }

@@ -115,6 +115,12 @@ func (s *Store) insertMentions(ctx context.Context, ms []*pipeline.Mention) erro
 // insertMentionsInto writes to table: mentions (on a cluster, the
 // Distributed table, which routes each row to the shard owning its id).
 func (s *Store) insertMentionsInto(ctx context.Context, table string, ms []*pipeline.Mention) error {
+	return s.insertVersions(ctx, table, ms, time.Time{})
+}
+
+// insertVersions writes ms to table with enriched_at = enrichedAt, or the
+// write's own time when enrichedAt is zero.
+func (s *Store) insertVersions(ctx context.Context, table string, ms []*pipeline.Mention, enrichedAt time.Time) error {
 	key := batchHash(ms)
 	ingested := s.retries.stamp(key, s.now()) // the same on a retry: see retry.go
 	b, err := s.conn.PrepareBatch(s.insertContext(ctx, key), "INSERT INTO `"+s.db+"`.`"+table+"` ("+columnList(mentionColumns)+")")
@@ -126,7 +132,11 @@ func (s *Store) insertMentionsInto(ctx context.Context, table string, ms []*pipe
 	// of one boxed value per cell through the row path.
 	cols := make([]columnValues, len(mentionColumns))
 	for i, m := range ms {
-		for j, v := range mentionRow(m, ingested) {
+		row := mentionRow(m, ingested)
+		if !enrichedAt.IsZero() {
+			row[enrichedAtIndex] = enrichedAt.UnixMilli()
+		}
+		for j, v := range row {
 			if err := cols[j].add(v, len(ms)); err != nil {
 				return fmt.Errorf("write %d mentions to %s.mentions: append %q column %s: %w", len(ms), s.db, ms[i].ID,
 					mentionColumns[j].name, fmt.Errorf("%w: %w", ErrRejected, err))
@@ -276,8 +286,12 @@ func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
 		m.Lang, sentConf,
 		boolUint8(m.Deleted), edited,
 		ratingUint8(m.Rating), boolUint8(m.Answered),
+		ingested.UnixMilli(),
 	}
 }
+
+// enrichedAtIndex is enriched_at's position in mentionColumns.
+var enrichedAtIndex = slices.IndexFunc(mentionColumns, func(c column) bool { return c.name == enrichedAtColumn })
 
 func (s *Store) mentionsInsert() string {
 	return "INSERT INTO `" + s.db + "`.mentions (" + columnList(mentionColumns) + ")"
