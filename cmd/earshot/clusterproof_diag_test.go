@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 )
 
@@ -85,5 +88,20 @@ func logReplicaState(t *testing.T, ctx context.Context, st *clickhouse.Store, ad
 			return
 		}
 		t.Logf("  %s queue: %s %s, %s tries: %.300s", addr, typ, part, tries, exc)
+	}
+}
+
+// logStreams logs how many messages each stream holds: fewer in MENTIONS
+// than sent means they were never collected (a connector), fewer stored
+// than in ENRICHED means they were lost after (a sink or ClickHouse).
+func logStreams(t *testing.T, ctx context.Context, js jetstream.JetStream) {
+	for _, name := range []string{pipeline.StreamMentions, pipeline.StreamEnriched} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Logf("stream %s: %v", name, err)
+			continue
+		}
+		st := s.CachedInfo().State
+		t.Logf("stream %s holds %d messages (sequences %d to %d)", name, st.Msgs, st.FirstSeq, st.LastSeq)
 	}
 }

@@ -365,6 +365,7 @@ func TestClusterProof(t *testing.T) {
 				t.Logf("node %d holds %d (FINAL)", i, count(fmt.Sprintf("SELECT count() FROM remote('%s', earshot.mentions_local, 'default', '%s') FINAL", addr, chc.Password)))
 				logReplicaState(t, ctx, st, addr, chc.Password)
 			}
+			logStreams(t, ctx, js)
 			checkAlive("after the shortfall")
 			t.Fatalf("after 3 minutes: %d of %d mentions stored, consumers idle: %v, dead letters listed: %d (%v)", stored, sent, idle(), len(dl), err)
 		}
