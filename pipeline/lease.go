@@ -22,7 +22,8 @@ var ErrLeaseLost = errors.New("lease lost")
 // clock takes the key over (Update at that revision, so only one standby
 // wins). The leader counts itself valid only until TTL*3/4 after it sent
 // its last successful renewal, so it stops before any standby can take
-// over. It is safe for concurrent use.
+// over (SetTiming changes both spans; pipeline.Shares shortens them). It is
+// safe for concurrent use.
 type Lease struct {
 	kv     jetstream.KeyValue
 	key    string

@@ -105,3 +105,19 @@ func logStreams(t *testing.T, ctx context.Context, js jetstream.JetStream) {
 		t.Logf("stream %s holds %d messages (sequences %d to %d)", name, st.Msgs, st.FirstSeq, st.LastSeq)
 	}
 }
+
+// logPubAckTimeouts says which roles hit pipeline.PubAckTimeout (a publish
+// whose acknowledgement was lost, then retried): before it existed, such a
+// publish waited forever.
+func logPubAckTimeouts(t *testing.T, logs string) {
+	entries, _ := os.ReadDir(logs)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(logs, e.Name()))
+		if err != nil {
+			continue
+		}
+		if n := strings.Count(string(b), pipeline.ErrPubAckTimeout.Error()); n > 0 {
+			t.Logf("%s: %d publishes not acknowledged within %v, retried", strings.TrimSuffix(e.Name(), ".log"), n, pipeline.PubAckTimeout)
+		}
+	}
+}

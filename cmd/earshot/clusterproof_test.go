@@ -371,6 +371,7 @@ func TestClusterProof(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 	}
+	logPubAckTimeouts(t, logs)
 	uniq := count("SELECT uniqExact(id) FROM earshot.mentions")
 	t.Logf("stored: count() FINAL = %d, uniqExact(id) = %d, sent = %d", stored, uniq, sent)
 	if stored != uint64(sent) || uniq != uint64(sent) {
