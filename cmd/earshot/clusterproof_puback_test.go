@@ -91,7 +91,7 @@ func TestLostPubAckIsBounded(t *testing.T) {
 		select {
 		case <-returned:
 		case <-time.After(pipeline.PubAckTimeout + time.Minute):
-			t.Fatalf("cycle %d: a Publish still waits for its acknowledgement %v after the leader came back", cycle, pipeline.PubAckTimeout+time.Minute)
+			t.Fatalf("cycle %d: a Publish still waits for its acknowledgement %v after the publishers were told to stop", cycle, pipeline.PubAckTimeout+time.Minute)
 		}
 		nc.Close()
 		t.Logf("after %d leader kills: %d batches acknowledged, %d failed at once, %d unacknowledged (returned after %v)",
