@@ -22,12 +22,15 @@ var ErrLeaseLost = errors.New("lease lost")
 // clock takes the key over (Update at that revision, so only one standby
 // wins). The leader counts itself valid only until TTL*3/4 after it sent
 // its last successful renewal, so it stops before any standby can take
-// over. It is safe for concurrent use.
+// over (SetTiming changes both spans; pipeline.Shares shortens them). It is
+// safe for concurrent use.
 type Lease struct {
 	kv     jetstream.KeyValue
 	key    string
 	holder string
 	ttl    time.Duration
+	// validFor and takeoverAfter: see SetTiming (0: 3/4 TTL and TTL).
+	validFor, takeoverAfter time.Duration
 
 	mu        sync.Mutex
 	held      bool
@@ -46,6 +49,43 @@ type leaseValue struct {
 // NewLease returns a lease on kv's key for holder.
 func NewLease(kv jetstream.KeyValue, key, holder string, ttl time.Duration) *Lease {
 	return &Lease{kv: kv, key: key, holder: holder, ttl: ttl}
+}
+
+// SetTiming changes how long the holder counts itself valid after sending
+// a renewal (valid; default 3/4 of the TTL) and how long a standby must see
+// the same revision before it takes the key over (takeover; default the
+// TTL). takeover must exceed valid, by as much as the holder may need to
+// stop, so that the holder stops before any standby starts. Call it
+// before the lease is used.
+func (l *Lease) SetTiming(valid, takeover time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.validFor, l.takeoverAfter = valid, takeover
+}
+
+func (l *Lease) valid() time.Duration {
+	if l.validFor > 0 {
+		return l.validFor
+	}
+	return l.ttl * 3 / 4
+}
+
+func (l *Lease) takeover() time.Duration {
+	if l.takeoverAfter > 0 {
+		return l.takeoverAfter
+	}
+	return l.ttl
+}
+
+// ValidUntil is when the held lease stops being valid unless renewed
+// (zero when not held).
+func (l *Lease) ValidUntil() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.held {
+		return time.Time{}
+	}
+	return l.renewedAt.Add(l.valid())
 }
 
 func (l *Lease) value() []byte {
@@ -81,7 +121,7 @@ func (l *Lease) TryAcquire(ctx context.Context) (bool, error) {
 		l.seenRev, l.seenAt = e.Revision(), time.Now()
 		return false, nil
 	}
-	if time.Since(l.seenAt) < l.ttl {
+	if time.Since(l.seenAt) < l.takeover() {
 		return false, nil
 	}
 	sent := time.Now()
@@ -144,7 +184,7 @@ func (l *Lease) Renew(ctx context.Context) error {
 func (l *Lease) Valid() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.held && time.Since(l.renewedAt) < l.ttl*3/4
+	return l.held && time.Since(l.renewedAt) < l.valid()
 }
 
 // Release gives the lease up (deleting the key at this holder's revision,

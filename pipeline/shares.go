@@ -19,16 +19,24 @@ const ConnectBucket = "earshot_connect"
 // Shares spreads named items (connector instances) over the replicas of a
 // role, so that each item runs in exactly one replica at a time, each
 // replica runs its fair share, and a dead replica's items are taken over
-// within one lease TTL.
+// within one lease TTL of its death.
 //
-// Every replica announces itself by rewriting members.<holder> every TTL/4;
-// a member whose key has not changed for a TTL, on this replica's own clock,
-// counts as gone. A replica runs an item only while it holds the item's
-// Lease (items.<item>), so two never run it at once. Each replica aims at
-// ceil(items/members) items: it hands extra ones back (stops them, then
-// releases the lease, so another takes them at once) and acquires free or
-// expired ones, preferring items by a hash of (holder, item), so replicas
-// starting together pick different ones.
+// Every replica works in ticks of TTL/8: it announces itself by rewriting
+// members.<holder>, renews the Leases (items.<item>) of the items it runs
+// and watches the others. A member whose key has not changed for 5/8 TTL,
+// on this replica's own clock, counts as gone; a lease whose revision has
+// not changed for 5/8 TTL may be taken over. A holder counts its lease
+// valid for TTL/2 after it sent its last successful renewal and stops the
+// item at that moment (a timer, not the next tick), TTL/8 before any other
+// replica may take it. So a crash is taken over at most TTL/8 (first sight
+// of the last renewal) + 5/8 TTL + TTL/8 (the tick) = 7/8 TTL after it.
+//
+// A replica runs an item only while it holds the item's lease, so two
+// never run it at once. Each replica aims at ceil(items/members) items: it
+// hands extra ones back (stops them, then releases the lease, so another
+// takes them at once) and acquires free or expired ones, preferring items
+// by a hash of (holder, item), so replicas starting together pick
+// different ones.
 type Shares struct {
 	KV     jetstream.KeyValue
 	Holder string
@@ -45,9 +53,16 @@ type Shares struct {
 }
 
 type runningItem struct {
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	expiry *time.Timer // cancels the item when its lease stops being valid
 }
+
+// The timing of Shares, in fractions of the TTL (see Shares).
+func (s *Shares) tickEvery() time.Duration { return s.TTL / 8 }
+func (s *Shares) validFor() time.Duration  { return s.TTL / 2 }
+func (s *Shares) goneAfter() time.Duration { return s.TTL * 5 / 8 }
 
 type seenMember struct {
 	rev uint64
@@ -66,10 +81,12 @@ func (s *Shares) Loop(ctx context.Context) error {
 	}
 	s.leases, s.running, s.seen = map[string]*Lease{}, map[string]*runningItem{}, map[string]seenMember{}
 	for _, it := range s.Items {
-		s.leases[it] = NewLease(s.KV, itemsPrefix+kvToken(it), s.Holder, s.TTL)
+		l := NewLease(s.KV, itemsPrefix+kvToken(it), s.Holder, s.TTL)
+		l.SetTiming(s.validFor(), s.goneAfter())
+		s.leases[it] = l
 	}
 	defer s.stopAll()
-	t := time.NewTicker(s.TTL / 4)
+	t := time.NewTicker(s.tickEvery())
 	defer t.Stop()
 	for {
 		s.tick(ctx)
@@ -104,13 +121,21 @@ func (s *Shares) tick(ctx context.Context) {
 	}
 	alive := s.members(rctx, me)
 	fair := (len(s.Items) + alive - 1) / alive
-	// Keep what is still ours.
-	for it := range s.running {
+	// Keep what is still ours. An item whose lease lapsed was stopped by
+	// its timer already: another replica may take it from now on.
+	for it, r := range s.running {
+		if r.ctx.Err() != nil || !s.leases[it].Valid() {
+			s.Logger.Warn("connector lease expired unrenewed; stopped it here", "connector", it)
+			s.stop(it, false)
+			continue
+		}
 		err := s.leases[it].Renew(rctx)
-		if errors.Is(err, ErrLeaseLost) || !s.leases[it].Valid() {
+		if errors.Is(err, ErrLeaseLost) {
 			s.Logger.Warn("connector lease lost; stopping it here", "connector", it, "err", err)
 			s.stop(it, false)
+			continue
 		}
+		r.expiry.Reset(time.Until(s.leases[it].ValidUntil()))
 	}
 	order := slices.Clone(s.Items)
 	slices.SortFunc(order, func(a, b string) int { return compareScore(s.score(b), s.score(a)) })
@@ -164,7 +189,7 @@ func (s *Shares) members(ctx context.Context, me string) int {
 			s.seen[k] = m
 		}
 		switch age := now.Sub(m.at); {
-		case age < s.TTL:
+		case age < s.goneAfter():
 			alive++
 		case age > 10*s.TTL:
 			// Long gone: tidy its key (only if it is still the same).
@@ -177,7 +202,8 @@ func (s *Shares) members(ctx context.Context, me string) int {
 
 func (s *Shares) start(ctx context.Context, it string) {
 	ictx, cancel := context.WithCancel(ctx)
-	r := &runningItem{cancel: cancel, done: make(chan struct{})}
+	r := &runningItem{ctx: ictx, cancel: cancel, done: make(chan struct{}),
+		expiry: time.AfterFunc(time.Until(s.leases[it].ValidUntil()), cancel)}
 	s.running[it] = r
 	s.Logger.Info("running connector", "connector", it)
 	go func() {
@@ -192,6 +218,7 @@ func (s *Shares) stop(it string, release bool) {
 	if !ok {
 		return
 	}
+	r.expiry.Stop()
 	r.cancel()
 	<-r.done
 	delete(s.running, it)

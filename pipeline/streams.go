@@ -168,13 +168,17 @@ func publishBatch(ctx context.Context, js jetstream.JetStream, prefix string, ms
 
 func waitAcks(ctx context.Context, futures []jetstream.PubAckFuture) error {
 	var errs []error
-	for _, f := range futures {
+	bound := time.NewTimer(pubAckTimeout) // see PubAckTimeout
+	defer bound.Stop()
+	for i, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			errs = append(errs, classifyPubErr(err))
 		case <-ctx.Done():
 			return fmt.Errorf("publish: waiting for acks: %w", ctx.Err())
+		case <-bound.C:
+			return fmt.Errorf("publish: %d of %d not acknowledged within %v: %w", len(futures)-i, len(futures), pubAckTimeout, ErrPubAckTimeout)
 		}
 	}
 	if len(errs) > 0 {

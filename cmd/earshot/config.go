@@ -40,8 +40,9 @@ type Config struct {
 
 // ConnectConfig sets how `earshot connect` replicas share the connectors.
 type ConnectConfig struct {
-	// LeaseTTL: a connector instance whose replica stopped renewing its
-	// lease for this long is taken over by another (default 15s).
+	// LeaseTTL: a connector instance whose replica died (or stopped
+	// renewing its lease) runs again in another replica within this long
+	// (default 15s; pipeline.Shares).
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 

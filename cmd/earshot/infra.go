@@ -134,7 +134,7 @@ func (in *infra) openNATS(ctx context.Context, embedded bool) error {
 	if err := pipeline.CheckPlacement(nc, in.cfg.NATS.Streams.Replicas); err != nil {
 		return err
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(pipeline.PubAckTimeout))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}

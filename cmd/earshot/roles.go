@@ -281,7 +281,7 @@ func sourcePlatform(s NamedSource) string {
 // connectShares spreads the connector instances over the running `earshot
 // connect` replicas (pipeline.Shares): each instance polls its feed or
 // query in one replica at a time, and a dead replica's instances are
-// taken over within connect.lease_ttl. (`earshot run` runs them all itself.)
+// taken over within connect.lease_ttl of its death. (`earshot run` runs them all itself.)
 func connectShares(ctx context.Context, cfg *Config, in *infra, sources []NamedSource, matcher pipeline.Matcher) (*pipeline.Shares, error) {
 	kv, err := pipeline.EnsureKeyValue(ctx, in.js, connectBucketConfig(cfg))
 	if err != nil {

@@ -23,8 +23,9 @@ import (
 // ZooKeeper is a standalone ZooKeeper server process (Debian's zookeeper
 // package, run with java), for ClickHouse replication.
 type ZooKeeper struct {
-	Port int
-	cmd  *exec.Cmd
+	Port   int
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // ZooKeeperJar is where Debian's zookeeper package puts the server.
@@ -61,7 +62,9 @@ func StartZooKeeper(t testing.TB, dir string) *ZooKeeper {
 	if err := zk.cmd.Start(); err != nil {
 		t.Fatalf("start ZooKeeper: %v", err)
 	}
-	t.Cleanup(func() { _ = syscall.Kill(-zk.cmd.Process.Pid, syscall.SIGKILL); _ = zk.cmd.Wait() })
+	zk.exited = make(chan struct{})
+	go func() { _ = zk.cmd.Wait(); close(zk.exited) }()
+	t.Cleanup(func() { _ = syscall.Kill(-zk.cmd.Process.Pid, syscall.SIGKILL); <-zk.exited })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if serving(zk.Port) {

@@ -186,6 +186,30 @@ func startLocalLocked(ctx context.Context, dir string, argv []string, opts Local
 
 var errPortInUse = errors.New("port in use")
 
+// runLocked starts cmd from the calling goroutine's OS thread, reports the
+// start's error on started and waits for the child; ok is false when it
+// did not start.
+//
+// On Linux the parent-death signal (childSysProcAttr) fires when the
+// thread that forked the child ends, not the process. The Go runtime ends
+// a thread only when a goroutine locked to it returns still locked. So the
+// goroutine holds its thread while the child lives (no other goroutine can
+// lock it and end it under the child) and unlocks it before returning:
+// returning locked would end the thread and, with it, every other child
+// that any goroutine had forked from that thread before (a cluster test's
+// ZooKeeper, NATS servers and earshot roles died that way when one
+// ClickHouse replica was killed).
+func runLocked(cmd *exec.Cmd, started chan<- error) (waitErr error, ok bool) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cmd.Start(); err != nil {
+		started <- err
+		return nil, false
+	}
+	started <- nil
+	return cmd.Wait(), true
+}
+
 func startLocal(ctx context.Context, dir string, argv []string, ports localPorts, password string, opts LocalOptions) (*LocalServer, error) {
 	if err := writeLocalConfig(dir, ports, password); err != nil {
 		return nil, fmt.Errorf("start local clickhouse in %s: %w", dir, err)
@@ -217,20 +241,12 @@ func startLocal(ctx context.Context, dir string, argv []string, ports localPorts
 		logFrom:      logFrom,
 	}
 
-	// Start and wait on one goroutine locked to its OS thread: on Linux the
-	// parent-death signal fires when the thread that forked the child ends,
-	// and the Go runtime ends a thread only when a locked goroutine returns,
-	// which this one does only after the child has exited.
 	started := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
+		if waitErr, ok := runLocked(cmd, started); ok {
+			s.waitErr = waitErr
+			close(s.exited)
 		}
-		started <- nil
-		s.waitErr = cmd.Wait()
-		close(s.exited)
 	}()
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start local clickhouse %s: %w", argv[0], err)
