@@ -129,6 +129,11 @@ func TestEndToEndCommunityPlatformsToClickHouse(t *testing.T) {
 
 	if got := count(in); got != n {
 		t.Errorf("rows = %d; want %d (each item once, nothing lost, nothing duplicated)", got, n)
+		// Which ids have more than one row, and how the rows differ.
+		for _, r := range queryStrings(t, in, "SELECT concat(id, ' collected_at=', toString(collected_at), ' ingested_at=', toString(ingested_at), ' likes=', toString(likes), ' replies=', toString(replies), ' edited_at=', toString(edited_at), ' text=', substring(text, 1, 40)) FROM "+db+
+			".mentions WHERE id IN (SELECT id FROM "+db+".mentions GROUP BY id HAVING count() > 1) ORDER BY id, collected_at") {
+			t.Logf("  row: %s", r)
+		}
 	}
 	stored := queryStrings(t, in, "SELECT id FROM "+db+".mentions FINAL ORDER BY id")
 	have := map[string]bool{}
