@@ -63,7 +63,7 @@ func TestDemoSurgeFeedReleasesOverTime(t *testing.T) {
 	}
 	calm0, surge0, _, _ := count()
 	if surge0 != 0 || calm0 < 150 {
-		t.Fatalf("at start: %d surge items, %d calm ones; want none and three hours of history", surge0, calm0)
+		t.Fatalf("at start: %d surge items, %d calm ones; want none and a day of history", surge0, calm0)
 	}
 	now = start.Add(2 * time.Minute)
 	calm1, surge1, langs, platforms := count()

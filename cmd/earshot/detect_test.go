@@ -45,7 +45,7 @@ func detectConfig(t *testing.T, dataDir string, ch clickhouse.Config) *Config {
 			// traffic: the live-only rule (enrich/detect
 			// TestBacklogAlertsOnlyWhatIsLive) is off.
 			"live_within": "-1s",
-			"detector": map[string]any{"warmup": "30m"},
+			"detector":    map[string]any{"warmup": "30m"},
 		},
 	}
 	return parseTestConfig(t, "detect-e2e.yaml", doc)
