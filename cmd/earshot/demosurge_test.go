@@ -63,7 +63,7 @@ func TestDemoSurgeFeedReleasesOverTime(t *testing.T) {
 	}
 	calm0, surge0, _, _ := count()
 	if surge0 != 0 || calm0 < 150 {
-		t.Fatalf("at start: %d surge items, %d calm ones; want none and a day of history", surge0, calm0)
+		t.Fatalf("at start: %d surge items, %d calm ones; want none and twelve hours of history", surge0, calm0)
 	}
 	now = start.Add(2 * time.Minute)
 	calm1, surge1, langs, platforms := count()
@@ -76,6 +76,13 @@ func TestDemoSurgeFeedReleasesOverTime(t *testing.T) {
 	now = start.Add(time.Hour)
 	if _, surge2, _, _ := count(); surge2 <= surge1 {
 		t.Errorf("an hour in: %d surge items; want the tail too (more than %d)", surge2, surge1)
+	}
+	// Every item, history included, fits in one fetch of the rss connector.
+	now = start.Add(24 * time.Hour)
+	for _, p := range demoSurgePlatforms {
+		if n := len(getFeed(t, s, "/surge/"+p+".json").Items); n > rss.DefaultMaxItems {
+			t.Errorf("/surge/%s.json holds %d items; the rss connector reads %d per fetch", p, n, rss.DefaultMaxItems)
+		}
 	}
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/surge/myspace.json", nil))
