@@ -113,11 +113,12 @@
 // are the weak folds: labelled bursts no larger than routine ones, and
 // many unlabelled spikes (15 false alarms on FB).
 //
-// Cost (go test -bench 'Observe|Checkpoint' -count=3 on a shared 2-core
-// machine, load average 18 to 24): one bucket costs 11 to 20 µs
-// (BenchmarkObserve), about 250 to 480 times the 41 to 64 ns of the
-// mean + 3σ baseline in the same runs (BenchmarkObserveBaseline); most of
-// it is the hourly rebuild of the seasonal profile. A checkpoint after six weeks is 23.8 KB (state-bytes),
+// Cost (go test -bench 'Observe|Checkpoint' -count=2 on a shared 2-core
+// machine, load average 1.6): one bucket costs 6.9 to 7.3 µs
+// (BenchmarkObserve), about 330 times the 21.5 ns of the mean + 3σ
+// baseline in the same runs (BenchmarkObserveBaseline); at load average
+// 18 to 24 it was 11 to 24 µs. Most of it is the hourly rebuild of the
+// seasonal profile. A checkpoint after six weeks is 23.8 KB (state-bytes),
 // most of it the six weeks of hourly history behind that profile.
 //
 // Reproduce with
