@@ -24,9 +24,11 @@ import (
 // The demo's surge: a product complaint (Acme Brew kettles switching on by
 // themselves after a firmware update) that spreads across platforms and
 // languages a little after `earshot demo` starts. demosurge/surge.json
-// holds it with offsets from the demo's start: calm chatter from three
-// hours before (so the detector has history) to ninety minutes after, and
-// the surge from 30 s in. Each platform's items are a JSON Feed at
+// holds it with offsets from the demo's start: calm chatter from twelve
+// hours before (so the detector has history, and has learnt the calm
+// level as normal: three hours of it beside the sparse two-week corpus
+// looked like a ramp on every platform series) to ninety minutes after,
+// and the surge from 30 s in. Each platform's items are a JSON Feed at
 // /surge/<platform>.json, and an item appears there only once its offset
 // has passed, as a real feed's would.
 

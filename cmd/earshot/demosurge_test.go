@@ -63,7 +63,7 @@ func TestDemoSurgeFeedReleasesOverTime(t *testing.T) {
 	}
 	calm0, surge0, _, _ := count()
 	if surge0 != 0 || calm0 < 150 {
-		t.Fatalf("at start: %d surge items, %d calm ones; want none and three hours of history", surge0, calm0)
+		t.Fatalf("at start: %d surge items, %d calm ones; want none and twelve hours of history", surge0, calm0)
 	}
 	now = start.Add(2 * time.Minute)
 	calm1, surge1, langs, platforms := count()
@@ -77,6 +77,13 @@ func TestDemoSurgeFeedReleasesOverTime(t *testing.T) {
 	if _, surge2, _, _ := count(); surge2 <= surge1 {
 		t.Errorf("an hour in: %d surge items; want the tail too (more than %d)", surge2, surge1)
 	}
+	// Every item, history included, fits in one fetch of the rss connector.
+	now = start.Add(24 * time.Hour)
+	for _, p := range demoSurgePlatforms {
+		if n := len(getFeed(t, s, "/surge/"+p+".json").Items); n > rss.DefaultMaxItems {
+			t.Errorf("/surge/%s.json holds %d items; the rss connector reads %d per fetch", p, n, rss.DefaultMaxItems)
+		}
+	}
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/surge/myspace.json", nil))
 	if rec.Code != http.StatusNotFound {
@@ -84,13 +91,16 @@ func TestDemoSurgeFeedReleasesOverTime(t *testing.T) {
 	}
 }
 
-// TestDemoSurgeRaisesExplainedAlert runs deploy/demo.yaml's detect settings
-// and surge connectors against the surge feeds, as if the demo had started
-// 40 minutes ago: the surge raises an alert explained by its hashtag, in
+// TestDemoSurgeRaisesExplainedAlert runs deploy/demo.yaml (its detect
+// settings, per-platform series included, and every connector) against
+// the demo's feeds, as if the demo had started 40 minutes ago: the
+// two-week corpus and the surge's history arrive in one burst and raise
+// no alert, the surge raises an alert explained by its hashtag, in
 // ClickHouse, on alerts.> and in the demo's printed hints, and its
 // resolved event follows.
 func TestDemoSurgeRaisesExplainedAlert(t *testing.T) {
-	feeds := httptest.NewServer(withDemoSurge(http.FileServer(http.FS(rss.DemoFeeds())), time.Now().Add(-40*time.Minute)))
+	start := time.Now().Add(-40 * time.Minute) // see live_within below
+	feeds := httptest.NewServer(withDemoSurge(http.FileServer(http.FS(rss.DemoFeedsAt(start))), start))
 	defer feeds.Close()
 	raw, err := os.ReadFile("../../deploy/demo.yaml")
 	if err != nil {
@@ -108,7 +118,7 @@ func TestDemoSurgeRaisesExplainedAlert(t *testing.T) {
 	var conns []any
 	for _, c := range doc["connectors"].([]any) {
 		m := c.(map[string]any)
-		if !strings.HasPrefix(m["name"].(string), "demo-surge-") {
+		if !strings.HasPrefix(m["name"].(string), "demo-") {
 			continue
 		}
 		for i, f := range m["feeds"].([]any) {
@@ -116,10 +126,19 @@ func TestDemoSurgeRaisesExplainedAlert(t *testing.T) {
 		}
 		conns = append(conns, m)
 	}
-	if len(conns) < 3 {
-		t.Fatalf("deploy/demo.yaml has %d demo-surge connectors; want one per surge platform", len(conns))
+	if len(conns) < 7 {
+		t.Fatalf("deploy/demo.yaml has %d demo connectors; want the corpus's and one per surge platform", len(conns))
 	}
 	doc["connectors"] = conns
+	// The clock runs 40 minutes ahead: what the demo judges live at its
+	// start (the buckets that ended live_within before it), this run judges
+	// 40 minutes later.
+	det := doc["detect"].(map[string]any)
+	live, err := time.ParseDuration(det["live_within"].(string))
+	if err != nil {
+		t.Fatalf("deploy/demo.yaml detect.live_within: %v", err)
+	}
+	det["live_within"] = (live + 40*time.Minute).String()
 	cfg := parseTestConfig(t, "demo.yaml", doc)
 	db := ch.Database
 
@@ -143,6 +162,14 @@ func TestDemoSurgeRaisesExplainedAlert(t *testing.T) {
 	}
 	if len(firing) == 0 || len(resolved) == 0 {
 		t.Fatalf("alerts %+v, resolved %+v; want both", firing, resolved)
+	}
+	// The surge starts 30 s in (demosurge/surge.json): an alert on an
+	// earlier bucket is the startup burst mistaken for news.
+	onset := start.Add(30 * time.Second).Truncate(time.Minute)
+	for _, f := range firing {
+		if f.BucketStart.Before(onset) {
+			t.Errorf("startup false alarm: %s %s of %s/%s at %v, before the surge (%v)", f.Severity, f.Kind, f.Topic, f.Platform, f.BucketStart, onset)
+		}
 	}
 	a := firing[0]
 	var named bool

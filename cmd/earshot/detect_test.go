@@ -41,7 +41,11 @@ func detectConfig(t *testing.T, dataDir string, ch clickhouse.Config) *Config {
 			"resolutions": []string{"1m"}, "grace": "10s", "reorder": "500ms",
 			// The test never waits for the wall clock to close buckets.
 			"idle_after": "1h", "lease_ttl": "2s",
-			"detector": map[string]any{"warmup": "30m"},
+			// It replays hours of traffic at once, standing for live
+			// traffic: the live-only rule (enrich/detect
+			// TestBacklogAlertsOnlyWhatIsLive) is off.
+			"live_within": "-1s",
+			"detector":    map[string]any{"warmup": "30m"},
 		},
 	}
 	return parseTestConfig(t, "detect-e2e.yaml", doc)

@@ -37,6 +37,17 @@ type Config struct {
 	// before the newest mention close anyway (default 1h), which bounds
 	// the open buckets, and so the checkpoint, during a fast backlog.
 	ReorderSpan time.Duration `yaml:"reorder_span"`
+	// LiveWithin: a bucket that ends more than this before it is judged
+	// (wall clock) is history, not news: a backlog replayed at start or a
+	// connector catching up after an outage. Its series learn from it as
+	// from any other bucket, so no blind hour follows, but it raises no
+	// alert (earshot_detect_alerts_muted_total counts those it would have
+	// raised) and holds back no later one. Default 1h: a live bucket is
+	// judged within its resolution's grace plus the connectors' polling
+	// delay, minutes; an hour leaves room for slow polls and a short
+	// enrich backlog while a catch-up after a longer outage stays quiet.
+	// A negative value turns the rule off (every bucket may alert).
+	LiveWithin time.Duration `yaml:"live_within"`
 	// Upstream is the durable consumer on stream MENTIONS whose backlog
 	// means "not idle, only behind" (default "enrich"; "-" disables the
 	// check).
@@ -189,6 +200,7 @@ const (
 	DefaultIdleAfter    = 2 * time.Minute
 	DefaultReorder      = 10 * time.Second
 	DefaultReorderSpan  = time.Hour
+	DefaultLiveWithin   = time.Hour
 	DefaultUpstream     = "enrich"
 	DefaultMaxPlatforms = 32
 	DefaultCorrelate    = time.Hour
@@ -225,6 +237,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ReorderSpan == 0 {
 		c.ReorderSpan = DefaultReorderSpan
+	}
+	if c.LiveWithin == 0 {
+		c.LiveWithin = DefaultLiveWithin
 	}
 	if c.Upstream == "" {
 		c.Upstream = DefaultUpstream
@@ -300,6 +315,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReorderSpan < 0 || c.ReorderSpan > 24*time.Hour {
 		bad("reorder_span", "%s must be between 0 and 24h", c.ReorderSpan)
+	}
+	if c.LiveWithin > 0 && c.LiveWithin < c.Grace {
+		bad("live_within", "%s must be at least grace (%s), or negative to turn the rule off", c.LiveWithin, c.Grace)
 	}
 	if c.MaxPlatforms < 0 || c.MaxPlatforms > 256 {
 		bad("max_platforms", "%d must be in [0, 256]", c.MaxPlatforms)

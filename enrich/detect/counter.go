@@ -344,7 +344,11 @@ func (c *Counter) Close(upTo, detectedAt time.Time) ([]Observation, []Alert, err
 			if !s.last.IsZero() && !b.Start.After(s.last) {
 				continue
 			}
-			res, err := s.det.Observe(b.Start, b.Count, b.Negative)
+			observe := s.det.Observe
+			if c.cfg.LiveWithin > 0 && detectedAt.Sub(b.Start.Add(s.id.Resolution)) > c.cfg.LiveWithin {
+				observe = s.det.ObserveMuted // history: learnt from, never paged on
+			}
+			res, err := observe(b.Start, b.Count, b.Negative)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%w: series %s bucket %s: %w", ErrDetector, s.key, b.Start.Format(time.RFC3339), err))
 				continue

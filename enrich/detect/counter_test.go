@@ -357,6 +357,9 @@ func TestSurgeResolvesOnce(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	cfg := testConfig()
 	cfg.Resolutions = []time.Duration{time.Minute, 5 * time.Minute}
+	// Five hours judged at one wall clock stand for a live stream here:
+	// the live-only rule (TestBacklogAlertsOnlyWhatIsLive) is off.
+	cfg.LiveWithin = -1
 	tr := newTraffic(2)
 	surgeAt := now.Add(-150 * time.Minute)
 	ms := tr.steady(now.Add(-5*time.Hour), surgeAt)

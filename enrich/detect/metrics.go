@@ -21,6 +21,7 @@ type Metrics struct {
 	NegativeBaseline *prometheus.GaugeVec   // earshot_topic_negative_share_baseline
 	Alerts           *prometheus.CounterVec // earshot_alerts_total
 	Resolved         *prometheus.CounterVec // earshot_alerts_resolved_total
+	Muted            *prometheus.CounterVec // earshot_detect_alerts_muted_total
 	EventOpen        *prometheus.GaugeVec   // earshot_topic_event_open
 	Mentions         *prometheus.CounterVec // earshot_detect_mentions_total
 	Leader           prometheus.Gauge       // earshot_detect_leader
@@ -50,6 +51,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Alerts emitted (published on alerts.<kind>), by kind, topic and platform."}, []string{"kind", "topic", "platform"}),
 		Resolved: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_alerts_resolved_total",
 			Help: "Alerted events that ended, the series back at its baseline (published on alerts.resolved), by the event's kind, topic and platform."}, []string{"kind", "topic", "platform"}),
+		Muted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_detect_alerts_muted_total",
+			Help: "Buckets that would have alerted but ended more than detect.live_within before they were judged (a backlog): learnt from, not alerted on; by kind, topic and platform."}, []string{"kind", "topic", "platform"}),
 		EventOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "earshot_topic_event_open",
 			Help: "1 while the series has an alerted event not yet resolved, else 0."}, seriesLabels),
 		Mentions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "earshot_detect_mentions_total",
@@ -72,6 +75,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.NegativeBaseline = register(reg, m.NegativeBaseline)
 	m.Alerts = register(reg, m.Alerts)
 	m.Resolved = register(reg, m.Resolved)
+	m.Muted = register(reg, m.Muted)
 	m.EventOpen = register(reg, m.EventOpen)
 	m.Mentions = register(reg, m.Mentions)
 	m.Leader = register(reg, m.Leader)
@@ -109,6 +113,13 @@ func (m *Metrics) observe(o Observation) {
 		open = 1
 	}
 	m.EventOpen.WithLabelValues(l...).Set(open)
+}
+
+// closed counts what a newly judged bucket adds to the counters.
+func (m *Metrics) closed(o Observation) {
+	if o.Result.Muted {
+		m.Muted.WithLabelValues(o.Result.Kind, o.Series.Topic, o.Series.Platform).Inc()
+	}
 }
 
 // standby clears what only a leader reports.

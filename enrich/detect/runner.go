@@ -437,6 +437,7 @@ func (r *Runner) step(ctx context.Context, log *slog.Logger, cfg Config, ls *lea
 	}
 	for _, o := range obs {
 		r.m.observe(o)
+		r.m.closed(o)
 	}
 	if r.crashAt == "before-publish" && len(alerts) > 0 {
 		return errCrash

@@ -19,12 +19,12 @@ type Config struct {
 	// 0.5: a robust z of exactly what is needed, see Result.ZNeeded).
 	Threshold float64 `json:"threshold"`
 	// ZAlert is the least robust z-score with which a spike or a negative
-	// surge can alert (default 7: the z is on a variance-stabilised,
+	// surge can alert (default 6.5: the z is on a variance-stabilised,
 	// overdispersion-corrected scale where social volume routinely reaches
 	// 3-5 in one bucket).
 	ZAlert float64 `json:"z_alert"`
 	// ZWindow is the least z with which a ramp or a drop (a window sum
-	// against its seasonal expectation) can alert (default 5: window sums
+	// against its seasonal expectation) can alert (default 4.5: window sums
 	// are smoother than single buckets, and their negative-binomial
 	// dispersion already absorbs the day-to-day wobble).
 	ZWindow float64 `json:"z_window"`
@@ -93,7 +93,7 @@ type Config struct {
 
 	// Cooldown is how long after an alert another alert of the same family
 	// (spike and ramp are one) is held back, unless its z-score is
-	// Escalation times the last one's (default 48h, 2): one page per
+	// Escalation times the last one's (default 24h, 2): one page per
 	// event, another when it doubles.
 	Cooldown   time.Duration `json:"cooldown"`
 	Escalation float64       `json:"escalation"`
@@ -118,8 +118,8 @@ func DefaultConfig() Config {
 	return Config{
 		Bucket:             5 * time.Minute,
 		Threshold:          0.5,
-		ZAlert:             7,
-		ZWindow:            5,
+		ZAlert:             6.5,
+		ZWindow:            4.5,
 		LevelWindow:        2 * time.Hour,
 		ScaleHalfLife:      6 * time.Hour,
 		DispersionHalfLife: 24 * time.Hour,
@@ -137,7 +137,7 @@ func DefaultConfig() Config {
 		Rarity:             48 * time.Hour,
 		WindowRarity:       8 * time.Hour,
 		RarityHalfLife:     96 * time.Hour,
-		Cooldown:           48 * time.Hour,
+		Cooldown:           24 * time.Hour,
 		Escalation:         2,
 		Hold:               24 * time.Hour,
 		ResolveAfter:       time.Hour,

@@ -45,6 +45,10 @@ type Result struct {
 	// Alert is true when Score >= Threshold, the detector is warm, and no
 	// event it already alerted on holds it back (Config.Hold).
 	Alert bool `json:"alert"`
+	// Muted is true when the bucket would have alerted but was observed
+	// with ObserveMuted (history, not news): Alert is false, and it opened
+	// no event and started no cooldown.
+	Muted bool `json:"muted,omitempty"`
 	// Severity of an alert: SeverityWarning, or SeverityCritical when z
 	// reached twice ZNeeded; "" without an alert.
 	Severity string `json:"severity,omitempty"`
@@ -116,6 +120,8 @@ const maxEvent = 7 * 24 * time.Hour
 type Detector struct {
 	cfg Config
 	st  state
+
+	muted bool // within ObserveMuted
 
 	// derived, rebuilt from st
 	profile   [hoursPerWeek]float64
@@ -330,10 +336,22 @@ func (d *Detector) Observe(t time.Time, count, negative float64) (Result, error)
 			missing = 0
 		}
 		for i := int64(1); i <= missing; i++ {
-			d.step(d.st.Last.Add(d.cfg.Bucket), 0, 0)
+			d.step(d.st.Last.Add(d.cfg.Bucket), 0, 0, d.muted)
 		}
 	}
-	return d.step(t, count, negative), nil
+	return d.step(t, count, negative, d.muted), nil
+}
+
+// ObserveMuted is Observe for a bucket that is history rather than news
+// (a backlog replayed long after the fact): the detector learns from it
+// as from any other, but it cannot alert. A bucket that would have
+// alerted returns Muted instead, and opens no event and starts no
+// cooldown, so the same story still pages if it is still going on when
+// the buckets are live again.
+func (d *Detector) ObserveMuted(t time.Time, count, negative float64) (Result, error) {
+	d.muted = true
+	defer func() { d.muted = false }()
+	return d.Observe(t, count, negative)
 }
 
 // yesterday returns, while the seasonal profile is not built yet, the
@@ -469,7 +487,7 @@ func robustUpdate(scale, e, alpha float64, n int64) float64 {
 	return scale + alpha*(a-scale)
 }
 
-func (d *Detector) step(t time.Time, y, neg float64) Result {
+func (d *Detector) step(t time.Time, y, neg float64, muted bool) Result {
 	c := d.cfg
 	st := &d.st
 	st.Last = t
@@ -625,7 +643,9 @@ func (d *Detector) step(t time.Time, y, neg float64) Result {
 		// Within Hold of an event's first alert, only an escalation pages.
 		held = math.Abs(bestZ) < c.Escalation*ev.Z
 	}
-	if best >= c.Threshold && res.Warm && !held {
+	if best >= c.Threshold && res.Warm && !held && muted {
+		res.Muted = true
+	} else if best >= c.Threshold && res.Warm && !held {
 		res.Alert = true
 		f := family(bestKind)
 		st.AlertAt[f], st.AlertZ[f] = t, res.Z

@@ -480,3 +480,61 @@ func TestLongGapKeepsProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveMuted: a burst observed muted (a backlog) does not alert,
+// says it would have, and starts no cooldown or event: the same burst
+// repeated an hour later, live, pages. The muted buckets still teach the
+// baseline: the live verdicts equal those of a detector fed every bucket
+// unmuted, except for what the muted alert would have held back.
+func TestObserveMuted(t *testing.T) {
+	series := synth(5, 9, 20, func(i int, o *obs) {
+		switch i {
+		case warm + 100:
+			o.count += 300
+		case warm + 112: // an hour later, as big
+			o.count += 300
+		}
+	})
+	d, err := NewDetector(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewDetector(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range series {
+		observe := d.Observe
+		if i <= warm+100 {
+			observe = d.ObserveMuted
+		}
+		r, err := observe(o.t, o.count, o.negative)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rr, err := ref.Observe(o.t, o.count, o.negative)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case i == warm+100:
+			if r.Alert || !r.Muted || r.Event != nil {
+				t.Errorf("muted burst: alert %v muted %v event %v; want muted, no alert, no event", r.Alert, r.Muted, r.Event)
+			}
+			if !rr.Alert {
+				t.Fatalf("reference detector does not alert on the burst (z %.1f need %.1f)", rr.Z, rr.ZNeeded)
+			}
+		case i == warm+112:
+			if !r.Alert || r.Muted {
+				t.Errorf("live repeat after a muted burst: alert %v muted %v (z %.1f need %.1f); want an alert", r.Alert, r.Muted, r.Z, r.ZNeeded)
+			}
+			if rr.Alert {
+				t.Errorf("reference detector alerted twice within its cooldown")
+			}
+		case i < warm+100:
+			if r.Muted || r.Alert || r.Expected != rr.Expected {
+				t.Fatalf("bucket %d: muted %v alert %v expected %v vs %v; a quiet muted bucket must learn as an unmuted one", i, r.Muted, r.Alert, r.Expected, rr.Expected)
+			}
+		}
+	}
+}
