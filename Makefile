@@ -58,6 +58,7 @@ soak: deps
 # shards of two replicas; EARSHOT_CLUSTER_1X2=1 runs one shard on a smaller machine.
 cluster-test: deps test-deps
 	$(GO) test -tags clusterproof -run TestClusterProof -count=1 -timeout 20m -v ./cmd/earshot/
+	$(GO) test -tags clusterproof -run TestFullStreamOnR3ClusterFreesAcrossALeaderKill -count=1 -timeout 5m -v ./pipeline/
 
 # The Helm chart rendered by Helm's own engine (a separate Go module, so the
 # main module does not depend on Helm); the main module's tests check the

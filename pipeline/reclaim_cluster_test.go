@@ -1,3 +1,11 @@
+//go:build clusterproof
+
+// This test runs in `make cluster-test` (and so in CI), not in `make test`:
+// in two full `go test ./...` runs on a loaded machine no new MENTIONS
+// leader was seen within 60 s of the kill (alone, even beside CPU burners,
+// one is elected within milliseconds). The failure now says what the last
+// answer was.
+
 package pipeline_test
 
 import (
@@ -10,7 +18,6 @@ import (
 
 	"github.com/earshot-dev/earshot/internal/clustertest"
 	"github.com/earshot-dev/earshot/pipeline"
-	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 )
 
 // On a three-server cluster with R3 streams, a full MENTIONS pushes back,
@@ -42,10 +49,20 @@ func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Kill(leader)
-	pipelinetest.WaitFor(t, 60*time.Second, "a new MENTIONS leader", func() bool {
-		l, err := c.StreamLeader(ctx, js, pipeline.StreamMentions)
-		return err == nil && l != leader
-	})
+	var lastLeader int
+	var lastErr error
+	start := time.Now()
+	for {
+		lastLeader, lastErr = c.StreamLeader(ctx, js, pipeline.StreamMentions)
+		if lastErr == nil && lastLeader != leader {
+			break
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("no new MENTIONS leader 60s after node %d was killed: last answer leader %d, error %v", leader, lastLeader, lastErr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("new MENTIONS leader: node %d after %v", lastLeader, time.Since(start).Round(time.Millisecond))
 
 	const more = 400
 	conn := startConnector(ctx, pub, "r3more", more)
