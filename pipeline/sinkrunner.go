@@ -61,8 +61,9 @@ func (r *SinkRunner) EnsureConsumer(ctx context.Context) (jetstream.Consumer, er
 	return ensureConsumer(ctx, r.JS, StreamEnriched, r.Durable, SubjectEnrichedPrefix+">", c.Consumer, 2*c.BatchRows*c.Workers)
 }
 
-// Run processes until ctx is done; pending messages stay unacknowledged and
-// are redelivered after a restart.
+// Run processes until ctx is done. A write in flight is let finish, and
+// held messages written, within DrainTimeout; what is still not stored stays
+// unacknowledged and is redelivered after a restart.
 func (r *SinkRunner) Run(ctx context.Context) error {
 	cons, err := r.EnsureConsumer(ctx)
 	if err != nil {
