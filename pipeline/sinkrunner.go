@@ -61,8 +61,9 @@ func (r *SinkRunner) EnsureConsumer(ctx context.Context) (jetstream.Consumer, er
 	return ensureConsumer(ctx, r.JS, StreamEnriched, r.Durable, SubjectEnrichedPrefix+">", c.Consumer, 2*c.BatchRows*c.Workers)
 }
 
-// Run processes until ctx is done; pending messages stay unacknowledged and
-// are redelivered after a restart.
+// Run processes until ctx is done. A write in flight is let finish, and
+// held messages written, within DrainTimeout; what is still not stored stays
+// unacknowledged and is redelivered after a restart.
 func (r *SinkRunner) Run(ctx context.Context) error {
 	cons, err := r.EnsureConsumer(ctx)
 	if err != nil {
@@ -87,6 +88,13 @@ func (r *SinkRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.
 		bytes   int
 		first   time.Time
 	)
+	// A write in flight when the role stops is let finish: cut off, an
+	// INSERT the server had already committed would be written again by the
+	// drain below (or by the redelivery after a restart), two physical rows
+	// of one mention. wctx ends DrainTimeout after ctx, which bounds the
+	// whole stop.
+	wctx, cancelGrace := afterGrace(ctx, r.drainTimeout())
+	defer cancelGrace()
 	for ctx.Err() == nil {
 		wait := c.FlushInterval
 		if len(pending) > 0 {
@@ -135,7 +143,7 @@ func (r *SinkRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.
 		if len(pending) < c.BatchRows && bytes < c.BatchBytes && time.Since(first) < c.FlushInterval {
 			continue
 		}
-		if err := r.flush(ctx, log, pending, ms); err != nil {
+		if err := r.flush(ctx, wctx, log, pending, ms); err != nil {
 			break // ctx done: leave unacknowledged for redelivery
 		}
 		pending, ms, bytes = pending[:0], ms[:0], 0
@@ -143,9 +151,7 @@ func (r *SinkRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.
 	if len(pending) > 0 {
 		// Soft stop: try to store what is held within DrainTimeout; what is
 		// not stored stays unacknowledged and is redelivered after a restart.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.drainTimeout())
-		defer cancel()
-		if err := r.flush(dctx, log, pending, ms); err != nil {
+		if err := r.flush(wctx, wctx, log, pending, ms); err != nil {
 			log.Warn("stopping with unstored mentions; they will be redelivered", "count", len(pending), "err", err)
 		}
 	}
@@ -158,15 +164,45 @@ func (r *SinkRunner) drainTimeout() time.Duration {
 	return 10 * time.Second
 }
 
-func (r *SinkRunner) flush(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg, ms []*Mention) error {
+// afterGrace returns a context that ends grace after ctx ends (or when
+// the returned cancel is called).
+func afterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		done  bool
+	)
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			timer = time.AfterFunc(grace, cancel)
+		}
+	})
+	return g, func() {
+		unhook()
+		mu.Lock()
+		done = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
+// flush writes the batch and acknowledges it. Retries stop when ctx ends;
+// each write runs under wctx, which outlives ctx by the drain timeout.
+func (r *SinkRunner) flush(ctx, wctx context.Context, log *slog.Logger, msgs []jetstream.Msg, ms []*Mention) error {
 	start := time.Now()
 	r.Metrics.Received.WithLabelValues(stageSink).Add(float64(len(ms)))
 	r.Metrics.InFlight.WithLabelValues(stageSink).Add(float64(len(ms)))
 	defer r.Metrics.InFlight.WithLabelValues(stageSink).Sub(float64(len(ms)))
 	stop := keepAlive(msgs, r.Config.Consumer.AckWait/3)
 	var rejected []Rejection
-	err := retry(ctx, log, "write batch", func(ctx context.Context) error {
-		err := r.Sink.Write(ctx, ms)
+	err := retry(ctx, log, "write batch", func(context.Context) error {
+		err := r.Sink.Write(wctx, ms)
 		var pw PartialWrite
 		if errors.As(err, &pw) {
 			rejected = pw.Rejections()
@@ -185,7 +221,7 @@ func (r *SinkRunner) flush(ctx context.Context, log *slog.Logger, msgs []jetstre
 		}
 		skip[rj.Index] = true
 		r.Metrics.Errors.WithLabelValues(stageSink, "rejected").Inc()
-		if err := deadLetter(ctx, r.JS, stageSink, msgs[rj.Index], "rejected by store: "+rj.Reason, r.Metrics, "rejected"); err != nil {
+		if err := deadLetter(wctx, r.JS, stageSink, msgs[rj.Index], "rejected by store: "+rj.Reason, r.Metrics, "rejected"); err != nil {
 			// Not acknowledged either: it is redelivered and rejected again.
 			log.Warn("dead-letter", "err", err)
 		}
