@@ -258,16 +258,12 @@ func (rep *replica) counter(name string, labels ...string) float64 {
 	return sum
 }
 
-// consumerDone reports whether the detect consumer has no message pending.
+// consumerDone reports whether the consumer has acknowledged every message
+// of its stream (see pipelinetest.CaughtUp: NumPending can read 0 before
+// the consumer saw a burst just published).
 func consumerDone(t testing.TB, j *pipelinetest.JetStream, stream, durable string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := j.JS.Consumer(ctx, stream, durable)
-	if err != nil {
-		return false
-	}
-	info, err := c.Info(ctx)
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	t.Helper()
+	return j.CaughtUp(t, stream, durable)
 }
 
 // scenario is steady history for acme and zenith-free traffic, a surge,
@@ -439,6 +435,11 @@ func TestRunnerRestartWarm(t *testing.T) {
 		return consumerDone(t, j, pipeline.StreamEnriched, DefaultDurable)
 	})
 	first.stop(t)
+	// Every history mention was acknowledged, so checkpointed before: the
+	// first replica counted each once.
+	if n := first.counter("earshot_detect_mentions_total", "outcome", "counted"); n != float64(len(history)) {
+		t.Fatalf("the first replica counted %v before its stop; want the %d of the history", n, len(history))
+	}
 	second := startReplica(t, j, "second", nil, "")
 	publishEnriched(t, j.JS, surge)
 	pipelinetest.WaitFor(t, 30*time.Second, "the surge's alert", func() bool { return len(streamAlerts(t, j)) > 0 })
