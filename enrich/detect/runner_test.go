@@ -258,6 +258,12 @@ func (rep *replica) counter(name string, labels ...string) float64 {
 	return sum
 }
 
+// lostLead reports whether the replica lost its leadership while running
+// (a lease not renewed in time on a loaded machine, a fenced checkpoint).
+func lostLead(rep *replica) bool {
+	return rep.counter("earshot_stage_errors_total", "stage", stage, "type", "leadership") > 0
+}
+
 // consumerDone reports whether the consumer has acknowledged every message
 // of its stream (see pipelinetest.CaughtUp: NumPending can read 0 before
 // the consumer saw a burst just published).
@@ -436,8 +442,11 @@ func TestRunnerRestartWarm(t *testing.T) {
 	})
 	first.stop(t)
 	// Every history mention was acknowledged, so checkpointed before: the
-	// first replica counted each once.
-	if n := first.counter("earshot_detect_mentions_total", "outcome", "counted"); n != float64(len(history)) {
+	// first replica counted each once (the metric counts a mention again
+	// only when a leadership lost on a loaded machine dropped the count
+	// with the batch it had not checkpointed).
+	if n := first.counter("earshot_detect_mentions_total", "outcome", "counted"); n < float64(len(history)) ||
+		n > float64(len(history)) && !lostLead(first) {
 		t.Fatalf("the first replica counted %v before its stop; want the %d of the history", n, len(history))
 	}
 	second := startReplica(t, j, "second", nil, "")
@@ -449,7 +458,8 @@ func TestRunnerRestartWarm(t *testing.T) {
 	if n := len(streamAlerts(t, j)); n != 1 {
 		t.Errorf("stream ALERTS holds %d alerts; want 1", n)
 	}
-	if n := second.counter("earshot_detect_mentions_total", "outcome", "counted"); n != float64(len(surge)) {
+	if n := second.counter("earshot_detect_mentions_total", "outcome", "counted"); n < float64(len(surge)) ||
+		n > float64(len(surge)) && !lostLead(second) {
 		t.Errorf("the restarted replica counted %v; want the %d new mentions only", n, len(surge))
 	}
 }
