@@ -228,12 +228,7 @@ func TestEnrichRunnerIsolatesFailuresAndDeadLettersGarbage(t *testing.T) {
 		return true
 	})
 	pipelinetest.WaitFor(t, 10*time.Second, "raw messages acknowledged", func() bool {
-		c, err := js.JS.Consumer(ctx, pipeline.StreamMentions, "enrich")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+		return js.CaughtUp(t, pipeline.StreamMentions, "enrich")
 	})
 	if v := testutil.ToFloat64(metrics.DeadLettered.WithLabelValues("enrich", "decode")); v != 1 {
 		t.Errorf("dead-lettered metric = %v; want 1", v)
@@ -273,7 +268,6 @@ func (s *flakySink) snapshot() map[string]int {
 
 func TestSinkRunnerRetriesUntilStoredAndAcksAfter(t *testing.T) {
 	js := pipelinetest.StartJetStream(t)
-	ctx := context.Background()
 	const n = 2500
 	var batch []*pipeline.Mention
 	for i := 0; i < n; i++ {
@@ -304,12 +298,7 @@ func TestSinkRunnerRetriesUntilStoredAndAcksAfter(t *testing.T) {
 		Config: pipeline.SinkConfig{BatchRows: 1000, FlushInterval: 100 * time.Millisecond}}
 	runInBackground(t, r.Run)
 	pipelinetest.WaitFor(t, 30*time.Second, "all mentions stored and acked", func() bool {
-		c, err := js.JS.Consumer(ctx, pipeline.StreamEnriched, "sink")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumAckPending == 0 && info.NumPending == 0 && len(sink.snapshot()) == n
+		return js.CaughtUp(t, pipeline.StreamEnriched, "sink") && len(sink.snapshot()) == n
 	})
 	for id, c := range sink.snapshot() {
 		if c != 1 {
@@ -361,12 +350,7 @@ func TestSinkRunnerDeadLettersRejectedMentionsAndAcksTheRest(t *testing.T) {
 		Config: pipeline.SinkConfig{FlushInterval: 50 * time.Millisecond}}
 	runInBackground(t, r.Run)
 	pipelinetest.WaitFor(t, 10*time.Second, "consumer drained", func() bool {
-		c, err := js.JS.Consumer(ctx, pipeline.StreamEnriched, "sink")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+		return js.CaughtUp(t, pipeline.StreamEnriched, "sink")
 	})
 	sink.mu.Lock()
 	stored := strings.Join(slices.Sorted(slices.Values(sink.stored)), ",")

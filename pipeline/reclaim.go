@@ -85,7 +85,10 @@ func Reclaim(ctx context.Context, js jetstream.JetStream, stream string) (Reclai
 		if !holds(ci) {
 			continue
 		}
-		f := consumerFloor(ci, last)
+		f, err := consumerFloor(ctx, st, ci, last)
+		if err != nil {
+			return r, fmt.Errorf("reclaim %s: consumer %s: %w", stream, ci.Name, err)
+		}
 		if !held || f < floor {
 			floor, held = f, true
 			r.Holder, r.Behind = ci.Name, ci.NumPending+uint64(ci.NumAckPending)
@@ -128,14 +131,40 @@ func holds(ci *jetstream.ConsumerInfo) bool {
 
 // consumerFloor is the highest stream sequence at or below which ci needs
 // no message any more. last is the stream's last sequence read before ci:
-// a consumer with nothing pending and nothing unacknowledged has
-// acknowledged (or never wanted) every message up to it, even when its
-// floor lags because its filter skips the newest messages.
-func consumerFloor(ci *jetstream.ConsumerInfo, last uint64) uint64 {
-	if ci.NumPending == 0 && ci.NumAckPending == 0 && ci.NumRedelivered == 0 {
-		return max(ci.AckFloor.Stream, last)
+// a consumer with nothing unacknowledged whose ack floor is at or past the
+// last message of its filter has acknowledged (or never wanted) every
+// message up to last, even when its floor lags because its filter skips
+// the newest messages.
+//
+// NumPending == 0 does not prove that: the server keeps it as a running
+// count fed by a queue apart from the store, so right after a burst of
+// PubAcks (when a publisher finds the stream full and reclaims) it can
+// read 0 for messages the consumer was never delivered. The last matching
+// message, read from the store after last, cannot lag.
+func consumerFloor(ctx context.Context, st jetstream.Stream, ci *jetstream.ConsumerInfo, last uint64) (uint64, error) {
+	if ci.NumAckPending != 0 || ci.NumRedelivered != 0 || ci.NumPending != 0 || ci.AckFloor.Stream >= last {
+		return ci.AckFloor.Stream, nil
 	}
-	return ci.AckFloor.Stream
+	filters := append([]string(nil), ci.Config.FilterSubjects...)
+	if ci.Config.FilterSubject != "" {
+		filters = append(filters, ci.Config.FilterSubject)
+	}
+	if len(filters) == 0 {
+		return ci.AckFloor.Stream, nil // every message is its: the floor is exact
+	}
+	for _, f := range filters {
+		m, err := st.GetLastMsgForSubject(ctx, f)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("last message on %s: %w", f, err)
+		}
+		if m.Sequence > ci.AckFloor.Stream {
+			return ci.AckFloor.Stream, nil // a message it wants is not acknowledged
+		}
+	}
+	return last, nil
 }
 
 // publishReclaiming publishes ms to the stream behind prefix; while the

@@ -76,12 +76,7 @@ func runSink(t *testing.T, js *pipelinetest.JetStream, sink pipeline.Sink, m *pi
 
 func sinkIdle(t *testing.T, js *pipelinetest.JetStream) func() bool {
 	return func() bool {
-		c, err := js.JS.Consumer(context.Background(), pipeline.StreamEnriched, "sink")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+		return js.CaughtUp(t, pipeline.StreamEnriched, "sink")
 	}
 }
 
