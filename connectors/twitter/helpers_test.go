@@ -138,32 +138,6 @@ func assertNoViolations(t *testing.T, fake *xfake.Server) {
 	}
 }
 
-// memCursors is an in-memory CursorStore.
-type memCursors struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (c *memCursors) Get(_ context.Context, key string) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[key]
-	if !ok {
-		return nil, pipeline.ErrNoCursor
-	}
-	return v, nil
-}
-
-func (c *memCursors) Put(_ context.Context, key string, v []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string][]byte{}
-	}
-	c.m[key] = append([]byte(nil), v...)
-	return nil
-}
-
 func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
