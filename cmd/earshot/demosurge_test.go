@@ -149,7 +149,9 @@ func TestDemoSurgeRaisesExplainedAlert(t *testing.T) {
 	defer cancel()
 	go announceSurge(ctx, in, out)
 
-	pipelinetest.WaitFor(t, 90*time.Second, "the surge's alert and its resolution stored", func() bool {
+	// Usually about 15 s after the start; under load the resolution has taken
+	// longer than 90 s (cause not found: see the release notes).
+	pipelinetest.WaitFor(t, 4*time.Minute, "the surge's alert and its resolution stored", func() bool {
 		return queryCount(t, in, "SELECT count() FROM "+db+".alerts FINAL WHERE status = 'resolved'") > 0
 	})
 	var firing, resolved []detect.Alert

@@ -46,7 +46,11 @@ func TestStopDuringAnInsertStoresEachMentionOnce(t *testing.T) {
 		"nats":       map[string]any{"embedded": map[string]any{"port": -1}},
 		"clickhouse": chConfigMap(ch),
 		"topics":     []map[string]any{{"id": "acme", "query": "acme"}},
-		"sink":       map[string]any{"flush_interval": "100ms"},
+		// A mention fetched but not stored when a role stops is redelivered
+		// after ack_wait (1m by default): short here, so the last run
+		// drains within the wait below.
+		"sink":       map[string]any{"flush_interval": "100ms", "consumer": map[string]any{"ack_wait": "5s"}},
+		"enrich":     map[string]any{"consumer": map[string]any{"ack_wait": "5s"}},
 		"connectors": []map[string]any{},
 	})
 	r := roles{enrich: true, sink: true, embedded: true,
