@@ -5,7 +5,7 @@ CONFIG   ?= deploy/earshot.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: all build deps test-deps run demo test race soak cluster-test chart-render chart-check vet fmt-check bench bench-e2e fuzz fuzz-short clean
+.PHONY: all build deps test-deps run demo test race soak cluster-test stream-cluster-test chart-render chart-check vet fmt-check bench bench-e2e fuzz fuzz-short clean
 
 all: build
 
@@ -56,9 +56,13 @@ soak: deps
 # servers and roles under a steady stream; every mention must be stored
 # exactly once (a few minutes; not part of `make test`). ClickHouse is two
 # shards of two replicas; EARSHOT_CLUSTER_1X2=1 runs one shard on a smaller machine.
+# A full R3 stream freeing what its consumer acknowledged across a leader
+# kill (see pipeline/reclaim_cluster_test.go for why it is not in CI yet).
+stream-cluster-test: deps
+	$(GO) test -tags clusterproof -run TestFullStreamOnR3ClusterFreesAcrossALeaderKill -count=1 -timeout 5m -v ./pipeline/
+
 cluster-test: deps test-deps
 	$(GO) test -tags clusterproof -run TestClusterProof -count=1 -timeout 20m -v ./cmd/earshot/
-	$(GO) test -tags clusterproof -run TestFullStreamOnR3ClusterFreesAcrossALeaderKill -count=1 -timeout 5m -v ./pipeline/
 
 # The Helm chart rendered by Helm's own engine (a separate Go module, so the
 # main module does not depend on Helm); the main module's tests check the

@@ -1,10 +1,11 @@
 //go:build clusterproof
 
-// This test runs in `make cluster-test` (and so in CI), not in `make test`:
-// in two full `go test ./...` runs on a loaded machine no new MENTIONS
-// leader was seen within 60 s of the kill (alone, even beside CPU burners,
-// one is elected within milliseconds). The failure now says what the last
-// answer was.
+// Run by `make stream-cluster-test`, in neither `make test` nor CI: it
+// failed in two loaded full `go test ./...` runs (no new MENTIONS leader
+// within 60 s of the kill) and once alone in CI, where its 3-minute
+// context ran out before the kill (the fill or the take stalled about two
+// minutes); alone it otherwise passes in 12-20 s, even beside CPU burners.
+// The cause is not found; the phase times are logged for the next failure.
 
 package pipeline_test
 
@@ -35,7 +36,9 @@ func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
 		FilterSubject: pipeline.SubjectRawPrefix + ">", DeliverPolicy: jetstream.DeliverAllPolicy})
 	pub := pipeline.NewRawPublisher(js, nil)
 
+	began := time.Now()
 	n, err := fillStream(t, pub, "r3")
+	t.Logf("filled after %v", time.Since(began).Round(time.Millisecond))
 	if !errors.Is(err, pipeline.ErrStreamFull) {
 		t.Fatalf("Publish on a full R3 stream = %v; want ErrStreamFull", err)
 	}
@@ -44,6 +47,7 @@ func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
 		received[id]++
 	}
 
+	t.Logf("took the %d after %v", n, time.Since(began).Round(time.Millisecond))
 	leader, err := c.StreamLeader(ctx, js, pipeline.StreamMentions)
 	if err != nil {
 		t.Fatal(err)
