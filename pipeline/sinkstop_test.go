@@ -117,11 +117,6 @@ func TestSinkRunnerStopDuringAWriteStoresTheBatchOnce(t *testing.T) {
 	sink.mu.Unlock()
 	// Acknowledged: a restart redelivers nothing to write again.
 	pipelinetest.WaitFor(t, 10*time.Second, "every message acknowledged", func() bool {
-		c, err := js.JS.Consumer(context.Background(), pipeline.StreamEnriched, "sink")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+		return js.CaughtUp(t, pipeline.StreamEnriched, "sink")
 	})
 }

@@ -25,20 +25,29 @@ func (j *JetStream) CaughtUp(t testing.TB, stream, durable string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := j.JS.Consumer(ctx, stream, durable)
+	ok, err := ConsumerCaughtUp(ctx, j.JS, stream, durable)
 	if err != nil {
-		return false
+		t.Logf("CaughtUp(%s, %s): %v", stream, durable, err)
+	}
+	return ok
+}
+
+// ConsumerCaughtUp is CaughtUp on any JetStream context. A consumer that
+// does not exist (yet) is not caught up, and is no error.
+func ConsumerCaughtUp(ctx context.Context, js jetstream.JetStream, stream, durable string) (bool, error) {
+	c, err := js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return false, nil
 	}
 	info, err := c.Info(ctx)
 	if err != nil || info.NumAckPending != 0 {
-		return false
+		return false, nil
 	}
-	last, err := LastSeq(ctx, j.JS, stream, info.Config.FilterSubject, info.Config.FilterSubjects...)
+	last, err := LastSeq(ctx, js, stream, info.Config.FilterSubject, info.Config.FilterSubjects...)
 	if err != nil {
-		t.Logf("CaughtUp(%s, %s): %v", stream, durable, err)
-		return false
+		return false, err
 	}
-	return info.AckFloor.Stream >= last
+	return info.AckFloor.Stream >= last, nil
 }
 
 // LastSeq is the sequence of the last message of stream on any of the
