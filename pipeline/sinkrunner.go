@@ -165,29 +165,13 @@ func (r *SinkRunner) drainTimeout() time.Duration {
 }
 
 // afterGrace returns a context that ends grace after ctx ends (or when
-// the returned cancel is called).
+// the returned cancel is called). A timer still running after cancel only
+// cancels again, which is harmless.
 func afterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
 	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var (
-		mu    sync.Mutex
-		timer *time.Timer
-		done  bool
-	)
-	unhook := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done {
-			timer = time.AfterFunc(grace, cancel)
-		}
-	})
+	unhook := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
 	return g, func() {
 		unhook()
-		mu.Lock()
-		done = true
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
 		cancel()
 	}
 }
