@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,23 @@ func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 		t.Fatalf("browser: %s: %v", what, err)
 	}
 	return v
+}
+
+// textOf waits up to 10 s for the text of the element sel to be want and
+// returns the last text read ("" while sel matches nothing). The console
+// redraws a list when a live update arrives, so a node read once may be
+// replaced the next moment: each read queries the page afresh.
+func textOf(t *testing.T, ctx context.Context, sel, want string) string {
+	t.Helper()
+	expr := `(() => { const e = document.querySelector(` + strconv.Quote(sel) + `); return e ? e.textContent.trim() : ""; })()`
+	var got string
+	for end := time.Now().Add(10 * time.Second); ; {
+		got = get(t, ctx, "read "+sel, chromedp.Evaluate[string](expr))
+		if got == want || time.Now().After(end) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // screenshot takes a picture of the page. With EARSHOT_UPDATE_SCREENSHOTS=1
@@ -189,7 +207,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	card := fmt.Sprintf(`#queue-list .card[data-id="%s"]`, target)
 	do(t, ctx, "claim", chromedp.SetValue(`#me`, "ann"), fire("#me", "change"),
 		chromedp.Click(card+` button[data-action=claim]`), chromedp.WaitVisible(card+`[data-state=claimed]`))
-	if chip := get(t, ctx, "read the claim", chromedp.Text(card+` [data-role=state]`)); chip != "claimed by ann" {
+	if chip := textOf(t, ctx, card+` [data-role=state]`, "claimed by ann"); chip != "claimed by ann" {
 		t.Errorf("claimed card says %q; want \"claimed by ann\"", chip)
 	}
 	do(t, ctx, "answer", chromedp.SendKeys(card+` textarea`, "replied on Mastodon with the 4.2.1 fix"),
@@ -213,7 +231,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	do(t, ctx, "show answered", chromedp.SetValue(`select[data-filter=state]`, "done"), fire("select[data-filter=state]", "change"),
 		chromedp.WaitVisible(card+`[data-state=answered]`))
-	if chip := get(t, ctx, "read the answer", chromedp.Text(card+` [data-role=state]`)); chip != "answered by ann" {
+	if chip := textOf(t, ctx, card+` [data-role=state]`, "answered by ann"); chip != "answered by ann" {
 		t.Errorf("after a restart the answered card says %q; want \"answered by ann\"", chip)
 	}
 

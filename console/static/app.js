@@ -117,12 +117,19 @@ function renderQueueBar(root) {
   root.append(bar, h('div', { class: 'summary', id: 'queue-summary' }), h('div', { id: 'queue-list' }));
 }
 
+// queueLoads numbers the queue's loads: a filter change, an action and a
+// live update can each start one, and only the newest may draw, so a slow
+// answer for the old filter never replaces the list of the new one.
+let queueLoads = 0;
+
 async function loadQueue() {
   const p = new URLSearchParams({ order: queue.order, state: queue.state });
   for (const k of ['topic', 'platform', 'lang']) if (queue[k]) p.set(k, queue[k]);
   const list = $('#queue-list');
+  const mine = ++queueLoads;
   try {
     const data = await api('/api/queue?' + p);
+    if (mine !== queueLoads) return;
     const target = ago(data.target_seconds);
     $('#queue-summary').replaceChildren(queue.state === 'open'
       ? h('span', {}, `${fmtN(data.total)} waiting for a response · `, h('b', { class: 'overdue' }, `${fmtN(data.overdue)} past the ${target} target`))
@@ -130,6 +137,7 @@ async function loadQueue() {
     if (queue.state === 'open') $('#queue-count').textContent = data.overdue ? fmtN(data.overdue) : '';
     list.replaceChildren(...(data.items.length ? data.items.map(queueRow) : [h('div', { class: 'empty' }, 'Nothing waiting. 🎉')]));
   } catch (e) {
+    if (mine !== queueLoads) return;
     list.replaceChildren(h('div', { class: 'empty' }, 'Could not load the queue: ' + e.message));
   }
 }
