@@ -378,8 +378,8 @@ func (d *Detector) yesterday(t time.Time) float64 {
 // its baseline: no bucket away from it (a bucket's robust z over awayZ,
 // under -awayZ for a drop, the negative share's z over awayZ for a
 // negative surge) for Config.ResolveAfter,
-// and the ramp window's z back within 2 (above -1 for a drop), or the
-// event older than maxEvent.
+// and, for an event a ramp or drop opened, the ramp window's z back within
+// 2 (above -1 for a drop), or the event older than maxEvent.
 func (d *Detector) trackEvent(res *Result, mu, zSpike, zRamp float64, haveRamp bool, zNeg float64, haveNeg, haveLevel bool) {
 	st := &d.st
 	t := res.Time
@@ -415,6 +415,17 @@ func (d *Detector) trackEvent(res *Result, mu, zSpike, zRamp float64, haveRamp b
 			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Negative, t, res.NegativeBaseline*res.Count
 		}
 		back = !haveNeg || zNeg < 1
+	case KindSpike:
+		// A spike is judged bucket by bucket, and so is its end. The ramp
+		// window still holds the spike's own mentions for RampWindow after
+		// it, so waiting for that window would resolve a ten-minute burst
+		// hours late, or later still when the series' long-term level is
+		// near 0 (a sparse history).
+		away = haveLevel && zSpike > awayZ
+		if res.Count > ev.Peak {
+			ev.Peak, ev.PeakAt, ev.PeakExpected = res.Count, t, mu
+		}
+		back = true
 	default:
 		away = haveLevel && zSpike > awayZ
 		if res.Count > ev.Peak {

@@ -107,3 +107,33 @@ func TestEventSurvivesRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestSpikeResolvesAfterResolveAfter: a burst that dies down within
+// minutes resolves once the series has been calm for ResolveAfter, not
+// hours later while the ramp window still holds the burst's own mentions.
+func TestSpikeResolvesAfterResolveAfter(t *testing.T) {
+	cfg := DefaultConfig()
+	at := warm + 100
+	series := synth(11, 10, 20, func(i int, o *obs) {
+		switch {
+		case i == at:
+			o.count += 150
+		case i > at && i <= at+2:
+			o.count += 40
+		}
+	})
+	rs := run(t, cfg, series)
+	if rs[at].Kind != KindSpike || !rs[at].Alert {
+		t.Fatalf("bucket %d: %+v; want the burst's spike alert", at, rs[at])
+	}
+	for i := at + 1; i < len(rs); i++ {
+		if rs[i].Resolved {
+			ev := rs[i].Event
+			if d := series[i].t.Sub(ev.Last); d < cfg.ResolveAfter || d > cfg.ResolveAfter+30*time.Minute {
+				t.Errorf("resolved %s after the last bucket away from the baseline; want about ResolveAfter (%s)", d, cfg.ResolveAfter)
+			}
+			return
+		}
+	}
+	t.Fatalf("the spike's event never resolved (%d buckets after it)", len(rs)-at)
+}
