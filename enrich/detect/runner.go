@@ -556,22 +556,23 @@ func (r *Runner) checkpoint(ctx context.Context, log *slog.Logger, counter *Coun
 }
 
 // upstreamIdle reports whether the enrich consumer has nothing left for
-// ENRICHED: then a quiet input is silence, not lag.
+// ENRICHED: then a quiet input is silence, not lag. It asks the consumer's
+// ack floor, not NumPending, which can read 0 right after a burst of
+// PubAcks (pipeline.ConsumerCaughtUp): a false "idle" would move event time
+// to the wall clock and make the burst late.
 func (r *Runner) upstreamIdle(ctx context.Context, cfg Config) bool {
 	if cfg.Upstream == "-" {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	c, err := r.JS.Consumer(ctx, pipeline.StreamMentions, cfg.Upstream)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if _, err := r.JS.Consumer(ctx, pipeline.StreamMentions, cfg.Upstream); errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return true
-	}
-	if err != nil {
+	} else if err != nil {
 		return false
 	}
-	info, err := c.Info(ctx)
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	ok, err := pipeline.ConsumerCaughtUp(ctx, r.JS, pipeline.StreamMentions, cfg.Upstream)
+	return err == nil && ok
 }
 
 // fetch pulls up to n messages, waiting at most wait. The deadline is on
