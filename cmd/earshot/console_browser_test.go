@@ -197,8 +197,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	marks := get(t, ctx, "count highlights", chromedp.Evaluate[int](`document.querySelectorAll('#queue-list mark').length`))
 	overdue := get(t, ctx, "count overdue", chromedp.Evaluate[int](`document.querySelectorAll('#queue-list .chip.waited.late').length`))
-	if marks == 0 || overdue != len(late) {
-		t.Errorf("queue shows %d highlighted spans and %d overdue flags; want highlights and the %d older than the 1h target flagged", marks, overdue, len(late))
+	// A complaint may cross the 1h mark while the page loads: the flags
+	// count those late before the page was read and at most those late after.
+	lateAfter := queryStrings(t, in, "SELECT id FROM "+db+".mentions FINAL WHERE needs_response AND created_at < now() - 3600")
+	if marks == 0 || overdue < len(late) || overdue > len(lateAfter) {
+		t.Errorf("queue shows %d highlighted spans and %d overdue flags; want highlights and the complaints older than the 1h target flagged (%d before the page was read, %d after)", marks, overdue, len(late), len(lateAfter))
 	}
 	screenshot(t, ctx, "console-queue.png")
 
