@@ -173,14 +173,20 @@ func TestDemoSurgeRaisesExplainedAlert(t *testing.T) {
 			t.Errorf("startup false alarm: %s %s of %s/%s at %v, before the surge (%v)", f.Severity, f.Kind, f.Topic, f.Platform, f.BucketStart, onset)
 		}
 	}
-	a := firing[0]
+	// Every alert has samples and a severity; the surge's hashtag explains
+	// at least one (a series whose baseline never saw the topic, such as
+	// firmware's, may be explained first by its language or terms).
 	var named bool
-	for _, m := range a.Explanation.Top {
-		named = named || (m.Field == "hashtag" && m.Value == "acmebrewfail")
+	for _, a := range firing {
+		for _, m := range a.Explanation.Top {
+			named = named || (m.Field == "hashtag" && m.Value == "acmebrewfail")
+		}
+		if len(a.SampleIDs) == 0 || a.Severity == "" {
+			t.Errorf("alert %s %s of %s/%s: samples %v, severity %q; want samples and a severity", a.Kind, a.ID, a.Topic, a.Platform, a.SampleIDs, a.Severity)
+		}
 	}
-	if !named || len(a.SampleIDs) == 0 || a.Severity == "" {
-		t.Errorf("first alert %s %s of %s/%s: explanation %+v, samples %v, severity %q; want #acmebrewfail named, samples and a severity",
-			a.Kind, a.ID, a.Topic, a.Platform, a.Explanation.Top, a.SampleIDs, a.Severity)
+	if !named {
+		t.Errorf("no alert of %d names #acmebrewfail among what moved", len(firing))
 	}
 	var events = map[string]bool{}
 	for _, f := range firing {
