@@ -86,6 +86,8 @@ func main() {
 	sents := flag.Bool("sentences", model.DefaultOptions().Sentences, "also the binned lexicon compounds of the most negative, most positive and last sentence")
 	seeds := flag.Bool("seedwords", true, "also the seed words of the seven other languages (seedwords.go) as examples")
 	phrases := flag.Bool("phrases", true, "also the signal scorer's phrases and words as examples")
+	epochs := flag.Int("epochs", 0, "epochs (default: the shipped or the grid's)")
+	lr := flag.Float64("lr", 0, "AdaGrad learning rate (default: the shipped or the grid's)")
 	vnat := flag.String("vnat", "", "true or false: whether the VADER rows keep their class frequencies (default: the shipped one; with -cv, the grid's)")
 	vw := flag.Float64("vw", -1, "the VADER training rows' weight (default: the shipped one; with -cv, the grid's)")
 	flag.Parse()
@@ -108,6 +110,20 @@ func main() {
 			grid[i].VW = float32(*vw)
 		}
 		chosen.VW = float32(*vw)
+	}
+	for i := range grid {
+		if *epochs > 0 {
+			grid[i].Epochs = *epochs
+		}
+		if *lr > 0 {
+			grid[i].LR = float32(*lr)
+		}
+	}
+	if *epochs > 0 {
+		chosen.Epochs = *epochs
+	}
+	if *lr > 0 {
+		chosen.LR = float32(*lr)
 	}
 	if *vnat != "" {
 		for i := range grid {
