@@ -5,10 +5,11 @@
 //	go run ./enrich/sentiment/internal/train -cv        # also picks hyper-parameters by 3-fold CV
 //
 // It is seeded and single-threaded, so the same data and flags give the same
-// bytes. Hyper-parameters are chosen by 3-fold cross-validation over the
-// training rows, scored together with the development (even) rows of the
-// VADER rating sets (-cv prints every point); the held-out SemEval split,
-// xlmt_val, GoEmotions dev and the odd VADER rows are never read here.
+// bytes. It also trains on the training documents of the VADER rating sets
+// (evaldata.VADERParts). Hyper-parameters are chosen by 3-fold
+// cross-validation over the training rows (-cv prints every point); the
+// held-out SemEval split, xlmt_val, GoEmotions dev and the VADER sets'
+// development and held-out rows are never read here.
 package main
 
 import (
