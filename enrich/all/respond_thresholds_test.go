@@ -20,10 +20,10 @@ import (
 // compound: at or below -0.3 a complaint, at or above +0.5 a veto on a
 // complaint cue. The model's answer is a label and its probability, so the
 // stage now asks for the label with at least a confidence, chosen on the
-// development (even) rows of the three VADER rating sets, which no model
-// was trained on and no reported figure uses (the trainer's
-// cross-validation scores its grid on them, and the lexicon scorer was
-// tuned on them):
+// development rows of the three VADER rating sets (evaldata.PartDev: the
+// even rows of the documents the model never trained on), which no model
+// was trained on and no reported figure uses (the lexicon scorer was tuned
+// on the even rows):
 //
 //   - complaint_confidence is the smallest (in steps of 0.01) at which the
 //     negative label is at least as precise as the old cut-off was on the
@@ -56,8 +56,9 @@ func TestRespondThresholds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		parts := evaldata.VADERParts(f, rs)
 		for i, r := range rs {
-			if i%2 != 0 { // odd rows are held out for the reported figures
+			if parts[i] != evaldata.PartDev { // neither trained on nor reported
 				continue
 			}
 			p := m.Predict(r.Text, "en")

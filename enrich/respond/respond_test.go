@@ -85,7 +85,7 @@ func TestNeedsResponse(t *testing.T) {
 		{"topic question", "post", "kim", "en", "Does anyone know where to buy the Rocket 3 in Canada", nil, acme, nil, true},
 		{"topic complaint cue", "post", "kim", "en", "The acme app crashed again during checkout", nil, acme, nil, true},
 		{"topic, negative, first person", "post", "kim", "en", "This is exactly why I left Acme", nil, acme, neg(0.8), true},
-		{"negative but unsure, by handle", "post", "sue", "en", "@acme the new logo is so ugly", acme, nil, neg(0.5), false},
+		{"negative but unsure, by handle", "post", "sue", "en", "@acme the new logo is so ugly", acme, nil, neg(0.36), false},
 		{"a complaint cue, mildly positive", "post", "rick", "en", "Thanks @acme, but the app still doesn't work", acme, nil, pos(0.45), true},
 		{"a question, very positive", "post", "hanna", "en", "Love it @acme! When will it ship to Canada?", acme, nil, pos(0.95), true},
 		{"a complaint cue, negative", "post", "rick", "en", "@acme worst update ever, everything is broken", acme, nil, neg(0.95), true},
@@ -113,7 +113,7 @@ func TestNeedsResponse(t *testing.T) {
 		// Sarcasm reads positive to the model: a complaint phrase counts
 		// unless the positive label is very sure.
 		{"sarcastic complaint (positive 0.69)", "post", "kim", "en", "oh great, the acme app crashed AGAIN during checkout. love that for me. never again.", nil, acme, pos(0.69), true},
-		{"fault fixed, praised (model unsure: negative 0.48)", "post", "ben", "en", "My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, neg(0.48), false},
+		{"fault fixed, praised (model unsure: positive 0.37)", "post", "ben", "en", "My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!", []string{"acmesupport"}, acme, pos(0.37), false},
 		{"other brand handle", "post", "joe", "en", "@initech why is the app down", []string{"initech"}, nil, nil, false},
 	}
 	for _, tt := range tests {

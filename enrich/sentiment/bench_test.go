@@ -1,6 +1,8 @@
 package sentiment
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/jonreiter/govader"
@@ -53,13 +55,50 @@ func BenchmarkScore(b *testing.B) {
 	c.Stop(b)
 }
 
-// BenchmarkModel is the learned model's Predict (lexicon signals included).
-func BenchmarkModel(b *testing.B) {
-	posts := benchPosts(b)
+// benchModel is the embedded model, or the weights file that
+// EARSHOT_SENTIMENT_WEIGHTS names (to compare two builds of the weights).
+func benchModel(b *testing.B) *Model {
+	if path := os.Getenv("EARSHOT_SENTIMENT_WEIGHTS"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := LoadModel(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return m
+	}
 	m, err := DefaultModel()
 	if err != nil {
 		b.Fatal(err)
 	}
+	return m
+}
+
+// articles joins consecutive posts into texts of about 1 KB.
+func articles(posts []string) []string {
+	var out []string
+	for start := range posts {
+		var sb strings.Builder
+		for i := start; sb.Len() < 1000; i++ {
+			sb.WriteString(posts[i%len(posts)])
+			sb.WriteString(" ")
+		}
+		out = append(out, strings.TrimSpace(sb.String()))
+	}
+	return out
+}
+
+// BenchmarkModel is the learned model's Predict (lexicon signals included).
+func BenchmarkModel(b *testing.B) { benchPredict(b, benchPosts(b)) }
+
+// BenchmarkModelArticles is Predict on ~1 KB texts (comments joined), to
+// read beside BenchmarkModel: the cost should grow gently with length.
+func BenchmarkModelArticles(b *testing.B) { benchPredict(b, articles(benchPosts(b))) }
+
+func benchPredict(b *testing.B, posts []string) {
+	m := benchModel(b)
 	b.ReportAllocs()
 	c := stagetest.StartCPU(b)
 	for i := 0; i < b.N; i++ {

@@ -1,10 +1,11 @@
 //go:build knownmisses
 
-// Two of the four English demo posts of issue 9, with the label a person
-// gives them. The shipped model labels them wrong (MODEL.md, known
+// One of the four English demo posts of issue 9, with the label a person
+// gives it. The shipped model labels it wrong (MODEL.md, known
 // limitations), so this test is behind a build tag and fails (the other
-// two, "Returned my #AcmeAero …" and "Brew lid popped open …", are right
-// now and in regression_test.go):
+// three, "Returned my #AcmeAero …", "Brew lid popped open …" and "… Acme
+// replaced the whole set … you rock!", are right now and in
+// regression_test.go):
 //
 //	go test -tags knownmisses -run TestDemoPosts -v ./enrich/sentiment
 package sentiment
@@ -21,8 +22,6 @@ func TestDemoPosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []struct{ text, lang, want string }{
-		{"My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!",
-			"en", pipeline.SentimentPositive},
 		{"Reminder that the original #AcmePulse is the subject of a class action about recording after the wake word. Mute button is your friend.",
 			"en", pipeline.SentimentNegative},
 	} {

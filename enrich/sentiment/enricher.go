@@ -18,7 +18,7 @@ const StageName = "sentiment"
 const Version = "linear-" + WeightsDigest
 
 // WeightsDigest is the first 12 hex digits of the SHA-256 of weights.bin.gz.
-const WeightsDigest = "1d630b1be4ce"
+const WeightsDigest = "46c5ad09e07c"
 
 func init() { stageenv.Register(StageName, 30, DefaultConfig, New) }
 

@@ -8,8 +8,8 @@ import (
 )
 
 // regressionPosts are posts of issue 9 (and the README's examples) with the
-// label a person gives them. Two of the issue's four English demo posts are
-// here; the model still gets the other two wrong (demo_posts_test.go,
+// label a person gives them. Three of the issue's four English demo posts
+// are here; the model still gets the fourth wrong (demo_posts_test.go,
 // MODEL.md).
 var regressionPosts = []struct {
 	text, lang, want string
@@ -26,6 +26,13 @@ var regressionPosts = []struct {
 	// it is ironically glad of (the sentence-level lexicon features).
 	{"Brew lid popped open mid-boil and splashed my hand. Not badly hurt, but I'm done with this kettle. Glad there's a recall now.",
 		"en", pipeline.SentimentNegative},
+	// Issue 9's demo post: a fault, then a quick replacement and praise.
+	{"My Aero Pro case hinge broke after 4 months. Acme replaced the whole set in 3 days, no questions asked. Impressed. @AcmeSupport you rock!",
+		"en", pipeline.SentimentPositive},
+	// Short posts whose one sentiment word the seed words teach
+	// (internal/train/seedwords.go).
+	{"Merci pour la réponse rapide, tout fonctionne !", "fr", pipeline.SentimentPositive},
+	{"الخدمة ممتازة شكرا", "ar", pipeline.SentimentPositive},
 	{"The Aero Pro is awesome", "en", pipeline.SentimentPositive},
 	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", pipeline.SentimentNegative},
 	// With the language undetermined, a post is still scored.

@@ -28,21 +28,23 @@ func TestEmbeddedWeights(t *testing.T) {
 	}
 }
 
-// recorded are the embedded model's answers when it was trained.
+// recorded are the embedded model's answers when it was trained (not
+// always the right ones: "yaar ye phone bahut bekar hai" is a complaint, and
+// the model calls it positive by a hair; see MODEL.md, Hindi).
 var recorded = []struct {
 	text, lang, label string
 	score             float64
 }{
 	{"I love my new Aero Pro, best buds ever!", "en", "positive", 0.992},
-	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", "negative", -0.948},
-	{"The keynote was fine I guess. Nothing we didn't already know.", "en", "neutral", 0.037},
-	{"Die neue #Acme Home App ist eine Katastrophe", "de", "negative", -0.427},
-	{"El pedido llegó tarde otra vez y nadie contestó el teléfono", "es", "neutral", -0.142},
-	{"Merci pour la réponse rapide, tout fonctionne !", "fr", "neutral", 0.248},
-	{"Che bello, finalmente è arrivato 😍", "it", "positive", 0.835},
-	{"Péssimo atendimento, nunca mais compro", "pt", "negative", -0.430},
-	{"الخدمة ممتازة شكرا", "ar", "negative", -0.007},
-	{"yaar ye phone bahut bekar hai", "hi", "neutral", -0.038},
-	{"@acme https://t.co/x", "", "neutral", 0.119},
+	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", "negative", -0.930},
+	{"The keynote was fine I guess. Nothing we didn't already know.", "en", "neutral", 0.020},
+	{"Die neue #Acme Home App ist eine Katastrophe", "de", "negative", -0.585},
+	{"El pedido llegó tarde otra vez y nadie contestó el teléfono", "es", "neutral", -0.124},
+	{"Merci pour la réponse rapide, tout fonctionne !", "fr", "positive", 0.298},
+	{"Che bello, finalmente è arrivato 😍", "it", "positive", 0.805},
+	{"Péssimo atendimento, nunca mais compro", "pt", "negative", -0.412},
+	{"الخدمة ممتازة شكرا", "ar", "positive", 0.628},
+	{"yaar ye phone bahut bekar hai", "hi", "positive", 0.032},
+	{"@acme https://t.co/x", "", "neutral", 0.118},
 	{"", "", "neutral", 0.000},
 }

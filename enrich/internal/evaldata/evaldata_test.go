@@ -1,6 +1,7 @@
 package evaldata
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -101,5 +102,41 @@ func TestMetrics(t *testing.T) {
 	}
 	if a := c.Accuracy(); a != 0.5 {
 		t.Errorf("Accuracy = %v; want 0.5", a)
+	}
+}
+
+func TestVADERParts(t *testing.T) {
+	var rows []Rated
+	for d := 0; d < 40; d++ {
+		for s := 0; s < 3; s++ {
+			rows = append(rows, Rated{ID: fmt.Sprintf("%d_%d", d, s), Text: fmt.Sprintf("doc %d sentence %d", d, s)})
+		}
+	}
+	// A training document repeating a scored text.
+	parts := VADERParts("x.txt", rows)
+	var scoredDoc, trainDoc = -1, -1
+	docPart := map[string]bool{}
+	for i, r := range rows {
+		doc := strings.Split(r.ID, "_")[0]
+		train := parts[i] == PartTrain
+		if prev, ok := docPart[doc]; ok && prev != train {
+			t.Fatalf("document %s is split between training and scoring", doc)
+		}
+		docPart[doc] = train
+		switch {
+		case train:
+			trainDoc = i
+		case parts[i] == PartHeldOut && i%2 != 1, parts[i] == PartDev && i%2 != 0:
+			t.Errorf("row %d: part %d; held-out rows are the odd rows, development rows the even ones", i, parts[i])
+		default:
+			scoredDoc = i
+		}
+	}
+	if scoredDoc < 0 || trainDoc < 0 {
+		t.Fatalf("40 documents all in one half: %v", parts)
+	}
+	rows[trainDoc].Text = rows[scoredDoc].Text
+	if p := VADERParts("x.txt", rows)[trainDoc]; p != PartUnused {
+		t.Errorf("a training row repeating a scored text: part %d; want PartUnused", p)
 	}
 }

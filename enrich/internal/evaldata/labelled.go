@@ -25,6 +25,9 @@ const (
 	SourceXLMT       = "xlmt"
 	SourceSemEval    = "semeval"
 	SourceGoEmotions = "goemotions"
+	// SourceVADER: the training documents of the VADER rating sets
+	// (VADERParts), which the sentiment trainer reads beside sentiment-train.
+	SourceVADER = "vader"
 )
 
 // Languages are the eight languages of the multilingual sentiment data.

@@ -5,15 +5,17 @@
 //	go run ./enrich/sentiment/internal/train -cv        # also picks hyper-parameters by 3-fold CV
 //
 // It is seeded and single-threaded, so the same data and flags give the same
-// bytes. Hyper-parameters are chosen by 3-fold cross-validation over the
-// training rows, scored together with the development (even) rows of the
-// VADER rating sets (-cv prints every point); the held-out SemEval split,
-// xlmt_val, GoEmotions dev and the odd VADER rows are never read here.
+// bytes. It also trains on the training documents of the VADER rating sets
+// (evaldata.VADERParts). Hyper-parameters are chosen by 3-fold
+// cross-validation over the training rows (-cv prints every point); the
+// held-out SemEval split, xlmt_val, GoEmotions dev and the VADER sets'
+// development and held-out rows are never read here.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"log"
 	"math"
 	"math/rand/v2"
@@ -37,6 +39,12 @@ type hyper struct {
 	// threshold, so it is chosen on the same folds without retraining).
 	Neutral float32
 	Lex     float32 // loss weight of one lexicon-word example
+	// VW weighs the VADER rating sets' training rows relative to their
+	// size share (0: not trained on, only scored in cross-validation).
+	VW float32
+	// VNat: the VADER rows keep their sets' class frequencies (the other
+	// groups are class-balanced).
+	VNat bool
 }
 
 // opts are the feature options (-norm changes NormPow).
@@ -46,25 +54,29 @@ var opts = model.DefaultOptions()
 var neutralOffsets = []float32{0.25, 0, -0.25, -0.5}
 
 func (h hyper) String() string {
-	return fmt.Sprintf("epochs=%d lr=%g l2=%g mlw=%g lex=%g neutral=%g", h.Epochs, h.LR, h.L2, h.MLW, h.Lex, h.Neutral)
+	return fmt.Sprintf("epochs=%d lr=%g l2=%g mlw=%g lex=%g vw=%g vnat=%v neutral=%g", h.Epochs, h.LR, h.L2, h.MLW, h.Lex, h.VW, h.VNat, h.Neutral)
 }
 
 // chosen are the shipped hyper-parameters, picked by `-cv` (see the model card).
-var chosen = hyper{Epochs: 5, LR: 0.1, L2: 0, MLW: 3, Lex: 1, Neutral: 0}
+var chosen = hyper{Epochs: 5, LR: 0.1, L2: 0, MLW: 3, Lex: 1, Neutral: 0, VW: 2, VNat: true}
 
 // grid is what -cv searches (with every neutral offset). The shipped point
 // was chosen from a wider search recorded in MODEL.md (learning rate, lexicon
 // weight, feature norm).
 var grid = []hyper{
-	{Epochs: 5, LR: 0.2, MLW: 3, Lex: 1},
-	{Epochs: 5, LR: 0.2, MLW: 3, Lex: 5},
-	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1},
+	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1, VW: 0},
+	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1, VW: 1},
+	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1, VW: 2},
+	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1, VW: 4},
+	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1, VW: 1, VNat: true},
+	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1, VW: 2, VNat: true},
+	{Epochs: 5, LR: 0.1, MLW: 3, Lex: 1, VW: 4, VNat: true},
 }
 
 func main() {
 	out := flag.String("out", filepath.Join("enrich", "sentiment", "weights.bin.gz"), "weights file to write")
 	cv := flag.Bool("cv", false, "run 3-fold cross-validation over the grid and train with the best point")
-	exclude := flag.String("exclude", "", "comma-separated sources to leave out (xlmt, semeval, goemotions)")
+	exclude := flag.String("exclude", "", "comma-separated sources to leave out (xlmt, semeval, goemotions, vader)")
 	noLex := flag.Bool("no-lexicon", false, "leave out the VADER lexicon words as one-word examples")
 	seed := flag.Uint64("seed", 1, "shuffle seed")
 	norm := flag.Int("norm", int(model.DefaultOptions().NormPow), "feature norm exponent, in tenths")
@@ -73,7 +85,12 @@ func main() {
 	mlw := flag.Float64("mlw", -1, "with -cv: the non-English row weight of the grid (default: the grid's)")
 	bits := flag.Int("bits", int(model.DefaultOptions().Bits), "log2 of the number of hash buckets")
 	sents := flag.Bool("sentences", model.DefaultOptions().Sentences, "also the binned lexicon compounds of the most negative, most positive and last sentence")
+	seeds := flag.Bool("seedwords", true, "also the seed words of the seven other languages (seedwords.go) as examples")
 	phrases := flag.Bool("phrases", true, "also the signal scorer's phrases and words as examples")
+	epochs := flag.Int("epochs", 0, "epochs (default: the shipped or the grid's)")
+	lr := flag.Float64("lr", 0, "AdaGrad learning rate (default: the shipped or the grid's)")
+	vnat := flag.String("vnat", "", "true or false: whether the VADER rows keep their class frequencies (default: the shipped one; with -cv, the grid's)")
+	vw := flag.Float64("vw", -1, "the VADER training rows' weight (default: the shipped one; with -cv, the grid's)")
 	flag.Parse()
 	log.SetFlags(0)
 	opts.NormPow = uint8(*norm)
@@ -88,6 +105,32 @@ func main() {
 			grid[i].MLW = float32(*mlw)
 		}
 		chosen.MLW = float32(*mlw)
+	}
+	if *vw >= 0 {
+		for i := range grid {
+			grid[i].VW = float32(*vw)
+		}
+		chosen.VW = float32(*vw)
+	}
+	for i := range grid {
+		if *epochs > 0 {
+			grid[i].Epochs = *epochs
+		}
+		if *lr > 0 {
+			grid[i].LR = float32(*lr)
+		}
+	}
+	if *epochs > 0 {
+		chosen.Epochs = *epochs
+	}
+	if *lr > 0 {
+		chosen.LR = float32(*lr)
+	}
+	if *vnat != "" {
+		for i := range grid {
+			grid[i].VNat = *vnat == "true"
+		}
+		chosen.VNat = *vnat == "true"
 	}
 
 	dir, err := evaldata.Dir()
@@ -144,16 +187,34 @@ func main() {
 			groups = append(groups, "lexicon")
 		}
 	}
+	docs := make([]string, len(xs))
+	if !slices.Contains(skip, evaldata.SourceVADER) {
+		vx, vg, vd := vaderTrain(dir, lex)
+		xs, groups, docs = append(xs, vx...), append(groups, vg...), append(docs, vd...)
+	}
+	if *seeds {
+		for _, lang := range evaldata.Languages {
+			sw := seedWords[lang]
+			for _, w := range sw.pos {
+				xs = append(xs, model.Example{Text: w, Lang: lang, Lex: signals(lex, w), Label: model.Positive})
+				groups = append(groups, "lexicon")
+			}
+			for _, w := range sw.neg {
+				xs = append(xs, model.Example{Text: w, Lang: lang, Lex: signals(lex, w), Label: model.Negative})
+				groups = append(groups, "lexicon")
+			}
+		}
+	}
+	docs = append(docs, make([]string, len(xs)-len(docs))...)
 	log.Printf("training rows: %d (held out: %d SemEval tweets)", len(xs), len(c.SemEvalHeldOut))
 
 	h := chosen
 	if *cv {
-		dev = vaderDev(dir, lex)
 		best := -1.0
 		for _, g := range grid {
 			for _, d := range neutralOffsets {
 				g.Neutral = d
-				s := crossValidate(xs, groups, g, *seed)
+				s := crossValidate(xs, groups, docs, g, *seed)
 				log.Printf("cv %v: mean macro-F1 over groups %.4f", g, s)
 				if s > best {
 					best, h = s, g
@@ -163,8 +224,11 @@ func main() {
 		log.Printf("chosen by cv: %v", h)
 	}
 	weigh(xs, groups, h)
+	if h.VW == 0 {
+		skip = append(skip, evaldata.SourceVADER)
+	}
 	l := model.NewLearner(opts)
-	l.Train(xs, model.TrainConfig{Epochs: h.Epochs, LR: h.LR, L2: h.L2, Seed: *seed})
+	l.Train(trainable(xs), model.TrainConfig{Epochs: h.Epochs, LR: h.LR, L2: h.L2, Seed: *seed})
 	l.AddBias(model.Neutral, h.Neutral)
 	name := fmt.Sprintf("linear-hash%d-char%d-%d-norm%d/%s/seed%d/%v", opts.Bits, opts.MinN, opts.MaxN, opts.NormPow,
 		sourcesName(skip, *noLex), *seed, h)
@@ -193,7 +257,7 @@ func signals(s *sentiment.Scorer, text string) model.Lex {
 
 func sourcesName(skip []string, noLex bool) string {
 	var s []string
-	for _, src := range []string{evaldata.SourceXLMT, evaldata.SourceSemEval, evaldata.SourceGoEmotions} {
+	for _, src := range []string{evaldata.SourceXLMT, evaldata.SourceSemEval, evaldata.SourceGoEmotions, evaldata.SourceVADER} {
 		if !slices.Contains(skip, src) {
 			s = append(s, src)
 		}
@@ -227,30 +291,27 @@ func weigh(xs []model.Example, groups []string, h hyper) {
 		if g == "lexicon" {
 			w = h.Lex
 		}
+		if strings.HasPrefix(g, "vader-") {
+			if h.VNat {
+				w = 1
+			}
+			w *= h.VW
+		}
 		xs[i].Weight = w
 	}
 }
 
 // crossValidate trains on 2 of 3 folds and scores the third, for each fold,
 // and returns the mean over groups of the 3-class macro-F1.
-func crossValidate(all []model.Example, groups []string, h hyper, seed uint64) float64 {
+func crossValidate(all []model.Example, groups, docs []string, h hyper, seed uint64) float64 {
 	key := h
 	key.Neutral = 0
 	probs, ok := foldCache[key]
 	if !ok {
-		probs = foldProbs(all, groups, h, seed)
+		probs = foldProbs(all, groups, docs, h, seed)
 		foldCache = map[hyper][][model.NumClasses]float32{key: probs}
 	}
 	conf := map[string]*evaldata.Confusion{}
-	for i, x := range dev {
-		p := probs[len(all)+i]
-		p[model.Neutral] *= float32(math.Exp(float64(h.Neutral)))
-		g := "vader-dev-" + x.Lang
-		if conf[g] == nil {
-			conf[g] = &evaldata.Confusion{}
-		}
-		conf[g].Add(x.Label-1, argmax(p)-1)
-	}
 	for i, x := range all {
 		if groups[i] == "lexicon" {
 			continue // one-word examples, not a kind of post
@@ -273,21 +334,36 @@ func crossValidate(all []model.Example, groups []string, h hyper, seed uint64) f
 		f := conf[g].MacroF1(-1, 0, 1)
 		sum += f
 		fmt.Fprintf(&line, " %s=%.3f", g, f)
+		if *verbose {
+			log.Printf("cv %v: %s confusion [gold][pred] %v", h, g, *conf[g])
+		}
 	}
 	log.Printf("cv %v:%s", h, line.String())
 	return sum / float64(len(names))
 }
 
+var verbose = flag.Bool("v", false, "with -cv: print each group's confusion matrix")
+
 // foldCache holds the out-of-fold probabilities of the last grid point.
 var foldCache map[hyper][][model.NumClasses]float32
 
 // foldProbs trains on 2 of 3 folds and predicts the third, for each fold.
-func foldProbs(all []model.Example, groups []string, h hyper, seed uint64) [][model.NumClasses]float32 {
-	out := make([][model.NumClasses]float32, len(all)+len(dev))
+// Rows with a document (the VADER sets' reviews and editorials) are folded
+// by document, so no fold trains on one sentence of a review and scores the
+// next; a row of weight 0 is scored but never trained on.
+func foldProbs(all []model.Example, groups, docs []string, h hyper, seed uint64) [][model.NumClasses]float32 {
+	out := make([][model.NumClasses]float32, len(all))
 	const k = 3
 	// Folds by a seeded permutation: the source files are ordered (xlmt
 	// cycles through the labels), so i%k would put one label in one fold.
 	foldOf := rand.New(rand.NewPCG(seed, 7)).Perm(len(all))
+	for i, d := range docs {
+		if d != "" {
+			f := fnv.New32a()
+			fmt.Fprintf(f, "%d:%s", seed, d)
+			foldOf[i] = int(f.Sum32() % k)
+		}
+	}
 	for fold := 0; fold < k; fold++ {
 		var tr []model.Example
 		var trg []string
@@ -299,32 +375,33 @@ func foldProbs(all []model.Example, groups []string, h hyper, seed uint64) [][mo
 		}
 		weigh(tr, trg, h)
 		l := model.NewLearner(opts)
-		l.Train(tr, model.TrainConfig{Epochs: h.Epochs, LR: h.LR, L2: h.L2, Seed: seed})
+		l.Train(trainable(tr), model.TrainConfig{Epochs: h.Epochs, LR: h.LR, L2: h.L2, Seed: seed})
 		for i, x := range all {
 			if foldOf[i]%k != fold {
 				continue
 			}
 			out[i] = l.Predict(x.Text, x.Lang, x.Lex)
 		}
-		// The VADER development rows: the mean of the fold models.
-		for i, x := range dev {
-			p := l.Predict(x.Text, "en", x.Lex)
-			for c := range p {
-				out[len(all)+i][c] += p[c] / k
-			}
+	}
+	return out
+}
+
+// trainable leaves out the rows of weight 0.
+func trainable(xs []model.Example) []model.Example {
+	out := make([]model.Example, 0, len(xs))
+	for _, x := range xs {
+		if x.Weight > 0 {
+			out = append(out, x)
 		}
 	}
 	return out
 }
 
-// dev are the development rows of the VADER rating sets (even rows; the
-// odd rows are the held-out rows the quality report shows), scored in
-// cross-validation beside the out-of-fold training rows. Lang holds the
-// set's name.
-var dev []model.Example
-
-func vaderDev(dir string, lex *sentiment.Scorer) []model.Example {
-	var out []model.Example
+// vaderTrain returns the training rows of the VADER rating sets
+// (evaldata.PartTrain: whole documents; the other documents' rows are the
+// development and held-out rows, never read here), with their groups and
+// documents.
+func vaderTrain(dir string, lex *sentiment.Scorer) (xs []model.Example, groups, docs []string) {
 	for _, f := range []struct{ name, file string }{
 		{"movies", evaldata.VADERMovies}, {"amazon", evaldata.VADERAmazon}, {"nyt", evaldata.VADERNYT},
 	} {
@@ -332,13 +409,18 @@ func vaderDev(dir string, lex *sentiment.Scorer) []model.Example {
 		if err != nil {
 			log.Fatal(err)
 		}
+		parts := evaldata.VADERParts(f.file, rows)
 		for i, r := range rows {
-			if i%2 == 0 {
-				out = append(out, model.Example{Text: r.Text, Lang: f.name, Lex: signals(lex, r.Text), Label: r.Class() + 1})
+			if parts[i] != evaldata.PartTrain {
+				continue
 			}
+			doc, _, _ := strings.Cut(r.ID, "_")
+			xs = append(xs, model.Example{Text: r.Text, Lang: "en", Lex: signals(lex, r.Text), Label: r.Class() + 1})
+			groups = append(groups, "vader-"+f.name)
+			docs = append(docs, f.name+":"+doc)
 		}
 	}
-	return out
+	return xs, groups, docs
 }
 
 func argmax(p [model.NumClasses]float32) int {
