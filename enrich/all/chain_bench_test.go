@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jonreiter/govader"
 
 	"github.com/earshot-dev/earshot/enrich/internal/sample"
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -124,7 +126,7 @@ func benchChain(b *testing.B, ms []*pipeline.Mention) {
 	st := chain(b, benchRules(1000))
 	ctx := context.Background()
 	b.ReportAllocs()
-	b.ResetTimer()
+	c := stagetest.StartCPU(b)
 	for i := 0; i < b.N; {
 		batch := fresh(ms)
 		if len(batch) > b.N-i {
@@ -133,6 +135,7 @@ func benchChain(b *testing.B, ms []*pipeline.Mention) {
 		pipeline.RunChain(ctx, st, batch, nil)
 		i += len(batch)
 	}
+	c.Stop(b)
 }
 
 func BenchmarkChainStages(b *testing.B) { benchChainStages(b, sample.Mentions()) }
@@ -146,6 +149,7 @@ func benchChainStages(b *testing.B, ms []*pipeline.Mention) {
 	for k, s := range st {
 		b.Run(s.Name(), func(b *testing.B) {
 			b.ReportAllocs()
+			var cpu time.Duration // the process's CPU time in the stage's calls
 			for i := 0; i < b.N; {
 				batch := fresh(ms)
 				pipeline.RunChain(ctx, st[:k], batch, nil) // inputs the stage expects
@@ -153,10 +157,13 @@ func benchChainStages(b *testing.B, ms []*pipeline.Mention) {
 					batch = batch[:b.N-i]
 				}
 				b.StartTimer()
+				c0 := stagetest.CPU()
 				_ = s.Enrich(ctx, batch)
+				cpu += stagetest.CPU() - c0
 				b.StopTimer()
 				i += len(batch)
 			}
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

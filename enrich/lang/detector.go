@@ -422,6 +422,7 @@ func (d *Detector) tallyWords(a *tally, s []byte) {
 		// down (see table.chain): adding the rune's unigram, bigram and
 		// trigram postings leaves each language with its longest n-gram.
 		hi0 := sum[t.hi]
+		lat := [3]float32{noLatin, noLatin, noLatin} // romanised Hindi, by order
 		for o := 1; o <= order; o++ {
 			var key uint64
 			switch o {
@@ -432,10 +433,12 @@ func (d *Detector) tallyWords(a *tally, s []byte) {
 			default:
 				key = uint64(w[0])<<42 | uint64(w[1])<<21 | uint64(r)
 			}
-			v, ok := t.index.get(key)
-			if !ok {
+			sl := t.index.find(key)
+			if sl == nil {
 				continue
 			}
+			lat[o-1] = sl.lat
+			v := sl.val
 			for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
 				sum[p.lang] += p.rel
 			}
@@ -446,7 +449,7 @@ func (d *Detector) tallyWords(a *tally, s []byte) {
 			// What Hindi's table gave this rune: the floor, raised by
 			// what the loop above added.
 			hiVal := t.floor[0][t.hi] - floorPen + sum[t.hi] - hi0
-			sum[t.hi] += t.latinLogP(&w, order) - latinPenalty - hiVal
+			sum[t.hi] += t.latinLogP(&lat, order) - latinPenalty - hiVal
 		}
 	}
 }
