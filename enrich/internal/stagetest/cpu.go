@@ -30,7 +30,3 @@ func (c *CPUTimer) Stop(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(cpuNow()-c.start)/float64(b.N), "cpu-ns/op")
 }
-
-// CPU is the process's CPU time so far (user and system), for benchmarks
-// that time only part of each iteration.
-func CPU() time.Duration { return cpuNow() }
