@@ -64,6 +64,12 @@ func (t *Tokenizer) foldTable(dst []byte, w string) (_ []byte, ok bool) {
 				return dst[:start], false
 			}
 			dst = append(dst, f...)
+		case r >= 0x4E00 && r <= 0x9FFF || r >= 0xAC00 && r <= 0xD7A3:
+			// CJK ideographs fold to themselves; so do Hangul syllables
+			// (NFKD splits them into letters and foldGeneral puts them
+			// back; a syllable's last letter never joins the first of the
+			// next, which is a leading consonant).
+			dst = append(dst, w[i:i+size]...)
 		case hangul(r):
 			// NFKD splits syllables into letters that foldGeneral
 			// recomposes across runes.

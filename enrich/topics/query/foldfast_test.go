@@ -43,7 +43,7 @@ func TestFoldTableAgrees(t *testing.T) {
 			check(string(a) + string(b))
 		}
 	}
-	extra := []rune("aZ9*?ßİıǅŉﬁ\u0301\u0308\u0483\u064b한글가\u11a8ㄱㅏ東京ｶﾞ😀👍🏽\u200d\ufe0fनमस्ते\u093c\ufffd")
+	extra := []rune("aZ9*?ßİıǅŉﬁ\u0301\u0308\u0483\u064b한글가각\u1100\u1161\u11a8\ud7b0ㄱㅏ東京丽ｶﾞがパ😀👍🏽\u200d\ufe0fनमस्ते\u093c\ufffd")
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
 		var b strings.Builder
