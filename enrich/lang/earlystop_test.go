@@ -143,3 +143,41 @@ func BenchmarkDetectLength(b *testing.B) {
 		}
 	}
 }
+
+// TestReadCoversEveryWord: read's chunks, in their spread order, cover
+// every word of the scan exactly once: with a lead that is never safe, it
+// tallies what reading the scan in order tallies (the same n-gram counts,
+// the same sums up to float rounding), on texts with long words, no
+// spaces, apostrophes, multi-byte letters and chunk-sized pieces.
+func TestReadCoversEveryWord(t *testing.T) {
+	d, err := NewDetector(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.stop = 1e9 // never safe: read every chunk
+	texts := []string{
+		strings.Repeat("a", 600),
+		strings.Repeat("abcdefgh ", 70),
+		strings.Repeat("l'été à paris c'est très beau ", 20),
+		strings.Repeat("x", chunkBytes-1) + " " + strings.Repeat("y", chunkBytes) + " " + strings.Repeat("z", 3*chunkBytes),
+		strings.Repeat("Привет мир ", 40),
+		strings.Repeat("नमस्ते दुनिया ", 30),
+	}
+	for _, p := range loadPosts(t, "testdata/posts.tsv") {
+		texts = append(texts, strings.Repeat(p.text+" ", 6))
+	}
+	for _, text := range texts {
+		s := Clean(nil, text[:min(len(text), maxScan)])
+		var got, want tally
+		d.read(&got, s, -1)
+		d.tallyWords(&want, s)
+		if got.counts != want.counts || math.Abs(float64(got.penSum-want.penSum)) > 1e-2 {
+			t.Fatalf("read(%.40q…) counts %v, penalties %v; reading in order: %v, %v", s, got.counts, got.penSum, want.counts, want.penSum)
+		}
+		for l := range d.t.codes {
+			if diff := math.Abs(float64(got.sum[l] - want.sum[l])); diff > 1e-2*max(1, math.Abs(float64(want.sum[l]))/100) {
+				t.Fatalf("read(%.40q…) sum[%s] = %v; reading in order: %v", s, d.t.codes[l], got.sum[l], want.sum[l])
+			}
+		}
+	}
+}
