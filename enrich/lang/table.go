@@ -163,7 +163,13 @@ func (t *table) addLatinHindi(gz []byte) error {
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	// The index is rebuilt with room for the romanised-Hindi n-grams that
 	// no language of the main table has.
-	idx := newHashIndex(len(t.index.slots)/2 + len(lines))
+	used := 0
+	for _, sl := range t.index.slots {
+		if sl.key != 0 {
+			used++
+		}
+	}
+	idx := newHashIndex(used + len(lines))
 	for _, sl := range t.index.slots {
 		if sl.key != 0 {
 			idx.put(sl.key, sl.val)
