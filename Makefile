@@ -102,6 +102,7 @@ FUZZ_TARGETS := \
 	./pipeline:FuzzDecodeAll \
 	./cmd/earshot:FuzzParseConfig \
 	./enrich/topics/query:FuzzParse \
+	./enrich/topics/query:FuzzFoldTable \
 	./enrich/topics:FuzzMatch \
 	./enrich/sentiment:FuzzScore \
 	./enrich/entities:FuzzExtract \

@@ -35,6 +35,7 @@ func init() {
 		duration := fs.Duration("duration", 0, "steady mode: publish at --rate for this `long` and report whether memory stays flat")
 		rate := fs.Float64("rate", 0, "`mentions/s` of the paced phase (default: 80% of earshot's measured rate; required with --duration)")
 		latencyFor := fs.Duration("latency-for", 20*time.Second, "how `long` the paced latency phase publishes after the rounds")
+		drainTimeout := fs.Duration("drain-timeout", 5*time.Minute, "how `long` a paced phase waits, after it stops publishing, for its last mentions to be queryable; past it the report says drained: false")
 		seed := fs.Uint64("seed", 1, "workload `seed`")
 		steps := fs.Bool("steps", false, "instead: time each step in one process next to its own baseline")
 		withCH := fs.Bool("clickhouse", true, "with --steps: also measure the sink against a managed local clickhouse-server")
@@ -76,7 +77,7 @@ func init() {
 			return fmt.Errorf("%w: --n and --rounds must be positive", errUsage)
 		}
 		return runBenchE2E(ctx, e2eOptions{n: *n, rounds: *rounds, seed: *seed, duration: *duration, rate: *rate,
-			latencyFraction: 0.8, latencyFor: *latencyFor, jsonOut: *jsonOut, profileDir: *profileDir, cfg: cfg, detect: detectSection}, stdout, stderr)
+			latencyFraction: 0.8, latencyFor: *latencyFor, drainTimeout: *drainTimeout, jsonOut: *jsonOut, profileDir: *profileDir, cfg: cfg, detect: detectSection}, stdout, stderr)
 	})
 }
 

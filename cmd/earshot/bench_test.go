@@ -40,6 +40,9 @@ func TestBenchJSON(t *testing.T) {
 	if rep.Lost != 0 || rep.Duplicated != 0 {
 		t.Errorf("lost = %d, duplicated = %d; want 0, 0", rep.Lost, rep.Duplicated)
 	}
+	if !rep.Drained {
+		t.Errorf("drained = false; want true (every phase queryable before its deadline)")
+	}
 	var kinds []string
 	for _, r := range rep.Rounds {
 		kinds = append(kinds, r.Kind)

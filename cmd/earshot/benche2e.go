@@ -75,6 +75,10 @@ type e2eReport struct {
 	PeakRSSByProcess         map[string]int64   `json:"peak_rss_bytes_by_process"`
 	Rounds                   []e2eRound         `json:"rounds"`
 	Memory                   *memoryReport      `json:"memory,omitempty"`
+	// Drained is false when a paced phase's mentions were not all
+	// queryable within --drain-timeout after it stopped publishing: the
+	// report then holds what was measured until then (see e2eRound).
+	Drained bool `json:"drained"`
 }
 
 type benchMachine struct {
@@ -101,7 +105,16 @@ type e2eRound struct {
 	CPUPerMillion     map[string]float64 `json:"cpu_seconds_per_million"`
 	Lost              int64              `json:"lost"`
 	Duplicated        int64              `json:"duplicated"`
+	// Drained is false when not every mention was queryable by the
+	// deadline; then Visible counts those that were, Seconds runs to the
+	// deadline, MentionsPerSecond is Visible over Seconds, and Lost
+	// (sent − uniqExact(id)) includes the mentions still queued.
+	Drained bool `json:"drained"`
+	Visible int  `json:"visible"`
 }
+
+// errNotDrained: not every mention of a round was queryable by its deadline.
+var errNotDrained = errors.New("not drained")
 
 type memoryReport struct {
 	Flat        bool    `json:"flat"`
@@ -117,6 +130,7 @@ type e2eOptions struct {
 	rate            float64
 	latencyFraction float64
 	latencyFor      time.Duration
+	drainTimeout    time.Duration // paced phases: wait this long for the last mentions
 	jsonOut         bool
 	profileDir      string  // children write CPU profiles here
 	cfg             *Config // topics, enrich and sink settings for earshot
@@ -171,12 +185,35 @@ func runBenchE2E(ctx context.Context, o e2eOptions, stdout, stderr io.Writer) er
 		}
 	}
 	rep.PeakRSS = rep.PeakRSSByProcess["earshot"]
+	return writeE2E(rep, o, stdout)
+}
+
+// writeE2E prints the report, as JSON or a table, and then returns an
+// error (wrapping errNotDrained) when a phase did not drain: the report is
+// printed whatever it holds.
+func writeE2E(rep *e2eReport, o e2eOptions, stdout io.Writer) error {
+	var err error
+	rep.Drained = true
+	for _, r := range rep.Rounds {
+		rep.Drained = rep.Drained && r.Drained
+	}
 	if o.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		err = enc.Encode(rep)
+	} else {
+		err = printE2E(stdout, rep)
 	}
-	return printE2E(stdout, rep)
+	if err == nil && !rep.Drained {
+		for _, r := range rep.Rounds {
+			if !r.Drained {
+				err = fmt.Errorf("%w: %s phase: %d of %d mentions queryable %s after it stopped publishing (--drain-timeout); the report says drained: false",
+					errNotDrained, r.Kind, r.Visible, r.Mentions, o.drainTimeout)
+				break
+			}
+		}
+	}
+	return err
 }
 
 // profile is where a child writes its CPU profile (--profile), or "".
@@ -534,7 +571,8 @@ func (b *bench) earshotRound(ctx context.Context, prefix string) (e2eRound, erro
 		return e2eRound{}, err
 	}
 	z := b.snap()
-	r := e2eRound{Kind: "earshot", Mentions: len(ms), Seconds: t1.Sub(t0).Seconds(), CPUPerMillion: perMillion(a, z, len(ms))}
+	r := e2eRound{Kind: "earshot", Mentions: len(ms), Seconds: t1.Sub(t0).Seconds(), CPUPerMillion: perMillion(a, z, len(ms)),
+		Drained: true, Visible: len(ms)}
 	r.MentionsPerSecond = float64(len(ms)) / r.Seconds
 	r.Lost, r.Duplicated, err = b.lostDup(ctx, prefix, len(ms))
 	return r, err
@@ -583,7 +621,8 @@ func (b *bench) ceilingRound(ctx context.Context, prefix string) (e2eRound, erro
 		return e2eRound{}, err
 	}
 	z := b.snap()
-	r := e2eRound{Kind: "ceiling", Mentions: len(ms), Seconds: t1.Sub(t0).Seconds(), CPUPerMillion: perMillion(a, z, len(ms))}
+	r := e2eRound{Kind: "ceiling", Mentions: len(ms), Seconds: t1.Sub(t0).Seconds(), CPUPerMillion: perMillion(a, z, len(ms)),
+		Drained: true, Visible: len(ms)}
 	r.MentionsPerSecond = float64(len(ms)) / r.Seconds
 	r.Lost, r.Duplicated, err = b.lostDup(ctx, prefix, len(ms))
 	return r, err
@@ -759,7 +798,13 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 	tick.Stop()
 	close(acks)
 	pubSecs := time.Since(t0).Seconds()
-	t1, err := tr.wait(ctx, 5*time.Minute, func() error { return b.failed(pollErr.get()) })
+	drained := true
+	t1, err := tr.wait(ctx, b.o.drainTimeout, func() error { return b.failed(pollErr.get()) })
+	if errors.Is(err, errNotDrained) {
+		// Report what was measured until the deadline rather than nothing.
+		b.progress("paced: %v", err)
+		drained, err, t1 = false, nil, time.Now()
+	}
 	close(memStop)
 	cancel()
 	wg.Wait()
@@ -770,8 +815,12 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 		return e2eRound{}, nil, err
 	}
 	z := b.snap()
-	r := e2eRound{Kind: "paced", Mentions: n, Seconds: t1.Sub(t0).Seconds(), CPUPerMillion: perMillion(a, z, n)}
+	r := e2eRound{Kind: "paced", Mentions: n, Seconds: t1.Sub(t0).Seconds(), CPUPerMillion: perMillion(a, z, n),
+		Drained: drained, Visible: tr.visible()}
 	r.MentionsPerSecond = float64(n) / max(pubSecs, r.Seconds)
+	if !drained {
+		r.MentionsPerSecond = float64(r.Visible) / r.Seconds
+	}
 	r.Lost, r.Duplicated, err = b.lostDup(ctx, prefix, n)
 	return r, tr.latencies(), err
 }
@@ -982,7 +1031,7 @@ func (t *tracker) wait(ctx context.Context, timeout time.Duration, pollErr func(
 			return time.Time{}, err
 		}
 		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("bench: only %d of %d mentions (%s:*) visible in ClickHouse after %s", seen, len(t.vis), t.prefix, timeout)
+			return time.Time{}, fmt.Errorf("bench: %w: only %d of %d mentions (%s:*) visible in ClickHouse after %s", errNotDrained, seen, len(t.vis), t.prefix, timeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -990,6 +1039,13 @@ func (t *tracker) wait(ctx context.Context, timeout time.Duration, pollErr func(
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// visible is the number of mentions seen in ClickHouse so far.
+func (t *tracker) visible() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.seen
 }
 
 func (t *tracker) latencies() []float64 {
@@ -1047,6 +1103,11 @@ func printE2E(w io.Writer, r *e2eReport) error {
 	fmt.Fprintf(tw, "lost / duplicated (ClickHouse: sent − uniqExact(id) / count() FINAL − uniqExact(id))\t%d / %d\n", r.Lost, r.Duplicated)
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(tw, "memory flat\t%v (RSS growth %.1f%% over the run after warm-up)\n", m.Flat, 100*m.Growth)
+	}
+	for _, x := range r.Rounds {
+		if !x.Drained {
+			fmt.Fprintf(tw, "NOT DRAINED\t%s: %d of %d mentions queryable by the deadline; the figures cover those\n", x.Kind, x.Visible, x.Mentions)
+		}
 	}
 	return tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jonreiter/govader"
 
 	"github.com/earshot-dev/earshot/enrich/internal/sample"
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -124,7 +125,7 @@ func benchChain(b *testing.B, ms []*pipeline.Mention) {
 	st := chain(b, benchRules(1000))
 	ctx := context.Background()
 	b.ReportAllocs()
-	b.ResetTimer()
+	c := stagetest.StartCPU(b)
 	for i := 0; i < b.N; {
 		batch := fresh(ms)
 		if len(batch) > b.N-i {
@@ -133,6 +134,7 @@ func benchChain(b *testing.B, ms []*pipeline.Mention) {
 		pipeline.RunChain(ctx, st, batch, nil)
 		i += len(batch)
 	}
+	c.Stop(b)
 }
 
 func BenchmarkChainStages(b *testing.B) { benchChainStages(b, sample.Mentions()) }

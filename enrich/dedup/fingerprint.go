@@ -294,7 +294,7 @@ func (w *words) simhash(minWords int) (uint64, bool) {
 	}
 	var acc simhashAcc
 	for i := range t {
-		if _, stop := stopwords[t[i].h]; !stop {
+		if !stopwords.has(t[i].h) {
 			acc.add(unigram(t[i].h))
 		}
 		if i+1 < len(t) {
@@ -377,8 +377,8 @@ func fmix(h uint64) uint64 {
 // by their hash. They count in word pairs but not alone: as single features
 // they would pull every fingerprint the same way, crowding the index's band
 // lists (and they say nothing about which story a text tells).
-var stopwords = func() map[uint64]struct{} {
-	m := map[uint64]struct{}{}
+var stopwords = func() hashSet {
+	var m []uint64
 	for w := range strings.FieldsSeq(`a an and are as at be but by for from has have he her his i if in
 		is it its me my no not of on or our she so that the their them they this to was we were what
 		when which who will with you your do does did just can about all also been more than then
@@ -387,9 +387,9 @@ var stopwords = func() map[uint64]struct{} {
 		le les des et est pour pas une dans qui sur au ce il je ne avec
 		der die das und ist nicht ein eine zu den mit von auf sich dem des ich es im
 		o os um uma do da dos das em para com nao e`) {
-		m[xxhash.Sum64String(w)] = struct{}{}
+		m = append(m, xxhash.Sum64String(w))
 	}
-	return m
+	return newHashSet(m)
 }()
 
 // foldLatin maps U+00C0–U+024F to lower-case ASCII without accents ("é" → "e",
@@ -464,4 +464,51 @@ func skipNonSpace(s string, i int) int {
 		i += n
 	}
 	return i
+}
+
+// hashSet is a set of word hashes: open addressing over a table at most a
+// quarter full, probed once or twice per lookup, which is cheaper than a
+// Go map for this read-only use.
+type hashSet struct {
+	slots []uint64 // 0: empty
+	shift uint
+	zero  bool // whether 0 is in the set
+}
+
+func newHashSet(keys []uint64) hashSet {
+	size, shift := 1, uint(64)
+	for size < 4*len(keys) {
+		size <<= 1
+		shift--
+	}
+	h := hashSet{slots: make([]uint64, size), shift: shift}
+	mask := uint64(size - 1)
+	for _, k := range keys {
+		if k == 0 {
+			h.zero = true
+			continue
+		}
+		for i := (k * 0x9E3779B97F4A7C15) >> h.shift; ; i = (i + 1) & mask {
+			if h.slots[i] == 0 || h.slots[i] == k {
+				h.slots[i] = k
+				break
+			}
+		}
+	}
+	return h
+}
+
+func (h *hashSet) has(k uint64) bool {
+	if k == 0 {
+		return h.zero
+	}
+	mask := uint64(len(h.slots) - 1)
+	for i := (k * 0x9E3779B97F4A7C15) >> h.shift; ; i = (i + 1) & mask {
+		switch h.slots[i] {
+		case k:
+			return true
+		case 0:
+			return false
+		}
+	}
 }

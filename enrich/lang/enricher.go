@@ -24,7 +24,7 @@ const StageName = "lang"
 
 // Version identifies the detector and its n-gram table; it changes whenever
 // the answer for the same text can change.
-const Version = "ngram-lingua1.4/2"
+const Version = "ngram-lingua1.4/3"
 
 func init() { stageenv.Register(StageName, 20, DefaultConfig, New) }
 

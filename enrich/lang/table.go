@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,9 +38,10 @@ type table struct {
 	// floor[o][l] is the log-probability of an n-gram of order o+1 that
 	// language l's table lacks: just below the least likely one it keeps.
 	floor [3][maxLangs]float32
-	// latin is Hindi in Latin letters: the log-probabilities (float32 bits)
-	// of its n-grams, and the floor of its unigrams; hi is Hindi's index.
-	latin      hashIndex
+	// Hindi in Latin letters: the log-probabilities of its n-grams are
+	// kept in index (slot.lat), next to the postings of the same n-gram,
+	// so one probe finds both; latinFloor is the floor of its unigrams;
+	// hi is Hindi's index.
 	latinFloor float32
 	hi         int
 }
@@ -71,7 +71,14 @@ type hashIndex struct {
 type slot struct {
 	key uint64
 	val uint32
+	// lat is the romanised-Hindi log-probability of the n-gram (noLatin:
+	// none); it fits in what would be the slot's padding.
+	lat float32
 }
+
+// noLatin marks a slot without a romanised-Hindi log-probability (they
+// are all <= 0).
+const noLatin = 1
 
 func newHashIndex(n int) hashIndex {
 	size, shift := 1, uint(64)
@@ -88,8 +95,24 @@ func (h *hashIndex) put(k uint64, v uint32) {
 	mask := uint64(len(h.slots) - 1)
 	for i := h.slot(k); ; i = (i + 1) & mask {
 		if s := &h.slots[i]; s.key == 0 || s.key == k {
+			if s.key == 0 {
+				s.lat = noLatin
+			}
 			s.key, s.val = k, v
 			return
+		}
+	}
+}
+
+// find returns k's slot, or nil.
+func (h *hashIndex) find(k uint64) *slot {
+	mask := uint64(len(h.slots) - 1)
+	for i := h.slot(k); ; i = (i + 1) & mask {
+		switch s := &h.slots[i]; s.key {
+		case k:
+			return s
+		case 0:
+			return nil
 		}
 	}
 }
@@ -138,7 +161,21 @@ func (t *table) addLatinHindi(gz []byte) error {
 		return fmt.Errorf("%w: hinglish: %w", errTable, err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	t.latin = newHashIndex(len(lines))
+	// The index is rebuilt with room for the romanised-Hindi n-grams that
+	// no language of the main table has.
+	used := 0
+	for _, sl := range t.index.slots {
+		if sl.key != 0 {
+			used++
+		}
+	}
+	idx := newHashIndex(used + len(lines))
+	for _, sl := range t.index.slots {
+		if sl.key != 0 {
+			idx.put(sl.key, sl.val)
+		}
+	}
+	t.index = idx
 	t.latinFloor = 0
 	for i, l := range lines {
 		if strings.HasPrefix(l, "#") {
@@ -153,7 +190,12 @@ func (t *table) addLatinHindi(gz []byte) error {
 		if !ok || err != nil || lp > 0 {
 			return fmt.Errorf("%w: hinglish line %d: %q", errTable, i+1, l)
 		}
-		t.latin.put(key, math.Float32bits(float32(lp)))
+		sl := t.index.find(key)
+		if sl == nil {
+			t.index.put(key, 0) // no postings
+			sl = t.index.find(key)
+		}
+		sl.lat = float32(lp)
 		if f[0] == "1" {
 			t.latinFloor = min(t.latinFloor, float32(lp)-1)
 		}
@@ -162,20 +204,12 @@ func (t *table) addLatinHindi(gz []byte) error {
 }
 
 // latinLogP is the romanised-Hindi log-probability of the n-gram of order
-// ending at w[2], backing off as the main table does.
-func (t *table) latinLogP(w *[3]rune, order int) float32 {
+// ending at w[2], backing off as the main table does; lat[o-1] is the
+// n-gram of order o's value in the index (noLatin: none).
+func (t *table) latinLogP(lat *[3]float32, order int) float32 {
 	for o := order; o >= 1; o-- {
-		var key uint64
-		switch o {
-		case 1:
-			key = uint64(w[2])
-		case 2:
-			key = uint64(w[1])<<21 | uint64(w[2])
-		default:
-			key = uint64(w[0])<<42 | uint64(w[1])<<21 | uint64(w[2])
-		}
-		if v, ok := t.latin.get(key); ok {
-			return math.Float32frombits(v) - backoffPenalty*float32(order-o)
+		if v := lat[o-1]; v != noLatin {
+			return v - backoffPenalty*float32(order-o)
 		}
 	}
 	return t.latinFloor - backoffPenalty*float32(order-1)

@@ -300,47 +300,58 @@ func (t *Tokenizer) fold(dst []byte, w string) []byte {
 		}
 		return dst
 	}
+	if out, ok := t.foldTable(dst, w); ok {
+		return out
+	}
+	return t.foldGeneral(dst, w)
+}
+
+// foldGeneral is fold for any text: NFKD, then rune by rune.
+func (t *Tokenizer) foldGeneral(dst []byte, w string) []byte {
 	t.tmp = norm.NFKD.AppendString(t.tmp[:0], w)
 	start, jamo := len(dst), false
 	for _, r := range string(t.tmp) {
 		jamo = jamo || r >= 0x1100 && r <= 0x11FF
-		if unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) {
-			continue
-		}
-		r = unicode.ToLower(r)
-		switch r {
-		case 'ß':
-			dst = append(dst, "ss"...)
-			continue
-		case 'æ':
-			dst = append(dst, "ae"...)
-			continue
-		case 'œ':
-			dst = append(dst, "oe"...)
-			continue
-		case 'þ':
-			dst = append(dst, "th"...)
-			continue
-		case 'ı':
-			r = 'i'
-		case 'ø':
-			r = 'o'
-		case 'ł':
-			r = 'l'
-		case 'đ', 'ð':
-			r = 'd'
-		case 'ħ':
-			r = 'h'
-		case 'ς':
-			r = 'σ'
-		}
-		if wordRune(r) || unicode.Is(unicode.Mc, r) || soloRune(r) || t.Wildcards && wild(r) {
-			dst = utf8.AppendRune(dst, r)
-		}
+		dst = t.foldRune(dst, r)
 	}
 	if jamo { // recompose Hangul syllables, which NFKD split into letters
 		t.tmp = append(t.tmp[:0], dst[start:]...)
 		dst = norm.NFC.Append(dst[:start], t.tmp...)
+	}
+	return dst
+}
+
+// foldRune appends the folded form of r, one rune of a decomposed (NFKD)
+// word: marks dropped, lower case, the extra mappings.
+func (t *Tokenizer) foldRune(dst []byte, r rune) []byte {
+	if unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) {
+		return dst
+	}
+	r = unicode.ToLower(r)
+	switch r {
+	case 'ß':
+		return append(dst, "ss"...)
+	case 'æ':
+		return append(dst, "ae"...)
+	case 'œ':
+		return append(dst, "oe"...)
+	case 'þ':
+		return append(dst, "th"...)
+	case 'ı':
+		r = 'i'
+	case 'ø':
+		r = 'o'
+	case 'ł':
+		r = 'l'
+	case 'đ', 'ð':
+		r = 'd'
+	case 'ħ':
+		r = 'h'
+	case 'ς':
+		r = 'σ'
+	}
+	if wordRune(r) || unicode.Is(unicode.Mc, r) || soloRune(r) || t.Wildcards && wild(r) {
+		dst = utf8.AppendRune(dst, r)
 	}
 	return dst
 }
