@@ -79,6 +79,9 @@ type Detector struct {
 	temp    float64 // temperature (a field so calibration tests can vary it)
 	stop    float64 // safeMargin (a field so tests can turn early stopping off: 0)
 	pool    sync.Pool
+	// ref, when set (by tests), tallies words instead of tallyWords: the
+	// equality tests run the previous scorer through it.
+	ref func(d *Detector, a *tally, s []byte)
 }
 
 // NewDetector builds a detector expecting the given ISO 639-1 codes (nil:
@@ -295,7 +298,7 @@ func (d *Detector) score(s []byte, declared int) Result {
 func (d *Detector) read(a *tally, s []byte, declared int) {
 	n := (len(s) + chunkBytes - 1) / chunkBytes
 	if d.stop == 0 || n <= minChunks {
-		d.tallyWords(a, s)
+		d.tally(a, s)
 		return
 	}
 	p, bits := 1, 0
@@ -312,11 +315,11 @@ func (d *Detector) read(a *tally, s []byte, declared int) {
 		}
 		chunk := s[wordStart(s, k*chunkBytes):wordStart(s, (k+1)*chunkBytes)]
 		if !agree {
-			d.tallyWords(a, chunk)
+			d.tally(a, chunk)
 			continue
 		}
 		var c tally
-		d.tallyWords(&c, chunk)
+		d.tally(&c, chunk)
 		w := d.best(&c)
 		for l := 0; l < nl; l++ {
 			a.sum[l] += c.sum[l]
@@ -381,6 +384,18 @@ func reverseBits(i uint, bits int) uint {
 	return r
 }
 
+// tally adds the n-grams of the words of s to a (see tallyWords).
+func (d *Detector) tally(a *tally, s []byte) {
+	if d.ref != nil {
+		c := new(tally) // a copy, so a does not escape (Detect allocates nothing)
+		*c = *a
+		d.ref(d, c, s)
+		*a = *c
+		return
+	}
+	d.tallyWords(a, s)
+}
+
 // tallyWords adds the n-grams of the words of s (which starts at a word's
 // start) to a.
 func (d *Detector) tallyWords(a *tally, s []byte) {
@@ -439,8 +454,10 @@ func (d *Detector) tallyWords(a *tally, s []byte) {
 			}
 			lat[o-1] = sl.lat
 			v := sl.val
-			for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
-				sum[p.lang] += p.rel
+			rel := t.prel[v>>8 : v>>8+v&0xff]
+			lg := t.plang[v>>8:][:len(rel)]
+			for i, x := range rel {
+				sum[lg[i]] += x // in the postings' order, as before the split: bit-identical sums
 			}
 		}
 		// Hindi scores the text as Devanagari (lingua's model) or as

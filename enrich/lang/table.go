@@ -34,7 +34,13 @@ const maxLangs = 96
 type table struct {
 	codes []string // language index -> ISO 639-1 code
 	index hashIndex
+	// posts is used while the table is built; the scorer reads the same
+	// postings split in two arrays, plang and prel (1 + 4 bytes a posting
+	// instead of the struct's padded 8: 1.1 MB instead of 1.7 MB, so
+	// more of them stay in the CPU's caches).
 	posts []posting
+	plang []uint8
+	prel  []float32
 	// floor[o][l] is the log-probability of an n-gram of order o+1 that
 	// language l's table lacks: just below the least likely one it keeps.
 	floor [3][maxLangs]float32
@@ -295,6 +301,12 @@ func parseTable(gz []byte) (*table, error) {
 		p.rel += -t.floor[0][p.lang] + backoffPenalty*float32(o)
 	}
 	t.chain()
+	t.plang = make([]uint8, len(t.posts))
+	t.prel = make([]float32, len(t.posts))
+	for i, p := range t.posts {
+		t.plang[i], t.prel[i] = p.lang, p.rel
+	}
+	t.posts = nil
 	return t, nil
 }
 
