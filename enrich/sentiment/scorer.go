@@ -194,8 +194,23 @@ func (s *Scorer) tokenize(sc *scratch, text string) (exclaims, questions int) {
 			i += n
 			continue
 		}
-		j := i + n
+		// One run of non-space runes; '!' and '?' are counted on the way
+		// (a byte of a multi-byte rune is never ASCII).
+		j := i
 		for j < len(text) {
+			c := text[j]
+			if c < utf8.RuneSelf {
+				if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+					break
+				}
+				if c == '!' {
+					exclaims++
+				} else if c == '?' {
+					questions++
+				}
+				j++
+				continue
+			}
 			r2, n2 := utf8.DecodeRuneInString(text[j:])
 			if isSpace(r2) {
 				break
@@ -204,8 +219,6 @@ func (s *Scorer) tokenize(sc *scratch, text string) (exclaims, questions int) {
 		}
 		run := text[i:j]
 		i = j
-		exclaims += strings.Count(run, "!")
-		questions += strings.Count(run, "?")
 		if run[0] == '@' || hasURLPrefix(run) {
 			continue
 		}

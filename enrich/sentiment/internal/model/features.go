@@ -8,6 +8,7 @@ package model
 
 import (
 	"math"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -66,7 +67,8 @@ type Extractor struct {
 	o     Options
 	mask  uint32
 	word  []byte
-	runes []int // byte offsets of the runes of "<word>"
+	runes []int  // byte offsets in seq of the runes of "<word>"
+	seq   []byte // "<word>"
 	// negated: the words since the last negator, up to punctuation, are in
 	// its scope.
 	negated bool
@@ -226,7 +228,7 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 				if isNegator(e.word) {
 					e.negated = true
 				}
-				if e.o.Contrast && contrasts[string(e.word)] {
+				if e.o.Contrast && maybeIn(&contrastShapes, e.word) && contrasts[string(e.word)] {
 					e.contrasted = true
 				}
 				nwords++
@@ -331,41 +333,67 @@ var contrasts = map[string]bool{
 	"لكن": true, "ولكن": true, "بس": true,
 }
 
-// addChars adds the character n-grams of "<w>".
+// addChars adds the character n-grams of "<w>", n from MinN to MaxN runes,
+// by n and then by position: the order the model was first built with
+// (Logits sums in feature order, so the order is part of the answer). Each
+// n-gram's hash is FNV-1a over its bytes, '<' and '>' included. The n-grams
+// that start at one rune are hashed in one pass, each extending the one
+// before by a rune, and written straight to their places in e.out.
 func (e *Extractor) addChars(w []byte) {
 	if e.o.MaxN == 0 {
 		return
 	}
+	// "<w>" as bytes, and the byte offset in it of each rune.
+	e.seq = append(e.seq[:0], '<')
+	e.seq = append(e.seq, w...)
+	e.seq = append(e.seq, '>')
+	seq := e.seq
 	e.runes = e.runes[:0]
-	e.runes = append(e.runes, -1) // "<"
-	for k := 0; k < len(w); {
-		_, n := utf8.DecodeRune(w[k:])
-		e.runes = append(e.runes, k)
-		k += n
+	ascii := true
+	for k := 0; k < len(w); k++ {
+		if w[k] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
 	}
-	e.runes = append(e.runes, len(w)) // ">"
-	nr := len(e.runes)
-	for n := int(e.o.MinN); n <= int(e.o.MaxN); n++ {
-		for s := 0; s+n <= nr; s++ {
-			if n == 1 || (s == 0 && n == nr) {
-				continue // the whole "<word>" is the word feature already
-			}
-			h := seed(kindChar)
-			lo, hi := e.runes[s], 0
-			if s+n < nr {
-				hi = e.runes[s+n]
+	nr := len(seq) // runes of "<w>"
+	if !ascii {
+		e.runes = append(e.runes, 0)
+		for k := 0; k < len(w); {
+			_, n := utf8.DecodeRune(w[k:])
+			e.runes = append(e.runes, k+1)
+			k += n
+		}
+		e.runes = append(e.runes, len(seq)-1, len(seq))
+		nr = len(e.runes) - 1
+	}
+	// n = 1 is never a feature, nor n = nr (the whole "<w>" is the word's).
+	minN, maxN := max(int(e.o.MinN), 2), min(int(e.o.MaxN), nr-1)
+	if minN > maxN {
+		return
+	}
+	total := 0
+	for n := minN; n <= maxN; n++ {
+		total += nr - n + 1
+	}
+	base := len(e.out)
+	e.out = slices.Grow(e.out, total)[:base+total]
+	out := e.out[base:]
+	mask := e.mask
+	for s := 0; s+minN <= nr; s++ {
+		h := seed(kindChar)
+		off := s // the n-gram at s of the n block
+		last := min(s+maxN, nr)
+		for p := s; p < last; p++ {
+			if ascii {
+				h = (h ^ uint32(seq[p])) * fnvPrime
 			} else {
-				hi = len(w)
+				h = hashBytes(h, seq[e.runes[p]:e.runes[p+1]])
 			}
-			if lo < 0 {
-				h = (h ^ '<') * fnvPrime
-				lo = 0
+			if n := p - s + 1; n >= minN {
+				out[off] = Feature{Bucket: mix(h) & mask}
+				off += nr - n + 1
 			}
-			h = hashBytes(h, w[lo:hi])
-			if s+n == nr {
-				h = (h ^ '>') * fnvPrime
-			}
-			e.add(mix(h), 0)
 		}
 	}
 }
@@ -398,8 +426,34 @@ var negators = map[string]bool{
 	"لا": true, "ليس": true, "ما": true, "لم": true, "لن": true, "مش": true,
 }
 
+// wordShapes has, for each first byte, a bit per length (1 … 31 bytes) of
+// the words of a set: a word whose shape is not there is not in the set, and
+// most words are ruled out without a map lookup.
+type wordShapes [256]uint32
+
+func shapesOf(set map[string]bool) *wordShapes {
+	var ws wordShapes
+	for w, in := range set {
+		if in && len(w) > 0 && len(w) < 32 {
+			ws[w[0]] |= 1 << len(w)
+		}
+	}
+	return &ws
+}
+
+// maybeIn reports whether w may be in the set ws was built from (false:
+// it is not).
+func maybeIn(ws *wordShapes, w []byte) bool {
+	return len(w) > 0 && len(w) < 32 && ws[w[0]]&(1<<len(w)) != 0
+}
+
+var (
+	negatorShapes  = *shapesOf(negators)
+	contrastShapes = *shapesOf(contrasts)
+)
+
 func isNegator(w []byte) bool {
-	if negators[string(w)] {
+	if maybeIn(&negatorShapes, w) && negators[string(w)] {
 		return true
 	}
 	n := len(w)
