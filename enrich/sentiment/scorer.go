@@ -30,6 +30,10 @@ type Scorer struct {
 	pool sync.Pool
 	// splitTags: Signals reads camel-case hashtags as words (SignalScorer).
 	splitTags bool
+	// emoShapes has, per first byte, a bit per length of the lexicon's
+	// valenced entries that are not only letters and digits (":)", "<3",
+	// "d:"): a run whose shape is not there is no emoticon.
+	emoShapes [256]uint16
 }
 
 // params are the scorer's knobs; defaultParams holds the shipped values.
@@ -126,6 +130,11 @@ func NewScorer() (*Scorer, error) {
 
 func newScorer(lx *lexicon, p params) *Scorer {
 	s := &Scorer{lx: lx, p: p}
+	for w, e := range lx.words {
+		if e.flags&fLex != 0 && len(w) >= 2 && len(w) <= 12 && !isAlnum(w) {
+			s.emoShapes[w[0]] |= 1 << len(w)
+		}
+	}
 	s.pool.New = func() any {
 		return &scratch{buf: make([]byte, 0, 512), toks: make([]token, 0, 64), vals: make([]float64, 0, 64)}
 	}
@@ -250,14 +259,17 @@ func (s *Scorer) emoticon(sc *scratch, run string) bool {
 	}
 	core := run
 	for range 2 {
-		if e, ok := s.lx.words[core]; ok && e.flags&fLex != 0 {
-			lo := int32(len(sc.buf))
-			sc.buf = append(sc.buf, core...)
-			sc.toks = append(sc.toks, token{lo: lo, hi: int32(len(sc.buf)), kind: kEmo, e: entry{val: e.val, flags: fLex}})
-			for k := len(core); k < len(run); k++ {
-				sc.toks = append(sc.toks, token{kind: kPunct, punct: run[k]})
+		// A run whose shape no emoticon has is not looked up.
+		if s.emoShapes[core[0]]&(1<<len(core)) != 0 {
+			if e, ok := s.lx.words[core]; ok && e.flags&fLex != 0 {
+				lo := int32(len(sc.buf))
+				sc.buf = append(sc.buf, core...)
+				sc.toks = append(sc.toks, token{lo: lo, hi: int32(len(sc.buf)), kind: kEmo, e: entry{val: e.val, flags: fLex}})
+				for k := len(core); k < len(run); k++ {
+					sc.toks = append(sc.toks, token{kind: kPunct, punct: run[k]})
+				}
+				return true
 			}
-			return true
 		}
 		// Lower-case emoticons (":d") and a trailing full stop or bang.
 		if core == run {

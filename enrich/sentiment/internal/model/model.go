@@ -29,21 +29,21 @@ type Model struct {
 // Buckets is the number of hash buckets.
 func (m *Model) Buckets() int { return len(m.w) / NumClasses }
 
-// Logits returns the class scores of the features.
+// Logits returns the class scores of the features. The sums are float32
+// and taken in feature order; the three are kept in registers (an array
+// lived on the stack, and each addition waited for the store of the one
+// before).
 func (m *Model) Logits(fs []Feature) [NumClasses]float32 {
-	var acc [NumClasses]float32
+	var a0, a1, a2 float32
 	w := m.w
 	for _, f := range fs {
 		i := int(f.Bucket) * NumClasses
 		row := w[i : i+NumClasses : i+NumClasses]
-		acc[0] += f.Value * float32(row[0])
-		acc[1] += f.Value * float32(row[1])
-		acc[2] += f.Value * float32(row[2])
+		a0 += f.Value * float32(row[0])
+		a1 += f.Value * float32(row[1])
+		a2 += f.Value * float32(row[2])
 	}
-	for c := range acc {
-		acc[c] *= m.scale
-	}
-	return acc
+	return [NumClasses]float32{a0 * m.scale, a1 * m.scale, a2 * m.scale}
 }
 
 // Probs is the softmax of the logits.
