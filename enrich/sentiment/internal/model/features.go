@@ -197,7 +197,29 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 				e.word = e.word[:0]
 				var last rune
 				reps := 0
+			word:
 				for k < len(tok) {
+					if c := tok[k]; c < utf8.RuneSelf {
+						// ASCII: what the general case below does, inline.
+						switch {
+						case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '\'':
+						case c >= 'A' && c <= 'Z':
+							c += 'a' - 'A'
+						default:
+							break word
+						}
+						if rune(c) == last {
+							reps++
+						} else {
+							reps = 0
+							last = rune(c)
+						}
+						if reps < 2 {
+							e.word = append(e.word, c)
+						}
+						k++
+						continue
+					}
 					r, n = utf8.DecodeRuneInString(tok[k:])
 					if !isWordRune(r) && !(r == '\'' || r == '’') {
 						break
