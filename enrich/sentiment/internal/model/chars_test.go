@@ -49,7 +49,7 @@ func refChars(e *Extractor, w []byte) {
 }
 
 var charWords = []string{
-	"a", "ab", "abc", "good", "sooo", "disappointed", "don't", "x200", "café", "straße",
+	"a", "ab", "ba", "abc", "abcdefghijklmnop", "abcdefghijklmnopq", "ééééééééé", "good", "sooo", "disappointed", "don't", "x200", "café", "straße",
 	"katastrophe", "الخدمة", "ممتازة", "बहुत", "😡", "naïve", "ｆｕｌｌｗｉｄｔｈ", "e\u0301",
 	"\xff\xfe", "a\xffb", strings.Repeat("long", 40),
 }
@@ -57,9 +57,11 @@ var charWords = []string{
 func TestAddCharsAsReference(t *testing.T) {
 	for _, o := range []Options{DefaultOptions(), {Bits: 20, MinN: 1, MaxN: 3}, {Bits: 20, MinN: 3, MaxN: 6}, {Bits: 20, MinN: 2, MaxN: 2}, {Bits: 20, MinN: 4, MaxN: 9}} {
 		got, want := NewExtractor(o), NewExtractor(o)
-		for _, w := range charWords {
+		// Each word twice: computed, then from the table of recent words;
+		// "ab" and "ba" may share a slot, and the longest word has none.
+		for _, w := range append(charWords, charWords...) {
 			got.out, want.out = got.out[:0], want.out[:0]
-			got.addChars([]byte(w))
+			got.addChars([]byte(w), hashString(seed(kindWord), w))
 			refChars(want, []byte(w))
 			if !slices.Equal(got.out, want.out) {
 				t.Errorf("addChars(%q) with n %d…%d = %v; want %v", w, o.MinN, o.MaxN, got.out, want.out)
@@ -73,7 +75,7 @@ func BenchmarkAddChars(b *testing.B) {
 	for _, impl := range []struct {
 		name string
 		f    func(*Extractor, []byte)
-	}{{"ref", refChars}, {"new", (*Extractor).addChars}} {
+	}{{"ref", refChars}, {"new", (*Extractor).charGrams}, {"recent", func(e *Extractor, w []byte) { e.addChars(w, hashBytes(seed(kindWord), w)) }}} {
 		b.Run(impl.name, func(b *testing.B) {
 			e := NewExtractor(DefaultOptions())
 			for i := 0; i < b.N; i++ {

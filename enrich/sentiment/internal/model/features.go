@@ -69,6 +69,11 @@ type Extractor struct {
 	word  []byte
 	runes []int  // byte offsets in seq of the runes of "<word>"
 	seq   []byte // "<word>"
+	// The character n-grams of recent words (see addChars), allocated on
+	// first use.
+	gramSlots   []gramSlot
+	gramBuckets []uint32
+	maxGrams    int
 	// negated: the words since the last negator, up to punctuation, are in
 	// its scope.
 	negated bool
@@ -246,7 +251,7 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 					continue
 				}
 				prev = e.addWordBytes(prev, e.word)
-				e.addChars(e.word)
+				e.addChars(e.word, prev)
 				if isNegator(e.word) {
 					e.negated = true
 				}
@@ -355,13 +360,74 @@ var contrasts = map[string]bool{
 	"لكن": true, "ولكن": true, "بس": true,
 }
 
-// addChars adds the character n-grams of "<w>", n from MinN to MaxN runes,
+// Character n-grams of a word depend on the word alone, and words repeat
+// (within a text, and from one text to the next): an Extractor keeps the
+// n-gram buckets of the last words it saw, one per slot of a direct-mapped
+// table indexed by the word's hash, for words of up to gramWordMax bytes.
+const (
+	gramSlots   = 1024
+	gramWordMax = 16
+)
+
+type gramSlot struct {
+	n    uint8 // bytes of the word; 0: empty
+	m    uint8 // its n-grams, in gramBuckets[slot*maxGrams:]
+	word [gramWordMax]byte
+}
+
+// maxCharGrams is the number of n-grams (MinN … MaxN runes, 1 and the whole
+// "<w>" left out) of a word of nbytes bytes at most.
+func maxCharGrams(o Options, nbytes int) int {
+	nr := nbytes + 2
+	total := 0
+	for n := max(int(o.MinN), 2); n <= min(int(o.MaxN), nr-1); n++ {
+		total += nr - n + 1
+	}
+	return total
+}
+
+// addChars adds the character n-grams of w (see charGrams); h is the
+// word's hash. A word seen last in its slot gives its n-grams from there.
+func (e *Extractor) addChars(w []byte, h uint32) {
+	if e.o.MaxN == 0 {
+		return
+	}
+	if len(w) > gramWordMax {
+		e.charGrams(w)
+		return
+	}
+	if e.gramSlots == nil {
+		e.maxGrams = maxCharGrams(e.o, gramWordMax)
+		e.gramSlots = make([]gramSlot, gramSlots)
+		e.gramBuckets = make([]uint32, gramSlots*e.maxGrams)
+	}
+	var key [gramWordMax]byte
+	copy(key[:], w)
+	i := int(mix(h^0x9e3779b9) % gramSlots)
+	sl := &e.gramSlots[i]
+	grams := e.gramBuckets[i*e.maxGrams : (i+1)*e.maxGrams]
+	if int(sl.n) == len(w) && sl.word == key {
+		for _, b := range grams[:sl.m] {
+			e.out = append(e.out, Feature{Bucket: b})
+		}
+		return
+	}
+	base := len(e.out)
+	e.charGrams(w)
+	added := e.out[base:]
+	sl.n, sl.m, sl.word = uint8(len(w)), uint8(len(added)), key
+	for k, f := range added {
+		grams[k] = f.Bucket
+	}
+}
+
+// charGrams adds the character n-grams of "<w>", n from MinN to MaxN runes,
 // by n and then by position: the order the model was first built with
 // (Logits sums in feature order, so the order is part of the answer). Each
 // n-gram's hash is FNV-1a over its bytes, '<' and '>' included. The n-grams
 // that start at one rune are hashed in one pass, each extending the one
 // before by a rune, and written straight to their places in e.out.
-func (e *Extractor) addChars(w []byte) {
+func (e *Extractor) charGrams(w []byte) {
 	if e.o.MaxN == 0 {
 		return
 	}
