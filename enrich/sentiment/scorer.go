@@ -96,6 +96,8 @@ type scratch struct {
 	buf  []byte
 	toks []token
 	vals []float64
+	// recent: lookupRecent's answers for recent words, allocated on first use.
+	recent []recentSlot
 }
 
 var (
@@ -384,18 +386,7 @@ func (s *Scorer) resolve(sc *scratch) {
 		if t.kind != kWord {
 			continue
 		}
-		w := sc.word(t)
-		e, ok := s.lx.words[string(w)]
-		if !ok && t.elong {
-			e, ok = s.unelongate(sc, w)
-		}
-		if !ok && s.p.stems && len(w) > 4 {
-			e, ok = s.stem(sc, w)
-		}
-		if !ok && len(w) > 3 && (strings.HasSuffix(string(w), "n't")) {
-			e, ok = entry{flags: fNegator}, true
-		}
-		if ok {
+		if e, ok := s.lookupRecent(sc, sc.word(t), t.elong); ok {
 			t.e = e
 		}
 	}
@@ -429,6 +420,63 @@ func (s *Scorer) resolve(sc *scratch) {
 			toks[i+1].e = entry{boost: -boostIncr, flags: fBooster}
 		}
 	}
+}
+
+// lookup finds a word's entry: the word itself, else (when elong) the word
+// with its elongations undone, else its stem, else a "-n't" negator.
+func (s *Scorer) lookup(sc *scratch, w []byte, elong bool) (entry, bool) {
+	e, ok := s.lx.words[string(w)]
+	if !ok && elong {
+		e, ok = s.unelongate(sc, w)
+	}
+	if !ok && s.p.stems && len(w) > 4 {
+		e, ok = s.stem(sc, w)
+	}
+	if !ok && len(w) > 3 && (strings.HasSuffix(string(w), "n't")) {
+		e, ok = entry{flags: fNegator}, true
+	}
+	return e, ok
+}
+
+// Words repeat, within a text and from one text to the next: a scratch
+// keeps the answers of lookup for the last words of up to recentWordMax
+// bytes it saw, one per slot of a direct-mapped table indexed by a hash of
+// the word (the lexicon map is large, and a lookup of it misses the cache).
+const (
+	recentSlots   = 1024
+	recentWordMax = 16
+)
+
+type recentSlot struct {
+	n     uint8 // bytes of the word; 0: empty
+	elong bool
+	ok    bool
+	word  [recentWordMax]byte
+	e     entry
+}
+
+// lookupRecent is lookup, answered from sc's recent words when it can.
+func (s *Scorer) lookupRecent(sc *scratch, w []byte, elong bool) (entry, bool) {
+	if len(w) == 0 || len(w) > recentWordMax {
+		return s.lookup(sc, w, elong)
+	}
+	if sc.recent == nil {
+		sc.recent = make([]recentSlot, recentSlots)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range w {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	h ^= h >> 15
+	var key [recentWordMax]byte
+	copy(key[:], w)
+	sl := &sc.recent[h%recentSlots]
+	if int(sl.n) == len(w) && sl.elong == elong && sl.word == key {
+		return sl.e, sl.ok
+	}
+	e, ok := s.lookup(sc, w, elong)
+	*sl = recentSlot{n: uint8(len(w)), elong: elong, ok: ok, word: key, e: e}
+	return e, ok
 }
 
 // suffixes tried, in order, on a word the lexicon lacks, with what replaces
