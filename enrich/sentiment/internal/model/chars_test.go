@@ -87,3 +87,29 @@ func BenchmarkAddChars(b *testing.B) {
 		})
 	}
 }
+
+// TestExtractorLogitsAsLogits checks that Extractor.Logits, which leaves the
+// text features' shared value out of each feature, sums exactly what
+// Model.Logits of Extract does.
+func TestExtractorLogitsAsLogits(t *testing.T) {
+	o := DefaultOptions()
+	w := make([]float32, NumClasses<<o.Bits)
+	x := uint32(1)
+	for i := range w {
+		x = x*1664525 + 1013904223
+		w[i] = float32(int32(x)) / (1 << 31)
+	}
+	m := Quantise(o, "test", w)
+	texts := append([]string{"", "   ", "😡", "Not good, but the support was GREAT!!! #AcmeFail @acme https://t.co/x"}, charWords...)
+	texts = append(texts, strings.Join(charWords, " "), strings.Repeat("sooo good and not bad at all. ", 40))
+	a, b := NewExtractor(o), NewExtractor(o)
+	for _, text := range texts {
+		for _, lang := range []string{"", "en", "de"} {
+			lex := Lex{Compound: 0.3, Pos: 2, Neg: -1, MinSent: -0.1, MaxSent: 0.5, LastSent: 0.2}
+			want := m.Logits(a.Extract(text, lang, lex))
+			if got := b.Logits(m, text, lang, lex); got != want || a.Empty() != b.Empty() {
+				t.Errorf("Extractor.Logits(%q, %q) = %v (empty %v); Logits(Extract) = %v (empty %v)", text, lang, got, b.Empty(), want, a.Empty())
+			}
+		}
+	}
+}

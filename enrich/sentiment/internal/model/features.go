@@ -80,8 +80,9 @@ type Extractor struct {
 	// contrasted: the words since a contrast word, up to the end of the
 	// sentence, are in its scope.
 	contrasted bool
-	nText      int    // text features of the last Extract
-	lang       uint32 // hash of the language of the text being extracted, 0 if unknown
+	nText      int     // text features of the last Extract
+	norm       float32 // the value the text features of the last Extract share
+	lang       uint32  // hash of the language of the text being extracted, 0 if unknown
 	out        []Feature
 }
 
@@ -148,6 +149,20 @@ type Lex struct {
 // language or "" when unknown, and lex the lexicon's evidence.
 // The returned slice is valid until the next call.
 func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
+	return e.extract(text, lang, lex, true)
+}
+
+// Logits returns m's class scores for text, as m.Logits(e.Extract(text,
+// lang, lex)) does, without writing the text features' shared value into
+// each of them.
+func (e *Extractor) Logits(m *Model, text, lang string, lex Lex) [NumClasses]float32 {
+	fs := e.extract(text, lang, lex, false)
+	return m.logits(fs[:e.nText], e.norm, fs[e.nText:])
+}
+
+// extract is Extract; unless fill, the text features' Value is left 0 and
+// their shared value is only in e.norm.
+func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 	e.out = e.out[:0]
 	var prev uint32 // hash of the previous word, 0 at the start
 	nwords := 0
@@ -288,10 +303,13 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 	}
 	e.nText = len(e.out)
 	// Sparse features share a norm of 1 over the post.
+	e.norm = 0
 	if len(e.out) > 0 {
-		v := float32(math.Pow(float64(len(e.out)), -float64(e.o.NormPow)/10))
-		for i := range e.out {
-			e.out[i].Value = v
+		e.norm = float32(math.Pow(float64(len(e.out)), -float64(e.o.NormPow)/10))
+		if fill {
+			for i := range e.out {
+				e.out[i].Value = e.norm
+			}
 		}
 	}
 	e.add(mix(seed(kindBias)), 1)
