@@ -67,14 +67,14 @@ func (md *Model) Predict(text, lang string) Result {
 	ex := md.ex.Get().(*model.Extractor)
 	var lx model.Lex
 	lx.Compound, lx.Pos, lx.Neg, lx.MinSent, lx.MaxSent, lx.LastSent = md.lex.SentenceSignals(text)
-	fs := ex.Extract(text, lang, lx)
-	if ex.Empty() {
+	z := ex.Logits(md.m, text, lang, lx)
+	empty := ex.Empty()
+	md.ex.Put(ex)
+	if empty {
 		// No words, no emoji: nothing to score.
-		md.ex.Put(ex)
 		return Result{Label: pipeline.SentimentNeutral}
 	}
-	p := model.Probs(md.m.Logits(fs))
-	md.ex.Put(ex)
+	p := model.Probs(z)
 	r := Result{Probs: [3]float64{float64(p[0]), float64(p[1]), float64(p[2])}}
 	r.Score = r.Probs[model.Positive] - r.Probs[model.Negative]
 	best := model.Neutral

@@ -30,6 +30,10 @@ type Scorer struct {
 	pool sync.Pool
 	// splitTags: Signals reads camel-case hashtags as words (SignalScorer).
 	splitTags bool
+	// emoShapes has, per first byte, a bit per length of the lexicon's
+	// valenced entries that are not only letters and digits (":)", "<3",
+	// "d:"): a run whose shape is not there is no emoticon.
+	emoShapes [256]uint16
 }
 
 // params are the scorer's knobs; defaultParams holds the shipped values.
@@ -92,6 +96,8 @@ type scratch struct {
 	buf  []byte
 	toks []token
 	vals []float64
+	// recent: lookupRecent's answers for recent words, allocated on first use.
+	recent []recentSlot
 }
 
 var (
@@ -126,6 +132,11 @@ func NewScorer() (*Scorer, error) {
 
 func newScorer(lx *lexicon, p params) *Scorer {
 	s := &Scorer{lx: lx, p: p}
+	for w, e := range lx.words {
+		if e.flags&fLex != 0 && len(w) >= 2 && len(w) <= 12 && !isAlnum(w) {
+			s.emoShapes[w[0]] |= 1 << len(w)
+		}
+	}
 	s.pool.New = func() any {
 		return &scratch{buf: make([]byte, 0, 512), toks: make([]token, 0, 64), vals: make([]float64, 0, 64)}
 	}
@@ -194,8 +205,23 @@ func (s *Scorer) tokenize(sc *scratch, text string) (exclaims, questions int) {
 			i += n
 			continue
 		}
-		j := i + n
+		// One run of non-space runes; '!' and '?' are counted on the way
+		// (a byte of a multi-byte rune is never ASCII).
+		j := i
 		for j < len(text) {
+			c := text[j]
+			if c < utf8.RuneSelf {
+				if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+					break
+				}
+				if c == '!' {
+					exclaims++
+				} else if c == '?' {
+					questions++
+				}
+				j++
+				continue
+			}
 			r2, n2 := utf8.DecodeRuneInString(text[j:])
 			if isSpace(r2) {
 				break
@@ -204,8 +230,6 @@ func (s *Scorer) tokenize(sc *scratch, text string) (exclaims, questions int) {
 		}
 		run := text[i:j]
 		i = j
-		exclaims += strings.Count(run, "!")
-		questions += strings.Count(run, "?")
 		if run[0] == '@' || hasURLPrefix(run) {
 			continue
 		}
@@ -237,14 +261,17 @@ func (s *Scorer) emoticon(sc *scratch, run string) bool {
 	}
 	core := run
 	for range 2 {
-		if e, ok := s.lx.words[core]; ok && e.flags&fLex != 0 {
-			lo := int32(len(sc.buf))
-			sc.buf = append(sc.buf, core...)
-			sc.toks = append(sc.toks, token{lo: lo, hi: int32(len(sc.buf)), kind: kEmo, e: entry{val: e.val, flags: fLex}})
-			for k := len(core); k < len(run); k++ {
-				sc.toks = append(sc.toks, token{kind: kPunct, punct: run[k]})
+		// A run whose shape no emoticon has is not looked up.
+		if s.emoShapes[core[0]]&(1<<len(core)) != 0 {
+			if e, ok := s.lx.words[core]; ok && e.flags&fLex != 0 {
+				lo := int32(len(sc.buf))
+				sc.buf = append(sc.buf, core...)
+				sc.toks = append(sc.toks, token{lo: lo, hi: int32(len(sc.buf)), kind: kEmo, e: entry{val: e.val, flags: fLex}})
+				for k := len(core); k < len(run); k++ {
+					sc.toks = append(sc.toks, token{kind: kPunct, punct: run[k]})
+				}
+				return true
 			}
-			return true
 		}
 		// Lower-case emoticons (":d") and a trailing full stop or bang.
 		if core == run {
@@ -359,18 +386,7 @@ func (s *Scorer) resolve(sc *scratch) {
 		if t.kind != kWord {
 			continue
 		}
-		w := sc.word(t)
-		e, ok := s.lx.words[string(w)]
-		if !ok && t.elong {
-			e, ok = s.unelongate(sc, w)
-		}
-		if !ok && s.p.stems && len(w) > 4 {
-			e, ok = s.stem(sc, w)
-		}
-		if !ok && len(w) > 3 && (strings.HasSuffix(string(w), "n't")) {
-			e, ok = entry{flags: fNegator}, true
-		}
-		if ok {
+		if e, ok := s.lookupRecent(sc, sc.word(t), t.elong); ok {
 			t.e = e
 		}
 	}
@@ -404,6 +420,63 @@ func (s *Scorer) resolve(sc *scratch) {
 			toks[i+1].e = entry{boost: -boostIncr, flags: fBooster}
 		}
 	}
+}
+
+// lookup finds a word's entry: the word itself, else (when elong) the word
+// with its elongations undone, else its stem, else a "-n't" negator.
+func (s *Scorer) lookup(sc *scratch, w []byte, elong bool) (entry, bool) {
+	e, ok := s.lx.words[string(w)]
+	if !ok && elong {
+		e, ok = s.unelongate(sc, w)
+	}
+	if !ok && s.p.stems && len(w) > 4 {
+		e, ok = s.stem(sc, w)
+	}
+	if !ok && len(w) > 3 && (strings.HasSuffix(string(w), "n't")) {
+		e, ok = entry{flags: fNegator}, true
+	}
+	return e, ok
+}
+
+// Words repeat, within a text and from one text to the next: a scratch
+// keeps the answers of lookup for the last words of up to recentWordMax
+// bytes it saw, one per slot of a direct-mapped table indexed by a hash of
+// the word (the lexicon map is large, and a lookup of it misses the cache).
+const (
+	recentSlots   = 1024
+	recentWordMax = 16
+)
+
+type recentSlot struct {
+	n     uint8 // bytes of the word; 0: empty
+	elong bool
+	ok    bool
+	word  [recentWordMax]byte
+	e     entry
+}
+
+// lookupRecent is lookup, answered from sc's recent words when it can.
+func (s *Scorer) lookupRecent(sc *scratch, w []byte, elong bool) (entry, bool) {
+	if len(w) == 0 || len(w) > recentWordMax {
+		return s.lookup(sc, w, elong)
+	}
+	if sc.recent == nil {
+		sc.recent = make([]recentSlot, recentSlots)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range w {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	h ^= h >> 15
+	var key [recentWordMax]byte
+	copy(key[:], w)
+	sl := &sc.recent[h%recentSlots]
+	if int(sl.n) == len(w) && sl.elong == elong && sl.word == key {
+		return sl.e, sl.ok
+	}
+	e, ok := s.lookup(sc, w, elong)
+	*sl = recentSlot{n: uint8(len(w)), elong: elong, ok: ok, word: key, e: e}
+	return e, ok
 }
 
 // suffixes tried, in order, on a word the lexicon lacks, with what replaces

@@ -8,6 +8,7 @@ package model
 
 import (
 	"math"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -66,15 +67,22 @@ type Extractor struct {
 	o     Options
 	mask  uint32
 	word  []byte
-	runes []int // byte offsets of the runes of "<word>"
+	runes []int  // byte offsets in seq of the runes of "<word>"
+	seq   []byte // "<word>"
+	// The character n-grams of recent words (see addChars), allocated on
+	// first use.
+	gramSlots   []gramSlot
+	gramBuckets []uint32
+	maxGrams    int
 	// negated: the words since the last negator, up to punctuation, are in
 	// its scope.
 	negated bool
 	// contrasted: the words since a contrast word, up to the end of the
 	// sentence, are in its scope.
 	contrasted bool
-	nText      int    // text features of the last Extract
-	lang       uint32 // hash of the language of the text being extracted, 0 if unknown
+	nText      int     // text features of the last Extract
+	norm       float32 // the value the text features of the last Extract share
+	lang       uint32  // hash of the language of the text being extracted, 0 if unknown
 	out        []Feature
 }
 
@@ -141,6 +149,20 @@ type Lex struct {
 // language or "" when unknown, and lex the lexicon's evidence.
 // The returned slice is valid until the next call.
 func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
+	return e.extract(text, lang, lex, true)
+}
+
+// Logits returns m's class scores for text, as m.Logits(e.Extract(text,
+// lang, lex)) does, without writing the text features' shared value into
+// each of them.
+func (e *Extractor) Logits(m *Model, text, lang string, lex Lex) [NumClasses]float32 {
+	fs := e.extract(text, lang, lex, false)
+	return m.logits(fs[:e.nText], e.norm, fs[e.nText:])
+}
+
+// extract is Extract; unless fill, the text features' Value is left 0 and
+// their shared value is only in e.norm.
+func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 	e.out = e.out[:0]
 	var prev uint32 // hash of the previous word, 0 at the start
 	nwords := 0
@@ -195,7 +217,29 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 				e.word = e.word[:0]
 				var last rune
 				reps := 0
+			word:
 				for k < len(tok) {
+					if c := tok[k]; c < utf8.RuneSelf {
+						// ASCII: what the general case below does, inline.
+						switch {
+						case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '\'':
+						case c >= 'A' && c <= 'Z':
+							c += 'a' - 'A'
+						default:
+							break word
+						}
+						if rune(c) == last {
+							reps++
+						} else {
+							reps = 0
+							last = rune(c)
+						}
+						if reps < 2 {
+							e.word = append(e.word, c)
+						}
+						k++
+						continue
+					}
 					r, n = utf8.DecodeRuneInString(tok[k:])
 					if !isWordRune(r) && !(r == '\'' || r == '’') {
 						break
@@ -222,11 +266,11 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 					continue
 				}
 				prev = e.addWordBytes(prev, e.word)
-				e.addChars(e.word)
+				e.addChars(e.word, prev)
 				if isNegator(e.word) {
 					e.negated = true
 				}
-				if e.o.Contrast && contrasts[string(e.word)] {
+				if e.o.Contrast && maybeIn(&contrastShapes, e.word) && contrasts[string(e.word)] {
 					e.contrasted = true
 				}
 				nwords++
@@ -259,10 +303,13 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 	}
 	e.nText = len(e.out)
 	// Sparse features share a norm of 1 over the post.
+	e.norm = 0
 	if len(e.out) > 0 {
-		v := float32(math.Pow(float64(len(e.out)), -float64(e.o.NormPow)/10))
-		for i := range e.out {
-			e.out[i].Value = v
+		e.norm = float32(math.Pow(float64(len(e.out)), -float64(e.o.NormPow)/10))
+		if fill {
+			for i := range e.out {
+				e.out[i].Value = e.norm
+			}
 		}
 	}
 	e.add(mix(seed(kindBias)), 1)
@@ -331,41 +378,128 @@ var contrasts = map[string]bool{
 	"لكن": true, "ولكن": true, "بس": true,
 }
 
-// addChars adds the character n-grams of "<w>".
-func (e *Extractor) addChars(w []byte) {
+// Character n-grams of a word depend on the word alone, and words repeat
+// (within a text, and from one text to the next): an Extractor keeps the
+// n-gram buckets of the last words it saw, one per slot of a direct-mapped
+// table indexed by the word's hash, for words of up to gramWordMax bytes.
+const (
+	gramSlots   = 1024
+	gramWordMax = 16
+)
+
+type gramSlot struct {
+	n    uint8 // bytes of the word; 0: empty
+	m    uint8 // its n-grams, in gramBuckets[slot*maxGrams:]
+	word [gramWordMax]byte
+}
+
+// maxCharGrams is the number of n-grams (MinN … MaxN runes, 1 and the whole
+// "<w>" left out) of a word of nbytes bytes at most.
+func maxCharGrams(o Options, nbytes int) int {
+	nr := nbytes + 2
+	total := 0
+	for n := max(int(o.MinN), 2); n <= min(int(o.MaxN), nr-1); n++ {
+		total += nr - n + 1
+	}
+	return total
+}
+
+// addChars adds the character n-grams of w (see charGrams); h is the
+// word's hash. A word seen last in its slot gives its n-grams from there.
+func (e *Extractor) addChars(w []byte, h uint32) {
 	if e.o.MaxN == 0 {
 		return
 	}
-	e.runes = e.runes[:0]
-	e.runes = append(e.runes, -1) // "<"
-	for k := 0; k < len(w); {
-		_, n := utf8.DecodeRune(w[k:])
-		e.runes = append(e.runes, k)
-		k += n
+	if len(w) > gramWordMax {
+		e.charGrams(w)
+		return
 	}
-	e.runes = append(e.runes, len(w)) // ">"
-	nr := len(e.runes)
-	for n := int(e.o.MinN); n <= int(e.o.MaxN); n++ {
-		for s := 0; s+n <= nr; s++ {
-			if n == 1 || (s == 0 && n == nr) {
-				continue // the whole "<word>" is the word feature already
-			}
-			h := seed(kindChar)
-			lo, hi := e.runes[s], 0
-			if s+n < nr {
-				hi = e.runes[s+n]
+	if e.gramSlots == nil {
+		e.maxGrams = maxCharGrams(e.o, gramWordMax)
+		e.gramSlots = make([]gramSlot, gramSlots)
+		e.gramBuckets = make([]uint32, gramSlots*e.maxGrams)
+	}
+	var key [gramWordMax]byte
+	copy(key[:], w)
+	i := int(mix(h^0x9e3779b9) % gramSlots)
+	sl := &e.gramSlots[i]
+	grams := e.gramBuckets[i*e.maxGrams : (i+1)*e.maxGrams]
+	if int(sl.n) == len(w) && sl.word == key {
+		for _, b := range grams[:sl.m] {
+			e.out = append(e.out, Feature{Bucket: b})
+		}
+		return
+	}
+	base := len(e.out)
+	e.charGrams(w)
+	added := e.out[base:]
+	sl.n, sl.m, sl.word = uint8(len(w)), uint8(len(added)), key
+	for k, f := range added {
+		grams[k] = f.Bucket
+	}
+}
+
+// charGrams adds the character n-grams of "<w>", n from MinN to MaxN runes,
+// by n and then by position: the order the model was first built with
+// (Logits sums in feature order, so the order is part of the answer). Each
+// n-gram's hash is FNV-1a over its bytes, '<' and '>' included. The n-grams
+// that start at one rune are hashed in one pass, each extending the one
+// before by a rune, and written straight to their places in e.out.
+func (e *Extractor) charGrams(w []byte) {
+	if e.o.MaxN == 0 {
+		return
+	}
+	// "<w>" as bytes, and the byte offset in it of each rune.
+	e.seq = append(e.seq[:0], '<')
+	e.seq = append(e.seq, w...)
+	e.seq = append(e.seq, '>')
+	seq := e.seq
+	e.runes = e.runes[:0]
+	ascii := true
+	for k := 0; k < len(w); k++ {
+		if w[k] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	nr := len(seq) // runes of "<w>"
+	if !ascii {
+		e.runes = append(e.runes, 0)
+		for k := 0; k < len(w); {
+			_, n := utf8.DecodeRune(w[k:])
+			e.runes = append(e.runes, k+1)
+			k += n
+		}
+		e.runes = append(e.runes, len(seq)-1, len(seq))
+		nr = len(e.runes) - 1
+	}
+	// n = 1 is never a feature, nor n = nr (the whole "<w>" is the word's).
+	minN, maxN := max(int(e.o.MinN), 2), min(int(e.o.MaxN), nr-1)
+	if minN > maxN {
+		return
+	}
+	total := 0
+	for n := minN; n <= maxN; n++ {
+		total += nr - n + 1
+	}
+	base := len(e.out)
+	e.out = slices.Grow(e.out, total)[:base+total]
+	out := e.out[base:]
+	mask := e.mask
+	for s := 0; s+minN <= nr; s++ {
+		h := seed(kindChar)
+		off := s // the n-gram at s of the n block
+		last := min(s+maxN, nr)
+		for p := s; p < last; p++ {
+			if ascii {
+				h = (h ^ uint32(seq[p])) * fnvPrime
 			} else {
-				hi = len(w)
+				h = hashBytes(h, seq[e.runes[p]:e.runes[p+1]])
 			}
-			if lo < 0 {
-				h = (h ^ '<') * fnvPrime
-				lo = 0
+			if n := p - s + 1; n >= minN {
+				out[off] = Feature{Bucket: mix(h) & mask}
+				off += nr - n + 1
 			}
-			h = hashBytes(h, w[lo:hi])
-			if s+n == nr {
-				h = (h ^ '>') * fnvPrime
-			}
-			e.add(mix(h), 0)
 		}
 	}
 }
@@ -398,8 +532,34 @@ var negators = map[string]bool{
 	"لا": true, "ليس": true, "ما": true, "لم": true, "لن": true, "مش": true,
 }
 
+// wordShapes has, for each first byte, a bit per length (1 … 31 bytes) of
+// the words of a set: a word whose shape is not there is not in the set, and
+// most words are ruled out without a map lookup.
+type wordShapes [256]uint32
+
+func shapesOf(set map[string]bool) *wordShapes {
+	var ws wordShapes
+	for w, in := range set {
+		if in && len(w) > 0 && len(w) < 32 {
+			ws[w[0]] |= 1 << len(w)
+		}
+	}
+	return &ws
+}
+
+// maybeIn reports whether w may be in the set ws was built from (false:
+// it is not).
+func maybeIn(ws *wordShapes, w []byte) bool {
+	return len(w) > 0 && len(w) < 32 && ws[w[0]]&(1<<len(w)) != 0
+}
+
+var (
+	negatorShapes  = *shapesOf(negators)
+	contrastShapes = *shapesOf(contrasts)
+)
+
 func isNegator(w []byte) bool {
-	if negators[string(w)] {
+	if maybeIn(&negatorShapes, w) && negators[string(w)] {
 		return true
 	}
 	n := len(w)

@@ -30,20 +30,30 @@ type Model struct {
 func (m *Model) Buckets() int { return len(m.w) / NumClasses }
 
 // Logits returns the class scores of the features.
-func (m *Model) Logits(fs []Feature) [NumClasses]float32 {
-	var acc [NumClasses]float32
+func (m *Model) Logits(fs []Feature) [NumClasses]float32 { return m.logits(nil, 0, fs) }
+
+// logits sums the weights of text features that share the value v, then of
+// the features fs, in that order. The sums are float32 and taken in
+// feature order; the three are kept in registers (an array lived on the
+// stack, and each addition waited for the store of the one before).
+func (m *Model) logits(text []Feature, v float32, fs []Feature) [NumClasses]float32 {
+	var a0, a1, a2 float32
 	w := m.w
+	for _, f := range text {
+		i := int(f.Bucket) * NumClasses
+		row := w[i : i+NumClasses : i+NumClasses]
+		a0 += v * float32(row[0])
+		a1 += v * float32(row[1])
+		a2 += v * float32(row[2])
+	}
 	for _, f := range fs {
 		i := int(f.Bucket) * NumClasses
 		row := w[i : i+NumClasses : i+NumClasses]
-		acc[0] += f.Value * float32(row[0])
-		acc[1] += f.Value * float32(row[1])
-		acc[2] += f.Value * float32(row[2])
+		a0 += f.Value * float32(row[0])
+		a1 += f.Value * float32(row[1])
+		a2 += f.Value * float32(row[2])
 	}
-	for c := range acc {
-		acc[c] *= m.scale
-	}
-	return acc
+	return [NumClasses]float32{a0 * m.scale, a1 * m.scale, a2 * m.scale}
 }
 
 // Probs is the softmax of the logits.
