@@ -7,7 +7,8 @@
 // clustertest.StreamLeader had gone unanswered (only a stream's leader
 // answers it, and right after a leader is killed no server may), and
 // nats.go waited for the test's whole context. StreamLeader now bounds
-// each request and WaitStreamLeader asks again.
+// each request and WaitStreamLeader asks again; Reclaim bounds itself
+// (reclaimTimeout), as the connector here publishes with that context.
 
 package pipeline_test
 
