@@ -98,8 +98,8 @@ func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
 	for _, id := range take(t, cons, 10, true) {
 		received[id]++
 	}
-	// Other retries are publishes not acknowledged within pipeline.PubAckTimeout
-	// (a batch in flight to the killed leader): each one costs that bound.
+	// Other retries are publishes that failed otherwise, such as a batch in
+	// flight to the killed leader, never acknowledged (pipeline.PubAckTimeout).
 	t.Logf("R3: full after %d mentions; %d push-backs, %d other retries; received %d distinct, %v after the kill",
 		n, fullRetries.Load(), conn.retries.Load()-fullRetries.Load(), len(received), time.Since(start).Round(time.Millisecond))
 	checkOnce(t, received, "r3more", more, n+more)
