@@ -32,6 +32,11 @@ func TestFullStreamOnR3ClusterFreesAcrossALeaderKill(t *testing.T) {
 	_, js := c.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// Streams asked for before the cluster has a meta leader go unanswered
+	// for pipeline's whole attempt (10 s); wait for it instead.
+	if err := c.WaitMetaLeader(ctx, js); err != nil {
+		t.Fatal(err)
+	}
 	if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{Replicas: 3, MaxBytes: smallStreams.MaxBytes}); err != nil {
 		t.Fatal(err)
 	}

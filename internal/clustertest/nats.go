@@ -275,3 +275,32 @@ func (c *NATSCluster) WaitStreamLeader(ctx context.Context, js jetstream.JetStre
 		}
 	}
 }
+
+// MetaLeaderAttempt bounds one account info request of WaitMetaLeader: a
+// fresh cluster elects its meta leader within about half a second, and a
+// request sent before that is never answered.
+var MetaLeaderAttempt = time.Second
+
+// WaitMetaLeader waits until the cluster's JetStream has a meta leader
+// (account info, which only the meta leader answers, is answered), each
+// request bounded by MetaLeaderAttempt. Until then the servers leave
+// JetStream requests unanswered, so the first stream lookup of a test that
+// starts at once waited for its whole attempt (pipeline's ensureAttempt,
+// 10 s). It returns the last error when ctx ends first.
+func (c *NATSCluster) WaitMetaLeader(ctx context.Context, js jetstream.JetStream) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, MetaLeaderAttempt)
+		_, err := js.AccountInfo(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("no JetStream meta leader: %w", err)
+		case <-t.C:
+		}
+	}
+}

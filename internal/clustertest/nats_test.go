@@ -67,4 +67,10 @@ func TestStreamLeaderGivesUpOnAnUnansweredRequest(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unanswered") || ctx.Err() != nil {
 		t.Fatalf("WaitStreamLeader with no answer = %v; want an error counting the unanswered requests, once its own context ends", err)
 	}
+
+	mctx, mcancel := context.WithTimeout(ctx, time.Second)
+	defer mcancel()
+	if err := c.WaitMetaLeader(mctx, js); err == nil || ctx.Err() != nil {
+		t.Fatalf("WaitMetaLeader with no answer = %v; want an error once its own context ends", err)
+	}
 }
