@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -63,12 +64,24 @@ func (r Reclaimed) String() string {
 	}
 }
 
+// reclaimTimeout bounds one Reclaim. Its requests (stream and consumer
+// info, the purge) are answered by the stream's leader only, and while a
+// new leader is elected (a leader was killed, a loaded cluster missed a
+// heartbeat) no server may answer. nats.go waits for an unanswered request
+// until the caller's context ends, or 5 s when it has no deadline: a
+// publisher given a deadline of minutes held its batch for all of it.
+// Past the bound Reclaim fails, the publish returns ErrStreamFull, and the
+// caller retries.
+var reclaimTimeout = 30 * time.Second
+
 // Reclaim removes from stream the messages every holding consumer has
 // acknowledged (see above), at most the older half of the stream. It never
 // removes a message a holding consumer still needs: acknowledgement floors
 // only move forward, and the floor of each consumer is read after the
 // stream's last sequence.
 func Reclaim(ctx context.Context, js jetstream.JetStream, stream string) (Reclaimed, error) {
+	ctx, cancel := context.WithTimeout(ctx, reclaimTimeout)
+	defer cancel()
 	r := Reclaimed{Stream: stream}
 	st, err := js.Stream(ctx, stream)
 	if err != nil {

@@ -40,7 +40,7 @@ func TestLostPubAckIsBounded(t *testing.T) {
 	}
 	var acked, failed, unacked, n atomic.Int64
 	for cycle := range 4 {
-		leader, err := c.StreamLeader(ctx, js, pipeline.StreamMentions)
+		leader, err := c.WaitStreamLeader(ctx, js, pipeline.StreamMentions, -1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -279,7 +279,7 @@ func TestClusterProof(t *testing.T) {
 	})
 
 	step(10*time.Second, "killing the NATS leader of MENTIONS")
-	leader, err := nc.StreamLeader(ctx, js, pipeline.StreamMentions)
+	leader, err := nc.WaitStreamLeader(ctx, js, pipeline.StreamMentions, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

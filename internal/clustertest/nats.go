@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -215,9 +216,25 @@ func (c *NATSCluster) Stop(i int) {
 	c.Kill(i)
 }
 
-// StreamLeader returns the index of the node leading stream name.
+// StreamInfoAttempt bounds one stream info request of StreamLeader.
+//
+// In a cluster only a stream's leader answers its info request. The other
+// servers stay silent while they believe the group has a leader, so that
+// the leader's answer is the one the client gets; they answer for it only
+// once the group has had no leader for a while. So right after a leader
+// is killed, or while a loaded cluster elects one, a request can get no
+// answer at all, and the client waits for its context. nats.go bounds
+// that wait by 5 s only for a context without a deadline: given a test's
+// context of minutes, one unanswered request took all of it. Each request
+// gets this bound instead, and is asked again.
+var StreamInfoAttempt = 5 * time.Second
+
+// StreamLeader returns the index of the node leading stream name, from
+// one stream info request bounded by StreamInfoAttempt.
 func (c *NATSCluster) StreamLeader(ctx context.Context, js jetstream.JetStream, name string) (int, error) {
-	s, err := js.Stream(ctx, name)
+	actx, cancel := context.WithTimeout(ctx, StreamInfoAttempt)
+	defer cancel()
+	s, err := js.Stream(actx, name)
 	if err != nil {
 		return -1, err
 	}
@@ -231,4 +248,59 @@ func (c *NATSCluster) StreamLeader(ctx context.Context, js jetstream.JetStream, 
 		}
 	}
 	return -1, fmt.Errorf("stream %s: leader %q is not a node of this cluster", name, info.Cluster.Leader)
+}
+
+// WaitStreamLeader asks StreamLeader until a node other than not (-1: any
+// node) leads stream name, and returns it. When ctx ends first it returns
+// the last answer's error, with how many requests went unanswered.
+func (c *NATSCluster) WaitStreamLeader(ctx context.Context, js jetstream.JetStream, name string, not int) (int, error) {
+	var unanswered int
+	for {
+		leader, err := c.StreamLeader(ctx, js, name)
+		if err == nil && leader != not {
+			return leader, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("stream %s is still led by node %d", name, leader)
+		} else if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			unanswered++
+			c.t.Logf("stream %s: an info request went unanswered within %v; asking again", name, StreamInfoAttempt)
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return -1, fmt.Errorf("%w (%d of the stream info requests unanswered within %v)", err, unanswered, StreamInfoAttempt)
+		case <-t.C:
+		}
+	}
+}
+
+// MetaLeaderAttempt bounds one account info request of WaitMetaLeader: a
+// fresh cluster elects its meta leader within about half a second, and a
+// request sent before that is never answered.
+var MetaLeaderAttempt = time.Second
+
+// WaitMetaLeader waits until the cluster's JetStream has a meta leader
+// (account info, which only the meta leader answers, is answered), each
+// request bounded by MetaLeaderAttempt. Until then the servers leave
+// JetStream requests unanswered, so the first stream lookup of a test that
+// starts at once waited for its whole attempt (pipeline's ensureAttempt,
+// 10 s). It returns the last error when ctx ends first.
+func (c *NATSCluster) WaitMetaLeader(ctx context.Context, js jetstream.JetStream) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, MetaLeaderAttempt)
+		_, err := js.AccountInfo(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("no JetStream meta leader: %w", err)
+		case <-t.C:
+		}
+	}
 }
