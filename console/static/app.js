@@ -168,10 +168,17 @@ function queueRow(it) {
 }
 
 // ---------- alerts ----------
+// openSamples remembers, by alert id, the sample mentions a person opened:
+// a live alert redraws the list, and what they were reading stays open.
+const openSamples = new Map();
+let alertLoads = 0;
+
 async function loadAlerts() {
   const root = $('#view-alerts');
+  const mine = ++alertLoads;
   try {
     const data = await api('/api/alerts');
+    if (mine !== alertLoads) return;
     const open = data.alerts.filter((a) => !a.resolved).length;
     $('#alert-count').textContent = open ? fmtN(open) : '';
     root.replaceChildren(
@@ -179,6 +186,7 @@ async function loadAlerts() {
         data.columns.status ? ' · resolved ones are greyed' : ''),
       ...(data.alerts.length ? data.alerts.map(alertCard) : [h('div', { class: 'empty' }, 'No alerts in the last 30 days.')]));
   } catch (e) {
+    if (mine !== alertLoads) return;
     root.replaceChildren(h('div', { class: 'empty' }, 'Could not load alerts: ' + e.message));
   }
 }
@@ -186,13 +194,27 @@ async function loadAlerts() {
 function alertCard(a) {
   const ex = a.explanation || {};
   const samples = h('div', { class: 'samples', 'data-role': 'samples' });
+  // The panel drawn is the one of the card now on the page: the list may
+  // have been redrawn while the mentions loaded.
+  const panel = () => document.querySelector(`[data-alert="${CSS.escape(a.id)}"] [data-role=samples]`) || samples;
+  const draw = (o, into = panel()) => {
+    const kids = o.error ? [h('div', { class: 'note' }, o.error)]
+      : !o.mentions ? [h('div', { class: 'note' }, 'no sample mentions')]
+        : [h('div', { class: 'note' }, o.label), ...o.mentions.map((m) => h('div', { class: 'card', 'data-id': m.id }, ...mentionBody(m)))];
+    into.replaceChildren(...kids);
+  };
   const showSamples = async (ids, label) => {
-    if (!ids || !ids.length) { samples.replaceChildren(h('div', { class: 'note' }, 'no sample mentions')); return; }
+    if (!ids || !ids.length) { openSamples.set(a.id, {}); draw({}); return; }
+    openSamples.set(a.id, { label });
     try {
       const data = await api('/api/mentions?' + ids.slice(0, 20).map((id) => 'id=' + encodeURIComponent(id)).join('&'));
-      samples.replaceChildren(h('div', { class: 'note' }, label), ...data.mentions.map((m) => h('div', { class: 'card', 'data-id': m.id }, ...mentionBody(m))));
-    } catch (e) { samples.replaceChildren(h('div', { class: 'note' }, e.message)); }
+      const o = { label, mentions: data.mentions };
+      openSamples.set(a.id, o);
+      draw(o);
+    } catch (e) { draw({ error: e.message }); }
   };
+  const open = openSamples.get(a.id);
+  if (open && (open.mentions || !open.label)) draw(open, samples); // this card is not on the page yet
   const movers = (ex.top || []).map((mv) => h('tr', { onclick: () => showSamples(mv.samples, `mentions with ${mv.field} “${mv.value}”`) },
     h('td', {}, mv.field), h('td', {}, mv.value), h('td', { class: 'n' }, fmtN(mv.window)), h('td', { class: 'n' }, fmtN(mv.baseline)),
     h('td', { class: 'n' }, `×${Number(mv.ratio).toFixed(1)}`)));
