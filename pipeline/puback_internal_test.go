@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -15,16 +14,7 @@ import (
 // fails with ErrPubAckTimeout instead of waiting forever: a connector
 // retries its poll, an enrich worker its batch.
 func TestPublishWithoutAckFailsInsteadOfHanging(t *testing.T) {
-	s, err := StartEmbeddedNATS(EmbeddedNATSOptions{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { s.Shutdown(); s.WaitForShutdown() }()
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := embeddedConn(t)
 	sub, err := nc.SubscribeSync("silent.>") // takes every message, acknowledges none
 	if err != nil {
 		t.Fatal(err)

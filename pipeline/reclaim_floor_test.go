@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -17,16 +16,7 @@ import (
 // it acknowledged them, the newest messages outside its filter are freed
 // too.
 func TestConsumerFloorDistrustsNumPending(t *testing.T) {
-	s, err := StartEmbeddedNATS(EmbeddedNATSOptions{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { s.Shutdown(); s.WaitForShutdown() }()
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := embeddedConn(t)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

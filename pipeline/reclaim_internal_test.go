@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -16,16 +15,7 @@ import (
 // context has a deadline of minutes: nats.go waits for such a context, and
 // the publisher held its batch for all of it.
 func TestReclaimWithoutAnswerFailsWithinItsBound(t *testing.T) {
-	s, err := StartEmbeddedNATS(EmbeddedNATSOptions{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { s.Shutdown(); s.WaitForShutdown() }()
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := embeddedConn(t)
 	sub, err := nc.SubscribeSync("silent.>") // takes every API request, answers none
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/earshot-dev/earshot/pipeline"
 	"github.com/earshot-dev/earshot/pipeline/pipelinetest"
 	"github.com/earshot-dev/earshot/sink/clickhouse"
 	"github.com/earshot-dev/earshot/sink/clickhouse/chtest"
@@ -187,7 +188,7 @@ func consumersIdle(in *infra, consumers ...[2]string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, c := range consumers {
-		if ok, err := pipelinetest.ConsumerCaughtUp(ctx, in.js, c[0], c[1]); err != nil || !ok {
+		if ok, err := pipeline.ConsumerCaughtUp(ctx, in.js, c[0], c[1]); err != nil || !ok {
 			return false
 		}
 	}

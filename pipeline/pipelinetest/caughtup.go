@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -20,19 +18,9 @@ func (j *JetStream) CaughtUp(t testing.TB, stream, durable string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ok, err := ConsumerCaughtUp(ctx, j.JS, stream, durable)
+	ok, err := pipeline.ConsumerCaughtUp(ctx, j.JS, stream, durable)
 	if err != nil {
 		t.Logf("CaughtUp(%s, %s): %v", stream, durable, err)
 	}
 	return ok
-}
-
-// ConsumerCaughtUp is CaughtUp on any JetStream context: pipeline's.
-func ConsumerCaughtUp(ctx context.Context, js jetstream.JetStream, stream, durable string) (bool, error) {
-	return pipeline.ConsumerCaughtUp(ctx, js, stream, durable)
-}
-
-// LastSeq is pipeline.LastSeq.
-func LastSeq(ctx context.Context, js jetstream.JetStream, stream, subject string, more ...string) (uint64, error) {
-	return pipeline.LastSeq(ctx, js, stream, subject, more...)
 }
