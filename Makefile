@@ -57,7 +57,7 @@ soak: deps
 # exactly once (a few minutes; not part of `make test`). ClickHouse is two
 # shards of two replicas; EARSHOT_CLUSTER_1X2=1 runs one shard on a smaller machine.
 # A full R3 stream freeing what its consumer acknowledged across a leader
-# kill (see pipeline/reclaim_cluster_test.go for why it is not in CI yet).
+# kill (see pipeline/reclaim_cluster_test.go; CI runs it after the cluster proof).
 stream-cluster-test: deps
 	$(GO) test -tags clusterproof -run TestFullStreamOnR3ClusterFreesAcrossALeaderKill -count=1 -timeout 5m -v ./pipeline/
 

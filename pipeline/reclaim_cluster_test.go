@@ -1,7 +1,7 @@
 //go:build clusterproof
 
-// Run by `make stream-cluster-test`, in neither `make test` nor CI (the
-// coordinator decides). It used to stall in loaded runs: "no new MENTIONS
+// Run by `make stream-cluster-test`, which CI (.ci/run) runs after
+// `make test`. It used to stall in loaded runs: "no new MENTIONS
 // leader 60s after node N was killed" with the context's error, or the
 // 3-minute context ran out before the kill. One stream info request of
 // clustertest.StreamLeader had gone unanswered (only a stream's leader
