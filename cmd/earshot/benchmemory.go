@@ -137,13 +137,13 @@ func (b *bench) explainBound(ctx context.Context, prefix string) (stateBound, er
 	secs := int64(slot / time.Second)
 	var parts []string
 	if *cfg.Series.Topics {
-		parts = append(parts, `SELECT intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`) AS s, topic AS sc, count() AS c FROM earshot.mentions FINAL ARRAY JOIN topics AS topic WHERE id LIKE ? GROUP BY s, sc`)
+		parts = append(parts, `SELECT toUInt64(intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`)) AS s, topic AS sc, count() AS c FROM earshot.mentions FINAL ARRAY JOIN topics AS topic WHERE id LIKE ? GROUP BY s, sc`)
 	}
 	if *cfg.Series.Platforms {
-		parts = append(parts, `SELECT intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`) AS s, concat('platform:', platform) AS sc, count() AS c FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY s, sc`)
+		parts = append(parts, `SELECT toUInt64(intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`)) AS s, concat('platform:', platform) AS sc, count() AS c FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY s, sc`)
 	}
 	if *cfg.Series.Overall {
-		parts = append(parts, `SELECT intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`) AS s, 'all' AS sc, count() AS c FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY s, sc`)
+		parts = append(parts, `SELECT toUInt64(intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`)) AS s, 'all' AS sc, count() AS c FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY s, sc`)
 	}
 	if len(parts) == 0 {
 		sb.ReachedSeconds = 0
@@ -153,7 +153,7 @@ func (b *bench) explainBound(ctx context.Context, prefix string) (stateBound, er
 	for i := range args {
 		args[i] = prefix + ":%"
 	}
-	q := `SELECT s, sum(least(c, ` + fmt.Sprint(cfg.Explain.Samples) + `)) FROM (` + strings.Join(parts, " UNION ALL ") + `) GROUP BY s ORDER BY s`
+	q := `SELECT s, toUInt64(sum(least(c, ` + fmt.Sprint(cfg.Explain.Samples) + `))) FROM (` + strings.Join(parts, " UNION ALL ") + `) GROUP BY s ORDER BY s`
 	rows, err := b.store.Conn().Query(ctx, q, args...)
 	if err != nil {
 		return sb, fmt.Errorf("bench: explanation samples: %w", err)
