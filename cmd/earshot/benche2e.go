@@ -132,6 +132,11 @@ type memoryReport struct {
 	// NATSRSSBytes samples the NATS server's RSS alongside (`earshot run`
 	// embeds it in its own process).
 	NATSRSSBytes []int64 `json:"nats_rss_bytes"`
+	// Backlog samples the mentions published but not yet written to
+	// ClickHouse by the sink (pending and unacknowledged at the enrich
+	// and sink consumers): when it grows, the rate is above what the
+	// machine sustains and in-flight batches grow RSS.
+	Backlog []int64 `json:"backlog_mentions"`
 }
 
 type e2eOptions struct {
@@ -544,7 +549,7 @@ func (b *bench) steady(ctx context.Context, rep *e2eReport) error {
 	// RSS of the last quarter within 10% of the first quarter's
 	// (benchmemory.go).
 	bounds, err := b.steadyBounds(ctx, "s01", b.o.rate, rp.Mentions)
-	judgeFlat(mem, bounds)
+	judgeFlat(mem, bounds, b.o.rate)
 	if err != nil {
 		// The report is still printed: RSS was measured, the verdict
 		// cannot be given.
@@ -764,6 +769,7 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 					if ps, err := readProc(b.nats.pid()); err == nil {
 						mem.NATSRSSBytes = append(mem.NATSRSSBytes, ps.rss)
 					}
+					mem.Backlog = append(mem.Backlog, b.backlog(pctx))
 					// A long run would fill the streams' max_bytes:
 					// drop what every consumer acknowledged, as a
 					// retention policy would.

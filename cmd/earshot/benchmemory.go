@@ -46,7 +46,9 @@ type stateBound struct {
 const flatGrowth = 0.10
 
 // judgeFlat fills mem's verdict from its RSS samples and the state bounds.
-func judgeFlat(mem *memoryReport, bounds []stateBound) {
+// rate (mentions/s) tells whether the backlog grew: by more than 5 s of
+// mentions between the two quarters compared.
+func judgeFlat(mem *memoryReport, bounds []stateBound, rate float64) {
 	mem.Bounds = bounds
 	mem.Flat, mem.Growth, mem.Reason = false, 0, ""
 	n := len(mem.RSSBytes)
@@ -69,9 +71,7 @@ func judgeFlat(mem *memoryReport, bounds []stateBound) {
 	from := min(n, int(math.Ceil(warm/mem.SampleEvery-1e-9)))
 	mem.WarmupSeconds = warm
 	s := mem.RSSBytes[from:]
-	if q := len(s) / 4; q > 0 {
-		first := median(int64s(s[:q]))
-		last := median(int64s(s[len(s)-q:]))
+	if first, last, ok := quarterMedians(mem.RSSBytes, from); ok {
 		mem.FirstRSS, mem.LastRSS = int64(first), int64(last)
 		mem.Growth = last/first - 1
 	}
@@ -84,6 +84,9 @@ func judgeFlat(mem *memoryReport, bounds []stateBound) {
 		mem.Reason = "not shown flat: too few samples after the warm-up"
 	case mem.Growth >= flatGrowth:
 		mem.Reason = fmt.Sprintf("RSS grew %.1f%% after every bound was reached (from the first quarter after warm-up to the last)", 100*mem.Growth)
+		if first, last, ok := quarterMedians(mem.Backlog, from); ok && last-first > 5*rate {
+			mem.Reason += fmt.Sprintf(", while the pipeline fell behind (backlog %.0f → %.0f mentions): the rate was above what the machine sustained then, and batches in flight hold the difference", first, last)
+		}
 	default:
 		mem.Flat = true
 	}
@@ -135,15 +138,21 @@ func (b *bench) explainBound(ctx context.Context, prefix string) (stateBound, er
 	slot := max(cfg.Resolutions[0], 5*time.Minute)
 	sb := stateBound{State: "detect explanation samples", Key: "detect.explain.max_items", Bound: int64(cfg.Explain.MaxItems), ReachedSeconds: -1}
 	secs := int64(slot / time.Second)
-	var parts []string
+	// Each mention in each of its scopes, with its slot.
+	slotOf := `toUInt64(intDiv(toUInt32(created_at), ` + fmt.Sprint(secs) + `))`
+	var scoped []string
 	if *cfg.Series.Topics {
-		parts = append(parts, `SELECT toUInt64(intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`)) AS s, topic AS sc, count() AS c FROM earshot.mentions FINAL ARRAY JOIN topics AS topic WHERE id LIKE ? GROUP BY s, sc`)
+		scoped = append(scoped, `SELECT `+slotOf+` AS s, topic AS sc, toUInt32(created_at) AS t FROM earshot.mentions FINAL ARRAY JOIN topics AS topic WHERE id LIKE ?`)
 	}
 	if *cfg.Series.Platforms {
-		parts = append(parts, `SELECT toUInt64(intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`)) AS s, concat('platform:', platform) AS sc, count() AS c FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY s, sc`)
+		scoped = append(scoped, `SELECT `+slotOf+` AS s, concat('platform:', platform) AS sc, toUInt32(created_at) AS t FROM earshot.mentions FINAL WHERE id LIKE ?`)
 	}
 	if *cfg.Series.Overall {
-		parts = append(parts, `SELECT toUInt64(intDiv(toUInt32(created_at), `+fmt.Sprint(secs)+`)) AS s, 'all' AS sc, count() AS c FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY s, sc`)
+		scoped = append(scoped, `SELECT `+slotOf+` AS s, 'all' AS sc, toUInt32(created_at) AS t FROM earshot.mentions FINAL WHERE id LIKE ?`)
+	}
+	var parts []string
+	for _, q := range scoped {
+		parts = append(parts, `SELECT s, sc, count() AS c FROM (`+q+`) GROUP BY s, sc`)
 	}
 	if len(parts) == 0 {
 		sb.ReachedSeconds = 0
@@ -171,6 +180,25 @@ func (b *bench) explainBound(ctx context.Context, prefix string) (stateBound, er
 		return sb, err
 	}
 	sb.ReachedSeconds, sb.Entries = explainFill(slots, secs, sb.Bound, b.steadyStart.Unix())
+	if sb.ReachedSeconds >= 0 {
+		// explainFill took the end of the slot in which the bound was
+		// reached; find the second instead: in that slot a scope holds
+		// min(samples, its mentions so far), so the bound was reached at
+		// the n-th smallest of the scopes' first `samples` times.
+		var before int64
+		for _, x := range slots {
+			if float64(x[0]+secs-b.steadyStart.Unix()) >= sb.ReachedSeconds {
+				q := `SELECT t FROM (SELECT arrayJoin(arraySlice(arraySort(groupArray(t)), 1, ` + fmt.Sprint(cfg.Explain.Samples) + `)) AS t FROM (` +
+					strings.Join(scoped, " UNION ALL ") + `) WHERE s = ` + fmt.Sprint(x[0]/secs) + ` GROUP BY sc) ORDER BY t LIMIT ` + fmt.Sprint(sb.Bound-before-1) + `, 1`
+				var t uint32
+				if err := b.store.Conn().QueryRow(ctx, q, args...).Scan(&t); err == nil {
+					sb.ReachedSeconds = float64(max(int64(t)-b.steadyStart.Unix(), 0))
+				}
+				break
+			}
+			before += x[1]
+		}
+	}
 	return sb, nil
 }
 
@@ -191,4 +219,36 @@ func explainFill(slots [][2]int64, width, bound, start int64) (reached float64, 
 		}
 	}
 	return reached, held
+}
+
+// quarterMedians is the median of the first and of the last quarter of
+// v[from:].
+func quarterMedians(v []int64, from int) (first, last float64, ok bool) {
+	if from > len(v) {
+		return 0, 0, false
+	}
+	s := v[from:]
+	q := len(s) / 4
+	if q == 0 {
+		return 0, 0, false
+	}
+	return median(int64s(s[:q])), median(int64s(s[len(s)-q:])), true
+}
+
+// backlog is what the enrich and sink consumers have pending or
+// unacknowledged (-1 when unknown).
+func (b *bench) backlog(ctx context.Context) int64 {
+	var n int64
+	for _, c := range [][2]string{{pipeline.StreamMentions, "enrich"}, {pipeline.StreamEnriched, "sink"}} {
+		cons, err := b.js.Consumer(ctx, c[0], c[1])
+		if err != nil {
+			return -1
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return -1
+		}
+		n += int64(info.NumPending) + int64(info.NumAckPending)
+	}
+	return n
 }

@@ -19,6 +19,15 @@ func rssSeries(n int, base, step float64, from int) []int64 {
 	return out
 }
 
+// growingBacklog is n backlog samples growing by step mentions a sample.
+func growingBacklog(n int, step int64) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = step * int64(i)
+	}
+	return out
+}
+
 // TestJudgeFlat: the steady run's verdict says flat only when every state
 // bound was reached in time and RSS then stopped growing, whatever the
 // warm-up did.
@@ -27,27 +36,29 @@ func TestJudgeFlat(t *testing.T) {
 		return []stateBound{{State: "dedup index", Key: "k", Bound: 100, Entries: 100, ReachedSeconds: s}}
 	}
 	for _, c := range []struct {
-		name   string
-		rss    []int64
-		bounds []stateBound
-		flat   bool
-		reason string
+		name    string
+		rss     []int64
+		bounds  []stateBound
+		backlog []int64
+		flat    bool
+		reason  string
 	}{
 		// 120 samples of 5 s = 10 minutes.
-		{"flat after a growing warm-up", append(rssSeries(20, 100, 10, 0), rssSeries(100, 300, 0, 0)...), reached(60), true, ""},
-		{"growing all along", rssSeries(120, 300, 0.5, 0), reached(60), false, "RSS grew"},
+		{"flat after a growing warm-up", append(rssSeries(20, 100, 10, 0), rssSeries(100, 300, 0, 0)...), reached(60), nil, true, ""},
+		{"growing all along", rssSeries(120, 300, 0.5, 0), reached(60), nil, false, "RSS grew"},
+		{"growing while falling behind", rssSeries(120, 300, 0.5, 0), reached(60), growingBacklog(120, 2000), false, "fell behind (backlog"},
 		// A fixed fifth of warm-up would compare samples 24..119 and miss
 		// that the state grew until 250 s; the bound moves the warm-up.
-		{"grows until a bound reached late, then flat", append(rssSeries(50, 200, 2, 0), rssSeries(70, 300, 0, 0)...), reached(250), true, ""},
-		{"bound reached after half the run", rssSeries(120, 300, 0, 0), reached(400), false, "too late"},
+		{"grows until a bound reached late, then flat", append(rssSeries(50, 200, 2, 0), rssSeries(70, 300, 0, 0)...), reached(250), nil, true, ""},
+		{"bound reached after half the run", rssSeries(120, 300, 0, 0), reached(400), nil, false, "too late"},
 		{"bound never reached, RSS flat", rssSeries(120, 300, 0, 0),
 			[]stateBound{{State: "detect explanation samples", Key: "detect.explain.max_items", Bound: 200000, Entries: 60000, ReachedSeconds: -1}},
-			false, "still filling: 60000 of 200000"},
-		{"no bound", rssSeries(120, 300, 0, 0), []stateBound{{State: "x", Key: "x.max", Bound: -1, Entries: 5, ReachedSeconds: -1}}, false, "no bound"},
-		{"no samples", nil, reached(0), false, "not shown flat"},
+			nil, false, "still filling: 60000 of 200000"},
+		{"no bound", rssSeries(120, 300, 0, 0), []stateBound{{State: "x", Key: "x.max", Bound: -1, Entries: 5, ReachedSeconds: -1}}, nil, false, "no bound"},
+		{"no samples", nil, reached(0), nil, false, "not shown flat"},
 	} {
-		mem := &memoryReport{SampleEvery: 5, RSSBytes: c.rss}
-		judgeFlat(mem, c.bounds)
+		mem := &memoryReport{SampleEvery: 5, RSSBytes: c.rss, Backlog: c.backlog}
+		judgeFlat(mem, c.bounds, 1000)
 		if mem.Flat != c.flat || !strings.Contains(mem.Reason, c.reason) || (c.flat && mem.Reason != "") {
 			t.Errorf("%s: flat %v (growth %.3f, warm-up %.0f s), reason %q; want flat %v, reason containing %q",
 				c.name, mem.Flat, mem.Growth, mem.WarmupSeconds, mem.Reason, c.flat, c.reason)
