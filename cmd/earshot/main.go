@@ -84,7 +84,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "earshot: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	stopProfile := startProfile() // only in processes `earshot bench --profile` starts
+	stopProfile := startProfile(ctx) // only in processes `earshot bench --profile` starts
 	err := cmd.run(ctx, args[1:], stdin, stdout, stderr)
 	stopProfile()
 	switch {
