@@ -75,4 +75,10 @@ func TestBenchSteadyNotDrained(t *testing.T) {
 		rep.Rounds[0].Mentions != 400 || rep.Rounds[0].Visible >= 400 || rep.Memory == nil {
 		t.Errorf("report = %+v; want steady, drained false, one paced round of 400 mentions with fewer visible, and the memory samples", rep)
 	}
+	// The state bounds were worked out (the explanation samples from
+	// ClickHouse), and neither is reached by 400 mentions: not flat.
+	if m := rep.Memory; m != nil && (len(m.Bounds) != 2 || m.Flat || !strings.Contains(m.Reason, "still filling") ||
+		strings.Contains(m.Reason, "could not be worked out")) {
+		t.Errorf("memory verdict: flat %v, bounds %+v, reason %q; want the dedup index and explanation samples still filling, not flat", m.Flat, m.Bounds, m.Reason)
+	}
 }

@@ -121,6 +121,22 @@ type memoryReport struct {
 	Growth      float64 `json:"growth_fraction"` // last quarter's median RSS over the first's (after warm-up), minus 1
 	SampleEvery float64 `json:"sample_every_seconds"`
 	RSSBytes    []int64 `json:"rss_bytes"`
+	// The verdict's workings (benchmemory.go): the warm-up (a fifth of the
+	// run, or until the last state bound was reached), the medians
+	// compared, each bounded state, and why memory was not shown flat.
+	WarmupSeconds float64      `json:"warmup_seconds"`
+	FirstRSS      int64        `json:"first_quarter_rss_bytes"`
+	LastRSS       int64        `json:"last_quarter_rss_bytes"`
+	Bounds        []stateBound `json:"state_bounds"`
+	Reason        string       `json:"reason,omitempty"`
+	// NATSRSSBytes samples the NATS server's RSS alongside (`earshot run`
+	// embeds it in its own process).
+	NATSRSSBytes []int64 `json:"nats_rss_bytes"`
+	// Backlog samples the mentions published but not yet written to
+	// ClickHouse by the sink (pending and unacknowledged at the enrich
+	// and sink consumers): when it grows, the rate is above what the
+	// machine sustains and in-flight batches grow RSS.
+	Backlog []int64 `json:"backlog_mentions"`
 }
 
 type e2eOptions struct {
@@ -149,6 +165,8 @@ type bench struct {
 	js      jetstream.JetStream
 	work    []*pipeline.Mention
 	log     io.Writer // progress lines (stderr)
+	// steadyStart is when a steady run started publishing.
+	steadyStart time.Time
 }
 
 func runBenchE2E(ctx context.Context, o e2eOptions, stdout, stderr io.Writer) error {
@@ -512,6 +530,7 @@ func (b *bench) steady(ctx context.Context, rep *e2eReport) error {
 		return fmt.Errorf("%w: --duration needs --rate (mentions per second; 80%% of the sustained rate that a plain `earshot bench` reports)", errUsage)
 	}
 	mem := &memoryReport{SampleEvery: 5}
+	b.steadyStart = time.Now()
 	rp, lat, err := b.paced(ctx, "s01", b.o.rate, b.o.duration, mem)
 	if err != nil {
 		return err
@@ -526,14 +545,15 @@ func (b *bench) steady(ctx context.Context, rep *e2eReport) error {
 			rep.CPUPerMillion[k] = v
 		}
 	}
-	// Flat: after a warm-up fifth, the median RSS of the last quarter is
-	// within 10% of the first quarter's.
-	s := mem.RSSBytes[len(mem.RSSBytes)/5:]
-	if q := len(s) / 4; q > 0 {
-		first := median(int64s(s[:q]))
-		last := median(int64s(s[len(s)-q:]))
-		mem.Growth = last/first - 1
-		mem.Flat = mem.Growth < 0.10
+	// Flat: every state bound reached, and after the warm-up the median
+	// RSS of the last quarter within 10% of the first quarter's
+	// (benchmemory.go).
+	bounds, err := b.steadyBounds(ctx, "s01", b.o.rate, rp.Mentions)
+	judgeFlat(mem, bounds, b.o.rate)
+	if err != nil {
+		// The report is still printed: RSS was measured, the verdict
+		// cannot be given.
+		mem.Flat, mem.Reason = false, fmt.Sprintf("not shown flat: the state bounds could not be worked out: %v", err)
 	}
 	rep.Memory = mem
 	return nil
@@ -746,6 +766,10 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 					if ps, err := readProc(b.earshot.pid()); err == nil {
 						mem.RSSBytes = append(mem.RSSBytes, ps.rss)
 					}
+					if ps, err := readProc(b.nats.pid()); err == nil {
+						mem.NATSRSSBytes = append(mem.NATSRSSBytes, ps.rss)
+					}
+					mem.Backlog = append(mem.Backlog, b.backlog(pctx))
 					// A long run would fill the streams' max_bytes:
 					// drop what every consumer acknowledged, as a
 					// retention policy would.
@@ -1102,7 +1126,13 @@ func printE2E(w io.Writer, r *e2eReport) error {
 		r.PeakRSSByProcess["earshot"]>>20, r.PeakRSSByProcess["nats"]>>20, r.PeakRSSByProcess["clickhouse"]>>20)
 	fmt.Fprintf(tw, "lost / duplicated (ClickHouse: sent − uniqExact(id) / count() FINAL − uniqExact(id))\t%d / %d\n", r.Lost, r.Duplicated)
 	if m := r.Memory; m != nil {
-		fmt.Fprintf(tw, "memory flat\t%v (RSS growth %.1f%% over the run after warm-up)\n", m.Flat, 100*m.Growth)
+		fmt.Fprintf(tw, "memory flat\t%v (RSS %d → %d MiB, %+.1f%%, after a %.0f s warm-up)\n", m.Flat, m.FirstRSS>>20, m.LastRSS>>20, 100*m.Growth, m.WarmupSeconds)
+		for _, sb := range m.Bounds {
+			fmt.Fprintf(tw, "  %s (%s %d)\t%d entries, bound reached after %.0f s (-1: not reached)\n", sb.State, sb.Key, sb.Bound, sb.Entries, sb.ReachedSeconds)
+		}
+		if m.Reason != "" {
+			fmt.Fprintf(tw, "  why\t%s\n", m.Reason)
+		}
 	}
 	for _, x := range r.Rounds {
 		if !x.Drained {

@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,8 +53,12 @@ func init() {
 // DIR` writes its CPU profile there while it runs (go tool pprof).
 const profileEnv = "EARSHOT_BENCH_CPUPROFILE"
 
-// startProfile starts the CPU profile profileEnv asks for, if any.
-func startProfile() (stop func()) {
+// startProfile starts the CPU profile profileEnv asks for, if any. The
+// heap profile next to it (.heap.pprof) is written when ctx is done (the
+// bench stops the process), before the roles let go of their state: the
+// live heap it shows is that of the last collection while they ran. If the
+// command returns first, stop writes it.
+func startProfile(ctx context.Context) (stop func()) {
 	path := os.Getenv(profileEnv)
 	if path == "" {
 		return func() {}
@@ -66,14 +71,28 @@ func startProfile() (stop func()) {
 		f.Close()
 		return func() {}
 	}
+	var once sync.Once
+	writeHeap := func() {
+		once.Do(func() {
+			if h, err := os.Create(strings.TrimSuffix(path, ".pprof") + ".heap.pprof"); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(h, 0)
+				h.Close()
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			writeHeap()
+		case <-done:
+		}
+	}()
 	return func() {
+		close(done)
+		writeHeap()
 		pprof.StopCPUProfile()
 		f.Close()
-		// What is still held at the end, for memory that did not stay flat.
-		if h, err := os.Create(strings.TrimSuffix(path, ".pprof") + ".heap.pprof"); err == nil {
-			_ = pprof.Lookup("heap").WriteTo(h, 0)
-			h.Close()
-		}
 	}
 }
 

@@ -49,6 +49,7 @@ run 'earshot <command> -h' for a command's flags.
 `
 
 func main() {
+	applyGCDefault()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -83,7 +84,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "earshot: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	stopProfile := startProfile() // only in processes `earshot bench --profile` starts
+	stopProfile := startProfile(ctx) // only in processes `earshot bench --profile` starts
 	err := cmd.run(ctx, args[1:], stdin, stdout, stderr)
 	stopProfile()
 	switch {

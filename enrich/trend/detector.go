@@ -144,11 +144,6 @@ type Detector struct {
 	rampIdx int
 	wsumY   []float64
 	wsumS   []float64
-
-	// seasonal profile scratch
-	histV, histQ []float64
-	scratch2     []float64
-	pool         [48][]float64
 }
 
 const (
@@ -269,14 +264,10 @@ func (d *Detector) derive() {
 	}
 	d.wsumY = make([]float64, len(d.scalesN))
 	d.wsumS = make([]float64, len(d.scalesN))
-	hc := d.histCap()
-	d.histV = make([]float64, hc)
-	d.histQ = make([]float64, hc)
-	d.scratch = make([]float64, 0, max(d.levelN, d.longN, hc))
-	d.scratch2 = make([]float64, 0, c.SeasonWeeks+1)
-	for g := range d.pool {
-		d.pool[g] = make([]float64, 0, 5*c.SeasonWeeks+7)
-	}
+	// The seasonal profile's scratch (the size of the hourly history, used
+	// once an hour) is borrowed from seasonScratchPool when needed: a
+	// detector per series would otherwise hold it for nothing.
+	d.scratch = make([]float64, 0, max(d.levelN, d.longN))
 	// Pseudo-count for the hourly profile ratios: 5 mentions per hour, so a
 	// sparse series keeps a flat profile instead of chasing zeros.
 	d.hourMeanA = 5 * float64(c.Bucket) / float64(time.Hour)

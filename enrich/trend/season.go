@@ -88,9 +88,11 @@ func (d *Detector) rebuildProfile() {
 	if n < 24*d.cfg.SeasonDays {
 		return
 	}
+	sc := getSeasonScratch(n)
+	defer seasonScratchPool.Put(sc)
 	// The history oldest first, and each hour's ratio to its piece's mean.
-	v := d.histV[:n]
-	q := d.histQ[:n]
+	v := sc.histV[:n]
+	q := sc.histQ[:n]
 	for i := range n {
 		v[i] = st.Hist.Buf[(st.Hist.Head+i)%n]
 	}
@@ -126,8 +128,9 @@ func (d *Detector) rebuildProfile() {
 	}
 	// Pool by day type and hour of day.
 	newest := st.HistHour
-	for g := range d.pool {
-		d.pool[g] = d.pool[g][:0]
+	pool := &sc.pool
+	for g := range pool {
+		pool[g] = pool[g][:0]
 	}
 	for i := lo; i < n; i++ {
 		if q[i] < 0 {
@@ -135,19 +138,19 @@ func (d *Detector) rebuildProfile() {
 		}
 		how := hourOfWeek(newest - int64(n-1-i))
 		g := dayType(how)*24 + how%24
-		d.pool[g] = append(d.pool[g], q[i])
+		pool[g] = append(pool[g], q[i])
 	}
 	var pooled [48]float64
-	for g := range d.pool {
-		if len(d.pool[g]) > 0 {
-			pooled[g] = median(d.pool[g], d.scratch)
+	for g := range pool {
+		if len(pool[g]) > 0 {
+			pooled[g] = median(pool[g], sc.sort)
 		}
 	}
 	for hod := range 24 {
 		for dt := range 2 {
-			if len(d.pool[dt*24+hod]) == 0 {
+			if len(pool[dt*24+hod]) == 0 {
 				pooled[dt*24+hod] = pooled[(1-dt)*24+hod]
-				if len(d.pool[(1-dt)*24+hod]) == 0 {
+				if len(pool[(1-dt)*24+hod]) == 0 {
 					pooled[dt*24+hod] = 1
 				}
 			}
@@ -160,7 +163,7 @@ func (d *Detector) rebuildProfile() {
 		p := pooled[dayType(how)*24+how%24]
 		f := p
 		if weeks > 0 {
-			own := d.scratch2[:0]
+			own := sc.own[:0]
 			// The newest hour of this hour of week in the history.
 			off := (hourOfWeek(newest) - how + hoursPerWeek) % hoursPerWeek
 			for i := n - 1 - off; i >= lo; i -= hoursPerWeek {
@@ -169,8 +172,9 @@ func (d *Detector) rebuildProfile() {
 				}
 			}
 			if c := float64(len(own)); c > 0 {
-				f = (c*median(own, d.scratch) + kappa*p) / (c + kappa)
+				f = (c*median(own, sc.sort) + kappa*p) / (c + kappa)
 			}
+			sc.own = own[:0]
 		}
 		d.profile[how] = f
 		sum += f

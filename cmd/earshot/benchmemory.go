@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/earshot-dev/earshot/enrich/dedup"
+	"github.com/earshot-dev/earshot/pipeline"
+)
+
+// How `earshot bench --duration` decides whether memory stayed flat.
+//
+// Memory that grows because a bounded state is still filling is not flat
+// yet: it is flat once every bound is reached and RSS stops growing after
+// that. So the bench
+//   - works out when each bounded state reached its bound (stateBound): the
+//     dedup index from the mentions published (each new id takes an entry),
+//     the detect explanation samples from what ClickHouse holds of the run
+//     (per scope and slot, min(count, samples), added slot by slot);
+//   - lets the run warm up for a fifth of it, or until the last bound was
+//     reached if that is later;
+//   - compares the median RSS of the last quarter of what follows with the
+//     median of its first quarter: flat when it grew by less than 10%.
+//
+// It is not flat (reason says why) when a bound was never reached, or only
+// in the second half of the run (too little is left to compare: run
+// longer or with smaller bounds).
+
+// stateBound is one bounded piece of earshot's state in a steady run.
+type stateBound struct {
+	State   string `json:"state"`
+	Key     string `json:"key"`   // the config key of the bound
+	Bound   int64  `json:"bound"` // entries
+	Entries int64  `json:"entries"`
+	// ReachedSeconds is when the bound was reached, from the start of
+	// publishing; -1 when it was not.
+	ReachedSeconds float64 `json:"reached_after_seconds"`
+}
+
+// flatGrowth is the RSS growth (last quarter over first, after warm-up)
+// below which memory counts as flat.
+const flatGrowth = 0.10
+
+// judgeFlat fills mem's verdict from its RSS samples and the state bounds.
+// rate (mentions/s) tells whether the backlog grew: by more than 5 s of
+// mentions between the two quarters compared.
+func judgeFlat(mem *memoryReport, bounds []stateBound, rate float64) {
+	mem.Bounds = bounds
+	mem.Flat, mem.Growth, mem.Reason = false, 0, ""
+	n := len(mem.RSSBytes)
+	runSecs := float64(n) * mem.SampleEvery
+	warm := float64(n/5) * mem.SampleEvery
+	var filling []string
+	for _, b := range bounds {
+		if b.Bound <= 0 {
+			filling = append(filling, fmt.Sprintf("%s (%s) has no bound: %d entries at the end", b.State, b.Key, b.Entries))
+			continue
+		}
+		if b.ReachedSeconds < 0 {
+			filling = append(filling, fmt.Sprintf("%s (%s) still filling: %d of %d entries at the end", b.State, b.Key, b.Entries, b.Bound))
+			continue
+		}
+		warm = max(warm, b.ReachedSeconds)
+	}
+	// The first sample at or after the warm-up (sample i is taken at
+	// (i+1) × SampleEvery).
+	from := min(n, int(math.Ceil(warm/mem.SampleEvery-1e-9)))
+	mem.WarmupSeconds = warm
+	s := mem.RSSBytes[from:]
+	if first, last, ok := quarterMedians(mem.RSSBytes, from); ok {
+		mem.FirstRSS, mem.LastRSS = int64(first), int64(last)
+		mem.Growth = last/first - 1
+	}
+	switch {
+	case len(filling) > 0:
+		mem.Reason = "not shown flat: " + strings.Join(filling, "; ") + "; run longer or with smaller bounds"
+	case n == 0 || warm > runSecs/2:
+		mem.Reason = fmt.Sprintf("not shown flat: the state bounds were reached after %.0f s of a %.0f s run, too late to compare; run longer or with smaller bounds", warm, runSecs)
+	case len(s)/4 == 0:
+		mem.Reason = "not shown flat: too few samples after the warm-up"
+	case mem.Growth >= flatGrowth:
+		mem.Reason = fmt.Sprintf("RSS grew %.1f%% after every bound was reached (from the first quarter after warm-up to the last)", 100*mem.Growth)
+		if first, last, ok := quarterMedians(mem.Backlog, from); ok && last-first > 5*rate {
+			mem.Reason += fmt.Sprintf(", while the pipeline fell behind (backlog %.0f → %.0f mentions): the rate was above what the machine sustained then, and batches in flight hold the difference", first, last)
+		}
+	default:
+		mem.Flat = true
+	}
+}
+
+// steadyBounds works out, for a steady run that published at rate under
+// prefix, when each bounded state of earshot reached its bound.
+func (b *bench) steadyBounds(ctx context.Context, prefix string, rate float64, sent int) ([]stateBound, error) {
+	var out []stateBound
+	if b.stageEnabled("dedup") {
+		o := dedup.DefaultOptions()
+		if node, ok := b.o.cfg.Enrich.Options["dedup"]; ok {
+			if err := node.Decode(&o); err != nil {
+				return nil, fmt.Errorf("bench: enrich.options.dedup: %w", err)
+			}
+		}
+		// Every mention of the run has a new id, and the id index keeps
+		// the last capacity ids (the signature and link indexes hold at
+		// most as many).
+		sb := stateBound{State: "dedup index", Key: "enrich.options.dedup.capacity", Bound: int64(o.Capacity),
+			Entries: int64(min(sent, o.Capacity)), ReachedSeconds: -1}
+		if sent >= o.Capacity {
+			sb.ReachedSeconds = float64(o.Capacity) / rate
+		}
+		out = append(out, sb)
+	}
+	sb, err := b.explainBound(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, sb), nil
+}
+
+// stageEnabled reports whether the enrich chain runs the named stage.
+func (b *bench) stageEnabled(name string) bool {
+	stages := b.o.cfg.Enrich.Stages
+	if len(stages) == 0 {
+		stages = pipeline.DefaultEnrichers()
+	}
+	return slices.Contains(stages, name)
+}
+
+// explainBound replays, from what ClickHouse holds of the run, how the
+// detect explanation samples filled: per slot (5 minutes, or the finest
+// resolution if coarser), each scope keeps min(mentions, samples) entries;
+// slots add up until explain.max_items, past which the oldest slot goes.
+func (b *bench) explainBound(ctx context.Context, prefix string) (stateBound, error) {
+	cfg := b.o.cfg.Detect.WithDefaults()
+	slot := max(cfg.Resolutions[0], 5*time.Minute)
+	sb := stateBound{State: "detect explanation samples", Key: "detect.explain.max_items", Bound: int64(cfg.Explain.MaxItems), ReachedSeconds: -1}
+	secs := int64(slot / time.Second)
+	// Each mention in each of its scopes, with its slot.
+	slotOf := `toUInt64(intDiv(toUInt32(created_at), ` + fmt.Sprint(secs) + `))`
+	var scoped []string
+	if *cfg.Series.Topics {
+		scoped = append(scoped, `SELECT `+slotOf+` AS s, topic AS sc, toUInt32(created_at) AS t FROM earshot.mentions FINAL ARRAY JOIN topics AS topic WHERE id LIKE ?`)
+	}
+	if *cfg.Series.Platforms {
+		scoped = append(scoped, `SELECT `+slotOf+` AS s, concat('platform:', platform) AS sc, toUInt32(created_at) AS t FROM earshot.mentions FINAL WHERE id LIKE ?`)
+	}
+	if *cfg.Series.Overall {
+		scoped = append(scoped, `SELECT `+slotOf+` AS s, 'all' AS sc, toUInt32(created_at) AS t FROM earshot.mentions FINAL WHERE id LIKE ?`)
+	}
+	var parts []string
+	for _, q := range scoped {
+		parts = append(parts, `SELECT s, sc, count() AS c FROM (`+q+`) GROUP BY s, sc`)
+	}
+	if len(parts) == 0 {
+		sb.ReachedSeconds = 0
+		return sb, nil
+	}
+	args := make([]any, len(parts))
+	for i := range args {
+		args[i] = prefix + ":%"
+	}
+	q := `SELECT s, toUInt64(sum(least(c, ` + fmt.Sprint(cfg.Explain.Samples) + `))) FROM (` + strings.Join(parts, " UNION ALL ") + `) GROUP BY s ORDER BY s`
+	rows, err := b.store.Conn().Query(ctx, q, args...)
+	if err != nil {
+		return sb, fmt.Errorf("bench: explanation samples: %w", err)
+	}
+	defer rows.Close()
+	var slots [][2]int64
+	for rows.Next() {
+		var s, n uint64
+		if err := rows.Scan(&s, &n); err != nil {
+			return sb, fmt.Errorf("bench: explanation samples: %w", err)
+		}
+		slots = append(slots, [2]int64{int64(s) * secs, int64(n)})
+	}
+	if err := rows.Err(); err != nil {
+		return sb, err
+	}
+	sb.ReachedSeconds, sb.Entries = explainFill(slots, secs, sb.Bound, b.steadyStart.Unix())
+	if sb.ReachedSeconds >= 0 {
+		// explainFill took the end of the slot in which the bound was
+		// reached; find the second instead: in that slot a scope holds
+		// min(samples, its mentions so far), so the bound was reached at
+		// the n-th smallest of the scopes' first `samples` times.
+		var before int64
+		for _, x := range slots {
+			if float64(x[0]+secs-b.steadyStart.Unix()) >= sb.ReachedSeconds {
+				q := `SELECT t FROM (SELECT arrayJoin(arraySlice(arraySort(groupArray(t)), 1, ` + fmt.Sprint(cfg.Explain.Samples) + `)) AS t FROM (` +
+					strings.Join(scoped, " UNION ALL ") + `) WHERE s = ` + fmt.Sprint(x[0]/secs) + ` GROUP BY sc) ORDER BY t LIMIT ` + fmt.Sprint(sb.Bound-before-1) + `, 1`
+				var t uint32
+				if err := b.store.Conn().QueryRow(ctx, q, args...).Scan(&t); err == nil {
+					sb.ReachedSeconds = float64(max(int64(t)-b.steadyStart.Unix(), 0))
+				}
+				break
+			}
+			before += x[1]
+		}
+	}
+	return sb, nil
+}
+
+// explainFill adds up the entries of each slot ([unix start, entries], in
+// order, width seconds each) until bound (≤ 0: none). It returns when the
+// bound was reached, in seconds after start, taking the end of the slot in
+// which it was (the latest it can have been; -1 if never), and the entries
+// held at the end.
+func explainFill(slots [][2]int64, width, bound, start int64) (reached float64, held int64) {
+	reached = -1
+	for _, s := range slots {
+		held += s[1]
+		if bound > 0 && held >= bound {
+			held = bound
+			if reached < 0 {
+				reached = float64(max(s[0]+width-start, 0))
+			}
+		}
+	}
+	return reached, held
+}
+
+// quarterMedians is the median of the first and of the last quarter of
+// v[from:].
+func quarterMedians(v []int64, from int) (first, last float64, ok bool) {
+	if from > len(v) {
+		return 0, 0, false
+	}
+	s := v[from:]
+	q := len(s) / 4
+	if q == 0 {
+		return 0, 0, false
+	}
+	return median(int64s(s[:q])), median(int64s(s[len(s)-q:])), true
+}
+
+// backlog is what the enrich and sink consumers have pending or
+// unacknowledged (-1 when unknown).
+func (b *bench) backlog(ctx context.Context) int64 {
+	var n int64
+	for _, c := range [][2]string{{pipeline.StreamMentions, "enrich"}, {pipeline.StreamEnriched, "sink"}} {
+		cons, err := b.js.Consumer(ctx, c[0], c[1])
+		if err != nil {
+			return -1
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return -1
+		}
+		n += int64(info.NumPending) + int64(info.NumAckPending)
+	}
+	return n
+}
