@@ -49,7 +49,6 @@ run 'earshot <command> -h' for a command's flags.
 `
 
 func main() {
-	applyGCDefault()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
