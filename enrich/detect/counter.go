@@ -289,21 +289,30 @@ func (c *Counter) newSampleItem(m *pipeline.Mention, d *decoder, scopes []scope,
 	} else {
 		it.ex.Terms = sampleTerms(title, text)
 	}
-	it.ex.Hashtags = slices.Clone(m.Enrichment.Hashtags)
+	if d != nil {
+		it.ex.Hashtags = m.Enrichment.Hashtags // the decoder's own, never reused
+	} else {
+		it.ex.Hashtags = slices.Clone(m.Enrichment.Hashtags)
+	}
+	// Author, source and language: one value each, in the item's own array.
 	if a := m.Author.Handle; a != "" {
-		it.ex.Authors = []string{strings.ToLower(a)}
+		it.one[0] = strings.ToLower(a)
+		it.ex.Authors = it.one[0:1:1]
 	} else if m.Author.ID != "" {
-		it.ex.Authors = []string{m.Author.ID}
+		it.one[0] = m.Author.ID
+		it.ex.Authors = it.one[0:1:1]
 	}
 	if m.Source != "" {
-		it.ex.Sources = []string{m.Source}
+		it.one[1] = m.Source
+		it.ex.Sources = it.one[1:2:2]
 	}
 	lang := m.Enrichment.Lang
 	if lang == "" {
 		lang = m.Lang
 	}
 	if lang != "" {
-		it.ex.Langs = []string{lang}
+		it.one[2] = lang
+		it.ex.Langs = it.one[2:3:3]
 	}
 	return it
 }
