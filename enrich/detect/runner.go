@@ -387,6 +387,7 @@ func (r *Runner) step(ctx context.Context, log *slog.Logger, cfg Config, ls *lea
 		defer r.Metrics.InFlight.WithLabelValues(stage).Set(0)
 	}
 	keep := msgs[:0:0]
+	var outcomes [Deletion + 1]int // added to the metric once per batch
 	for _, msg := range msgs {
 		m, err := ls.dec.decode(msg.Data())
 		if err != nil {
@@ -407,11 +408,16 @@ func (r *Runner) step(ctx context.Context, log *slog.Logger, cfg Config, ls *lea
 			r.Metrics.Errors.WithLabelValues(stage, "count").Inc()
 			log.Warn("count", "id", m.ID, "err", err)
 		}
-		r.m.Mentions.WithLabelValues(out.String()).Inc()
+		outcomes[out]++
 		if out == Counted {
 			counted++
 		}
 		keep = append(keep, msg)
+	}
+	for out, n := range outcomes {
+		if n > 0 {
+			r.m.Mentions.WithLabelValues(Outcome(out).String()).Add(float64(n))
+		}
 	}
 	if counter.PlatformOverflow() {
 		r.Metrics.Errors.WithLabelValues(stage, "max_platforms").Inc()
