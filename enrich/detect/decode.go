@@ -40,14 +40,15 @@ type enrichedFields struct {
 }
 
 // decoder reads enriched mentions for the detect role: only the fields it
-// needs, into buffers reused from one message to the next (not the lists:
-// an empty list and none must stay apart, as in the whole Mention). The
-// Mention it returns is valid until the next decode; Counter keeps no
-// reference to it.
+// needs, into buffers reused from one message to the next (not the
+// hashtags: an empty list and none must stay apart, as in the whole
+// Mention). The Mention it returns is valid until the next decode; Counter
+// keeps no reference to it or to its topics.
 type decoder struct {
-	f    enrichedFields
-	m    pipeline.Mention
-	sent pipeline.Sentiment
+	f      enrichedFields
+	m      pipeline.Mention
+	sent   pipeline.Sentiment
+	topics []string
 }
 
 // decode reads one enriched mention. It refuses what pipeline.Unmarshal
@@ -61,9 +62,10 @@ func (d *decoder) decode(data []byte) (m *pipeline.Mention, err error) {
 		}
 	}()
 	f := &d.f
-	*f = enrichedFields{
-		Title: f.Title[:0], Text: f.Text[:0],
-	}
+	*f = enrichedFields{Title: f.Title[:0], Text: f.Text[:0]}
+	// Topics are only looked up (none and an empty list count alike), so
+	// their array is reused; hashtags go into samples as decoded.
+	f.Enrichment.Topics = d.topics[:0]
 	if err := json.Unmarshal(data, f); err != nil {
 		return nil, fmt.Errorf("decode mention: %w", err)
 	}
@@ -78,6 +80,7 @@ func (d *decoder) decode(data []byte) (m *pipeline.Mention, err error) {
 			return nil, fmt.Errorf("decode mention %q: title or text is not a string", f.ID)
 		}
 	}
+	d.topics = f.Enrichment.Topics
 	d.sent.Label = f.Enrichment.Sentiment.Label
 	d.m = pipeline.Mention{
 		Schema: f.Schema, ID: f.ID, Platform: f.Platform, Source: f.Source,
