@@ -51,7 +51,6 @@ func skipChunk(c string) bool {
 }
 
 func appendTokens(dst []string, start, limit int, chunk string) []string {
-	var low [MaxRunes]byte
 	i := 0
 	for i < len(chunk) {
 		// Skip to the next letter or digit.
@@ -67,7 +66,7 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 		// ASCII runes take the fast path; upper and apos say whether the
 		// token needs lower-casing and apostrophe handling at all.
 		j, runes, letters := i, 0, 0
-		upper, apos, ascii := false, false, true
+		upper, apos := false, false
 	scan:
 		for j < len(chunk) {
 			if c := chunk[j]; c < utf8.RuneSelf {
@@ -98,7 +97,7 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 				if unicode.IsLetter(r) {
 					letters++
 				}
-				upper, ascii = true, false // let ToLower decide
+				upper = true // let ToLower decide
 			default:
 				break scan
 			}
@@ -107,26 +106,6 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 		tok := chunk[i:j]
 		i = j
 		if runes < MinRunes || runes > MaxRunes || letters == 0 {
-			continue
-		}
-		if upper && ascii && !apos {
-			// Lower-cased into low (len(tok) is runes, at most MaxRunes):
-			// a string is made only for a term that is kept.
-			b := low[:len(tok)]
-			for k := range len(tok) {
-				c := tok[k]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				b[k] = c
-			}
-			if isStopBytes(b) || containsBytesFrom(dst, start, b) {
-				continue
-			}
-			dst = append(dst, string(b))
-			if len(dst)-start >= limit {
-				return dst
-			}
 			continue
 		}
 		if apos {
@@ -147,7 +126,7 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 				}
 			}
 		}
-		if isStop(tok) || containsFrom(dst, start, tok) {
+		if stop[tok] || containsFrom(dst, start, tok) {
 			continue
 		}
 		dst = append(dst, tok)
@@ -210,39 +189,3 @@ var stop = func() map[string]bool {
 	}
 	return m
 }()
-
-// stopShapes has, for each first byte, bit l set when a stop word starting
-// with that byte is l bytes long (l < 64): most words are told apart from
-// the stop words without a map lookup.
-var stopShapes = func() (sh [256]uint64) {
-	for w := range stop {
-		sh[w[0]] |= 1 << min(len(w), 63)
-	}
-	return sh
-}()
-
-// isStopBytes is isStop for the bytes of a token.
-func isStopBytes(tok []byte) bool {
-	if len(tok) == 0 || len(tok) < 64 && stopShapes[tok[0]]&(1<<len(tok)) == 0 {
-		return false
-	}
-	return stop[string(tok)]
-}
-
-// containsBytesFrom is containsFrom for the bytes of a token.
-func containsBytesFrom(xs []string, start int, x []byte) bool {
-	for _, v := range xs[start:] {
-		if v == string(x) {
-			return true
-		}
-	}
-	return false
-}
-
-// isStop reports whether tok is a stop word.
-func isStop(tok string) bool {
-	if len(tok) == 0 || len(tok) < 64 && stopShapes[tok[0]]&(1<<len(tok)) == 0 {
-		return false
-	}
-	return stop[tok]
-}
