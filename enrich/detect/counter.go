@@ -64,6 +64,9 @@ type Counter struct {
 	scratch    []string
 	scopesBuf  []scope
 	platformFX bool // a platform was refused for MaxPlatforms
+
+	// termsOf, in tests, replaces sampleTerms (a reference to compare with).
+	termsOf func(title, text string) []string
 }
 
 // emitted is an alert remembered for correlation.
@@ -166,6 +169,12 @@ func eventTime(m *pipeline.Mention, now time.Time) time.Time {
 // Count counts one mention delivered with stream sequence seq (0 when
 // unknown); now is the wall clock, which caps mention times.
 func (c *Counter) Count(m *pipeline.Mention, seq uint64, now time.Time) (Outcome, error) {
+	return c.count(m, nil, seq, now)
+}
+
+// count is Count; d, when not nil, decoded m and gives its title and text
+// (which m does not carry) if a sample takes it.
+func (c *Counter) count(m *pipeline.Mention, d *decoder, seq uint64, now time.Time) (Outcome, error) {
 	if seq != 0 {
 		if c.seqs.Contains(seq) {
 			return Redelivered, nil
@@ -211,7 +220,7 @@ func (c *Counter) Count(m *pipeline.Mention, seq uint64, now time.Time) (Outcome
 		return Late, nil
 	}
 	c.ids.add(t, h)
-	c.sample(m, scopes, t, h, neg)
+	c.sample(m, d, scopes, t, h, neg)
 	return Counted, nil
 }
 
@@ -243,15 +252,15 @@ func (c *Counter) scopesOf(m *pipeline.Mention) []scope {
 }
 
 // sample offers the mention to its scopes' explanation samples; its
-// features are extracted only when some sample takes it.
-func (c *Counter) sample(m *pipeline.Mention, scopes []scope, t time.Time, h uint64, neg bool) {
+// features are extracted only when some sample takes it (d: see count).
+func (c *Counter) sample(m *pipeline.Mention, d *decoder, scopes []scope, t time.Time, h uint64, neg bool) {
 	var it *sampleItem
 	for _, sc := range scopes {
 		if !c.samples.wants(sc, t, h) {
 			continue
 		}
 		if it == nil {
-			it = newSampleItem(m, scopes, t, h, neg)
+			it = c.newSampleItem(m, d, scopes, t, h, neg)
 		}
 		c.samples.offer(sc, it)
 	}
@@ -264,40 +273,74 @@ const (
 	maxSampleTerms = 16
 )
 
-func newSampleItem(m *pipeline.Mention, scopes []scope, t time.Time, h uint64, neg bool) *sampleItem {
+func (c *Counter) newSampleItem(m *pipeline.Mention, d *decoder, scopes []scope, t time.Time, h uint64, neg bool) *sampleItem {
 	it := &sampleItem{hash: h, t: t, negative: neg, platform: m.Platform, ex: trend.ExplainItem{ID: m.ID}}
 	for _, sc := range scopes {
 		if sc.topic != All {
 			it.topics = append(it.topics, sc.topic)
 		}
 	}
-	// Cloned: a term is a substring of the text, which must not stay
-	// alive with the sample.
-	terms := words.Terms(make([]string, 0, 8), m.Title, m.Text)
-	if len(terms) > maxSampleTerms {
-		terms = terms[:maxSampleTerms]
+	title, text := m.Title, m.Text
+	if d != nil {
+		title, text = d.text()
 	}
-	for i, t := range terms {
-		terms[i] = strings.Clone(t)
+	if c.termsOf != nil {
+		it.ex.Terms = c.termsOf(title, text)
+	} else {
+		it.ex.Terms = sampleTerms(title, text)
 	}
-	it.ex.Terms = slices.Clip(terms)
-	it.ex.Hashtags = slices.Clone(m.Enrichment.Hashtags)
+	if d != nil {
+		it.ex.Hashtags = m.Enrichment.Hashtags // the decoder's own, never reused
+	} else {
+		it.ex.Hashtags = slices.Clone(m.Enrichment.Hashtags)
+	}
+	// Author, source and language: one value each, in the item's own array.
 	if a := m.Author.Handle; a != "" {
-		it.ex.Authors = []string{strings.ToLower(a)}
+		it.one[0] = strings.ToLower(a)
+		it.ex.Authors = it.one[0:1:1]
 	} else if m.Author.ID != "" {
-		it.ex.Authors = []string{m.Author.ID}
+		it.one[0] = m.Author.ID
+		it.ex.Authors = it.one[0:1:1]
 	}
 	if m.Source != "" {
-		it.ex.Sources = []string{m.Source}
+		it.one[1] = m.Source
+		it.ex.Sources = it.one[1:2:2]
 	}
 	lang := m.Enrichment.Lang
 	if lang == "" {
 		lang = m.Lang
 	}
 	if lang != "" {
-		it.ex.Langs = []string{lang}
+		it.one[2] = lang
+		it.ex.Langs = it.one[2:3:3]
 	}
 	return it
+}
+
+// sampleTerms are the first maxSampleTerms terms of a mention, copied
+// into one string of their own: a term is a substring of the text, which
+// must not stay alive with the sample.
+func sampleTerms(title, text string) []string {
+	var buf [maxSampleTerms]string
+	terms := words.TermsN(buf[:0], maxSampleTerms, title, text)
+	if len(terms) == 0 {
+		return []string{}
+	}
+	n := 0
+	for _, t := range terms {
+		n += len(t)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, t := range terms {
+		b.WriteString(t)
+	}
+	all := b.String()
+	out := make([]string, len(terms))
+	for i, t := range terms {
+		out[i], all = all[:len(t)], all[len(t):]
+	}
+	return out
 }
 
 // AdvanceTo moves event time to t if it is later (the wall clock, when the
@@ -628,6 +671,11 @@ func (c *Counter) CountedThrough() uint64 {
 // buckets. Nothing is counted again. It reports whether the mention was
 // taken.
 func (c *Counter) Replay(m *pipeline.Mention, seq, ackFloor uint64, now time.Time) bool {
+	return c.replay(m, nil, seq, ackFloor, now)
+}
+
+// replay is Replay; d as in count.
+func (c *Counter) replay(m *pipeline.Mention, d *decoder, seq, ackFloor uint64, now time.Time) bool {
 	if seq > ackFloor && !c.seqs.Contains(seq) {
 		return false // not counted yet: it will be, when delivered
 	}
@@ -647,7 +695,7 @@ func (c *Counter) Replay(m *pipeline.Mention, seq, ackFloor uint64, now time.Tim
 		c.ids.add(t, h)
 	}
 	neg := m.Enrichment.Sentiment != nil && m.Enrichment.Sentiment.Label == pipeline.SentimentNegative
-	c.sample(m, scopes, t, h, neg)
+	c.sample(m, d, scopes, t, h, neg)
 	return true
 }
 

@@ -303,6 +303,7 @@ func (r *Runner) replay(ctx context.Context, cfg Config, counter *Counter, cons 
 		}
 	}()
 	now, n := time.Now(), 0
+	var dec decoder
 	for ctx.Err() == nil {
 		msgs, err := fetch(ctx, oc2, 1000, time.Second)
 		if err != nil {
@@ -319,11 +320,11 @@ func (r *Runner) replay(ctx context.Context, cfg Config, counter *Counter, cons 
 			if md.Sequence.Stream > hi {
 				return n, nil
 			}
-			m, err := pipeline.Unmarshal(msg.Data())
+			m, err := dec.decode(msg.Data())
 			if err != nil {
 				continue
 			}
-			if counter.Replay(m, md.Sequence.Stream, floor, now) {
+			if counter.replay(m, &dec, md.Sequence.Stream, floor, now) {
 				n++
 			}
 			if md.Sequence.Stream == hi {
@@ -346,6 +347,7 @@ type leadState struct {
 	// buckets close by the one reached Reorder ago.
 	marks []mark
 	upTo  time.Time
+	dec   decoder
 }
 
 type mark struct{ at, w time.Time }
@@ -385,8 +387,9 @@ func (r *Runner) step(ctx context.Context, log *slog.Logger, cfg Config, ls *lea
 		defer r.Metrics.InFlight.WithLabelValues(stage).Set(0)
 	}
 	keep := msgs[:0:0]
+	var outcomes [Deletion + 1]int // added to the metric once per batch
 	for _, msg := range msgs {
-		m, err := pipeline.Unmarshal(msg.Data())
+		m, err := ls.dec.decode(msg.Data())
 		if err != nil {
 			// The sink dead-letters it with the reason; here it is only
 			// counted and logged, and not redelivered to this consumer.
@@ -400,16 +403,21 @@ func (r *Runner) step(ctx context.Context, log *slog.Logger, cfg Config, ls *lea
 		if md, err := msg.Metadata(); err == nil {
 			seq = md.Sequence.Stream
 		}
-		out, err := counter.Count(m, seq, now)
+		out, err := counter.count(m, &ls.dec, seq, now)
 		if err != nil {
 			r.Metrics.Errors.WithLabelValues(stage, "count").Inc()
 			log.Warn("count", "id", m.ID, "err", err)
 		}
-		r.m.Mentions.WithLabelValues(out.String()).Inc()
+		outcomes[out]++
 		if out == Counted {
 			counted++
 		}
 		keep = append(keep, msg)
+	}
+	for out, n := range outcomes {
+		if n > 0 {
+			r.m.Mentions.WithLabelValues(Outcome(out).String()).Add(float64(n))
+		}
 	}
 	if counter.PlatformOverflow() {
 		r.Metrics.Errors.WithLabelValues(stage, "max_platforms").Inc()

@@ -15,6 +15,7 @@ type sampleItem struct {
 	platform string
 	topics   []string // the configured topics it counted in
 	ex       trend.ExplainItem
+	one      [3]string // ex's author, source and language
 }
 
 // in reports whether the item belongs to scope sc.

@@ -226,7 +226,11 @@ func (s *Stage) tag(m *pipeline.Mention, feats []string, rank map[string]int) {
 
 // features are a mention's hashtags ("#tag") and, when on, its terms.
 func (s *Stage) features(m *pipeline.Mention) []string {
-	out := make([]string, 0, len(m.Enrichment.Hashtags)+8)
+	n := len(m.Enrichment.Hashtags)
+	if s.terms {
+		n += words.MaxTerms // room for all: no copying as they are found
+	}
+	out := make([]string, 0, n)
 	for _, h := range m.Enrichment.Hashtags {
 		if h != "" {
 			out = append(out, "#"+h)

@@ -130,3 +130,28 @@ func BenchmarkTermsVsReference(b *testing.B) {
 	}
 	b.ReportMetric(float64(ref)/float64(fast), "speedup")
 }
+
+// termsNAgrees checks that TermsN(n) is the first n of Terms, for every n.
+func termsNAgrees(t *testing.T, s string) {
+	t.Helper()
+	all := Terms([]string{"kept"}, s, "second text "+s)
+	for n := 0; n <= MaxTerms+1; n++ {
+		want := all[:1+min(n, len(all)-1)]
+		if got := TermsN([]string{"kept"}, n, s, "second text "+s); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("TermsN(%d, %q) = %q; want the first %d of Terms, %q", n, s, got, n, want)
+		}
+	}
+}
+
+func TestTermsNIsTheFirstNOfTerms(t *testing.T) {
+	long := strings.Repeat("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon ", 3) +
+		"phi chi psi omega one two three four five six seven eight nine ten eleven twelve"
+	for _, s := range []string{"", "a b", long, strings.ToUpper(long), "Acme's new X200 blender is AWFUL, awful! Don’t buy it; #AcmeFire https://acme.example/x"} {
+		termsNAgrees(t, s)
+	}
+}
+
+func FuzzTermsNIsTheFirstNOfTerms(f *testing.F) {
+	f.Add("Acme's X200 is AWFUL — Don’t buy, alpha beta gamma delta epsilon zeta eta theta iota kappa lambda")
+	f.Fuzz(termsNAgrees)
+}

@@ -19,17 +19,22 @@ const (
 
 // Terms appends to dst the distinct content words of the texts, in order of
 // first occurrence, at most MaxTerms in all.
-func Terms(dst []string, texts ...string) []string {
+func Terms(dst []string, texts ...string) []string { return TermsN(dst, MaxTerms, texts...) }
+
+// TermsN is Terms with at most n (at most MaxTerms) terms: the first n of
+// Terms, found without reading the texts further.
+func TermsN(dst []string, n int, texts ...string) []string {
+	n = min(n, MaxTerms)
 	start := len(dst)
 	for _, text := range texts {
 		for chunk := range strings.FieldsSeq(text) {
-			if len(dst)-start >= MaxTerms {
+			if len(dst)-start >= n {
 				return dst
 			}
 			if skipChunk(chunk) {
 				continue
 			}
-			dst = appendTokens(dst, start, chunk)
+			dst = appendTokens(dst, start, n, chunk)
 		}
 	}
 	return dst
@@ -45,7 +50,7 @@ func skipChunk(c string) bool {
 	return strings.Contains(c, "://") || strings.HasPrefix(c, "www.")
 }
 
-func appendTokens(dst []string, start int, chunk string) []string {
+func appendTokens(dst []string, start, limit int, chunk string) []string {
 	i := 0
 	for i < len(chunk) {
 		// Skip to the next letter or digit.
@@ -125,7 +130,7 @@ func appendTokens(dst []string, start int, chunk string) []string {
 			continue
 		}
 		dst = append(dst, tok)
-		if len(dst)-start >= MaxTerms {
+		if len(dst)-start >= limit {
 			return dst
 		}
 	}
