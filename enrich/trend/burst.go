@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -173,7 +174,9 @@ func (b *BurstTracker) Observe(t time.Time, terms []string) {
 			for _, j := range idx {
 				r = math.Min(r, b.rate[j])
 			}
-			b.terms[term] = &termState{rate: r, cur: est, lastExp: r}
+			// A term is often a substring of a mention's text: a copy
+			// keeps the tracker from pinning whole texts in memory.
+			b.terms[strings.Clone(term)] = &termState{rate: r, cur: est, lastExp: r}
 			if len(b.terms) > b.cfg.Capacity {
 				b.evict()
 			}

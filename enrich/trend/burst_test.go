@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestBurstTracker(t *testing.T) {
@@ -76,5 +78,37 @@ func TestBurstConfigValidate(t *testing.T) {
 	c.Capacity = 0
 	if _, err := NewBurstTracker(c); !errors.Is(err, ErrConfig) {
 		t.Errorf("NewBurstTracker(bad) = %v; want ErrConfig", err)
+	}
+}
+
+// A tracked term must not keep the mention text it was cut from alive:
+// the tracker holds up to Capacity terms for hours, and pinning a 1 KB
+// article per term would hold megabytes of text nobody reads.
+func TestBurstTrackerDoesNotPinTexts(t *testing.T) {
+	cfg := DefaultBurstConfig()
+	b, err := NewBurstTracker(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "an article whose words become terms: kettle lid popped " + strings.Repeat("x", 1024)
+	term := text[len("an article whose words become terms: "):][:len("kettle")]
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range int(cfg.Admit) + 1 {
+		b.Observe(now, []string{term})
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(text)))
+	hi := lo + uintptr(len(text))
+	found := false
+	for k := range b.terms {
+		if k != "kettle" {
+			continue
+		}
+		found = true
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(k))); p >= lo && p < hi {
+			t.Fatal("the tracked term points into the mention's text, which stays alive as long as the term is tracked")
+		}
+	}
+	if !found {
+		t.Fatalf("kettle was not tracked after %v mentions", cfg.Admit+1)
 	}
 }
