@@ -21,9 +21,9 @@
 //   - Complaint: a complaint cue anywhere ("refund", "doesn't work", "still
 //     waiting", "cancel", "worst", "customer service", "help", "no
 //     funciona", …), or a sentiment labelled negative with a confidence of
-//     at least complaint_confidence (default 0.39). A cue does not count
+//     at least complaint_confidence (default 0.34). A cue does not count
 //     when the sentiment is labelled positive with a confidence of at least
-//     positive_confidence (default 0.81): "thanks for the quick help!" needs
+//     positive_confidence (default 0.82): "thanks for the quick help!" needs
 //     no answer. The defaults are derived from data for the shipped
 //     sentiment model (enrich/all, TestRespondThresholds). Sentiment alone
 //     counts for a mention addressed by handle; addressed only by topic it
@@ -99,8 +99,8 @@ const DefaultComplaintRating = 1
 // confidence at which it is right 9 times in 10, since a veto drops a
 // complaint and sarcasm reads positive.
 const (
-	DefaultComplaintConfidence = 0.39
-	DefaultPositiveConfidence  = 0.81
+	DefaultComplaintConfidence = 0.34
+	DefaultPositiveConfidence  = 0.82
 )
 
 // ErrOptions is returned, wrapped, for invalid options.

@@ -85,7 +85,7 @@ func TestNeedsResponse(t *testing.T) {
 		{"topic question", "post", "kim", "en", "Does anyone know where to buy the Rocket 3 in Canada", nil, acme, nil, true},
 		{"topic complaint cue", "post", "kim", "en", "The acme app crashed again during checkout", nil, acme, nil, true},
 		{"topic, negative, first person", "post", "kim", "en", "This is exactly why I left Acme", nil, acme, neg(0.8), true},
-		{"negative but unsure, by handle", "post", "sue", "en", "@acme the new logo is so ugly", acme, nil, neg(0.36), false},
+		{"negative but unsure, by handle", "post", "sue", "en", "@acme the new logo is so ugly", acme, nil, neg(0.30), false},
 		{"a complaint cue, mildly positive", "post", "rick", "en", "Thanks @acme, but the app still doesn't work", acme, nil, pos(0.45), true},
 		{"a question, very positive", "post", "hanna", "en", "Love it @acme! When will it ship to Canada?", acme, nil, pos(0.95), true},
 		{"a complaint cue, negative", "post", "rick", "en", "@acme worst update ever, everything is broken", acme, nil, neg(0.95), true},

@@ -18,7 +18,7 @@ const StageName = "sentiment"
 const Version = "linear-" + WeightsDigest
 
 // WeightsDigest is the first 12 hex digits of the SHA-256 of weights.bin.gz.
-const WeightsDigest = "46c5ad09e07c"
+const WeightsDigest = "94527c5eccd8"
 
 func init() { stageenv.Register(StageName, 30, DefaultConfig, New) }
 

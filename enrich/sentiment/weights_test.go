@@ -29,22 +29,23 @@ func TestEmbeddedWeights(t *testing.T) {
 }
 
 // recorded are the embedded model's answers when it was trained (not
-// always the right ones: "yaar ye phone bahut bekar hai" is a complaint, and
-// the model calls it positive by a hair; see MODEL.md, Hindi).
+// always the right ones, though all of these are: "yaar ye phone bahut bekar
+// hai" is a complaint, which the model calls negative by a narrow margin;
+// the weights before these called it positive by a hair; see MODEL.md, Hindi).
 var recorded = []struct {
 	text, lang, label string
 	score             float64
 }{
-	{"I love my new Aero Pro, best buds ever!", "en", "positive", 0.992},
-	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", "negative", -0.930},
-	{"The keynote was fine I guess. Nothing we didn't already know.", "en", "neutral", 0.020},
-	{"Die neue #Acme Home App ist eine Katastrophe", "de", "negative", -0.585},
-	{"El pedido llegó tarde otra vez y nadie contestó el teléfono", "es", "neutral", -0.124},
-	{"Merci pour la réponse rapide, tout fonctionne !", "fr", "positive", 0.298},
-	{"Che bello, finalmente è arrivato 😍", "it", "positive", 0.805},
-	{"Péssimo atendimento, nunca mais compro", "pt", "negative", -0.412},
-	{"الخدمة ممتازة شكرا", "ar", "positive", 0.628},
-	{"yaar ye phone bahut bekar hai", "hi", "positive", 0.032},
-	{"@acme https://t.co/x", "", "neutral", 0.118},
+	{"I love my new Aero Pro, best buds ever!", "en", "positive", 0.993},
+	{"sooo disappointed with @acme, my X200 arrived broken 😡", "en", "negative", -0.935},
+	{"The keynote was fine I guess. Nothing we didn't already know.", "en", "neutral", 0.060},
+	{"Die neue #Acme Home App ist eine Katastrophe", "de", "negative", -0.589},
+	{"El pedido llegó tarde otra vez y nadie contestó el teléfono", "es", "neutral", -0.122},
+	{"Merci pour la réponse rapide, tout fonctionne !", "fr", "positive", 0.315},
+	{"Che bello, finalmente è arrivato 😍", "it", "positive", 0.848},
+	{"Péssimo atendimento, nunca mais compro", "pt", "negative", -0.488},
+	{"الخدمة ممتازة شكرا", "ar", "positive", 0.693},
+	{"yaar ye phone bahut bekar hai", "hi", "negative", -0.079},
+	{"@acme https://t.co/x", "", "neutral", 0.108},
 	{"", "", "neutral", 0.000},
 }

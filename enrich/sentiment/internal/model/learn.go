@@ -20,6 +20,13 @@ type TrainConfig struct {
 	LR     float32 // AdaGrad step size
 	L2     float32 // weight decay applied on each update of a weight
 	Seed   uint64
+	// AvgEpochs: the learned weights are the mean of the weights after
+	// every step of the last AvgEpochs epochs (averaged SGD), 0 for the
+	// weights after the last step.
+	AvgEpochs int
+	// Smooth: label smoothing, the target puts Smooth/NumClasses on every
+	// class and 1-Smooth more on the gold one.
+	Smooth float32
 }
 
 // Learner holds float weights and AdaGrad accumulators.
@@ -27,6 +34,11 @@ type Learner struct {
 	o    Options
 	w, g []float32
 	ex   *Extractor
+	// Averaged SGD (TrainConfig.AvgEpochs): u sums each update times the
+	// number of averaged steps before it, t counts the averaged steps; the
+	// mean of the weights over those steps is w - u/t.
+	u []float64
+	t float64
 }
 
 // NewLearner returns a learner with zero weights.
@@ -42,23 +54,49 @@ func (l *Learner) Train(xs []Example, cfg TrainConfig) {
 	for i := range order {
 		order[i] = i
 	}
+	avgFrom := cfg.Epochs - cfg.AvgEpochs
+	if cfg.AvgEpochs > 0 && l.u == nil {
+		l.u = make([]float64, len(l.w))
+	}
 	for ep := 0; ep < cfg.Epochs; ep++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		avg := cfg.AvgEpochs > 0 && ep >= avgFrom
 		for _, i := range order {
-			l.step(&xs[i], cfg)
+			l.step(&xs[i], cfg, avg)
 		}
+	}
+	if cfg.AvgEpochs > 0 && l.t > 0 {
+		// w_T - u/T is the mean of w_1 … w_T (the weights after each averaged step).
+		for i, u := range l.u {
+			l.w[i] -= float32(u / l.t)
+		}
+		l.u, l.t = nil, 0
 	}
 }
 
-func (l *Learner) step(x *Example, cfg TrainConfig) {
+// Blend sets l's weights to the mean of its own and others' (an ensemble
+// of linear models is the linear model of their mean weights, so it costs
+// nothing at prediction time).
+func (l *Learner) Blend(others ...*Learner) {
+	n := float32(1 + len(others))
+	for i := range l.w {
+		s := l.w[i]
+		for _, o := range others {
+			s += o.w[i]
+		}
+		l.w[i] = s / n
+	}
+}
+
+func (l *Learner) step(x *Example, cfg TrainConfig, avg bool) {
 	fs := l.ex.Extract(x.Text, x.Lang, x.Lex)
 	z := l.logits(fs)
 	p := Probs(z)
 	var grad [NumClasses]float32
 	for c := range grad {
-		y := float32(0)
+		y := cfg.Smooth / NumClasses
 		if c == x.Label {
-			y = 1
+			y += 1 - cfg.Smooth
 		}
 		grad[c] = x.Weight * (p[c] - y)
 	}
@@ -68,8 +106,15 @@ func (l *Learner) step(x *Example, cfg TrainConfig) {
 			i := base + c
 			gi := grad[c]*f.Value + cfg.L2*l.w[i]
 			l.g[i] += gi * gi
-			l.w[i] -= cfg.LR * gi / float32(math.Sqrt(float64(l.g[i])+1e-8))
+			d := cfg.LR * gi / float32(math.Sqrt(float64(l.g[i])+1e-8))
+			l.w[i] -= d
+			if avg {
+				l.u[i] -= l.t * float64(d)
+			}
 		}
+	}
+	if avg {
+		l.t++
 	}
 }
 
@@ -96,4 +141,10 @@ func (l *Learner) Model(name string) *Model { return Quantise(l.o, name, l.w) }
 // AddBias adds d to the bias of class c (the bias feature has value 1).
 func (l *Learner) AddBias(c int, d float32) {
 	l.w[int(mix(seed(kindBias))&(1<<l.o.Bits-1))*NumClasses+c] += d
+}
+
+// AddLangBias adds d to the bias of class c for posts of language lang
+// (the per-language bias feature, Options.LangBias).
+func (l *Learner) AddLangBias(lang string, c int, d float32) {
+	l.w[int(mix(hashString(seed(kindLang), lang))&(1<<l.o.Bits-1))*NumClasses+c] += d
 }
