@@ -1,0 +1,124 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/earshot-dev/earshot/sink/clickhouse"
+	"github.com/earshot-dev/earshot/sink/clickhouse/chtest"
+)
+
+// serverCPU returns the managed server's CPU time (user+system) so far.
+func serverCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	s := chtest.Start(tb)
+	if s.Local == nil {
+		tb.Skip("needs the managed local server (its pid) to read its CPU time")
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Local.Pid()))
+	if err != nil {
+		tb.Skipf("server CPU: %v", err)
+	}
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond // USER_HZ 100
+}
+
+// waitMerged waits until the database has no merge running for a second.
+func waitMerged(tb testing.TB, st *clickhouse.Store) {
+	tb.Helper()
+	quiet := 0
+	for quiet < 4 {
+		time.Sleep(250 * time.Millisecond)
+		if queryUint(tb, st, "SELECT count() FROM system.merges WHERE database = '"+st.Database()+"'") == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+}
+
+// BenchmarkServerCPUByBatch writes the same 60,000 article-length mentions
+// in batches of several sizes, each into its own database, and reports the
+// ClickHouse server's CPU per mention, merges included (it waits until
+// the merges end). Each INSERT makes a part, and a part costs the server a
+// fixed amount of CPU (writing a file or two per column, then merging it)
+// however few rows it holds: the figure falls steeply with the batch size.
+// With -v it logs the CPU by server thread (on 18.16: TCPHandler runs the
+// inserts, BackgrProcPool the merges).
+//
+//	go test -run '^$' -bench ServerCPUByBatch -benchtime 1x ./sink/clickhouse/
+func BenchmarkServerCPUByBatch(b *testing.B) {
+	const total = 60000
+	ctx := context.Background()
+	base := sampleMentions(total, time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	for _, m := range base {
+		m.Text += strings.Repeat(" Reports say the company is recalling thousands of units after complaints about overheating.", 8)
+		m.Enrichment.Topics = []string{"acme", "t0042"}
+		m.Enrichment.Versions = map[string]string{"lang": "2", "topics": "2", "dedup": "2"}
+	}
+	sizes := []int{2000, 3500, 7000, 10000}
+	stores := make([]*clickhouse.Store, len(sizes))
+	for k := range sizes {
+		stores[k] = openStore(b)
+	}
+	cpu := make([]time.Duration, len(sizes))
+	threads := make([]map[string]time.Duration, len(sizes))
+	for i := 0; b.Loop(); i++ {
+		for k, size := range sizes {
+			for j, m := range base {
+				m.ID = fmt.Sprintf("twitter:%d-%d-%07d", i, size, j)
+			}
+			waitMerged(b, stores[k])
+			c0 := serverCPU(b)
+			t0 := threadCPU(b)
+			for off := 0; off < total; off += size {
+				if err := stores[k].Write(ctx, base[off:min(total, off+size)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			waitMerged(b, stores[k])
+			cpu[k] += serverCPU(b) - c0
+			t1 := threadCPU(b)
+			if threads[k] == nil {
+				threads[k] = map[string]time.Duration{}
+			}
+			for n, v := range t1 {
+				threads[k][n] += v - t0[n]
+			}
+		}
+	}
+	for k, size := range sizes {
+		b.Logf("batch %d: CPU by server thread %v", size, threads[k])
+		b.ReportMetric(float64(cpu[k].Microseconds())/float64(b.N*total), fmt.Sprintf("us/mention@%d", size))
+	}
+}
+
+// threadCPU returns the managed server's CPU time by thread name, user
+// (name/u) and system (name/s).
+func threadCPU(tb testing.TB) map[string]time.Duration {
+	s := chtest.Start(tb)
+	out := map[string]time.Duration{}
+	dir := fmt.Sprintf("/proc/%d/task", s.Local.Pid())
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		raw, err := os.ReadFile(dir + "/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		str := string(raw)
+		name := str[strings.IndexByte(str, '(')+1 : strings.LastIndexByte(str, ')')]
+		f := strings.Fields(str[strings.LastIndexByte(str, ')')+2:])
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		out[name+"/u"] += time.Duration(u) * 10 * time.Millisecond
+		out[name+"/s"] += time.Duration(st) * 10 * time.Millisecond
+	}
+	return out
+}
