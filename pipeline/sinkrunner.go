@@ -17,7 +17,7 @@ type SinkConfig struct {
 	BatchRows     int            `yaml:"batch_rows"`     // default 10000
 	BatchBytes    int            `yaml:"batch_bytes"`    // default 16 MiB of wire JSON
 	FlushInterval time.Duration  `yaml:"flush_interval"` // default 1s
-	Workers       int            `yaml:"workers"`        // concurrent batches per process (default 2)
+	Workers       int            `yaml:"workers"`        // batches per process: one fills while the others are written (default 2)
 	Consumer      ConsumerConfig `yaml:"consumer"`
 }
 

@@ -122,3 +122,56 @@ func threadCPU(tb testing.TB) map[string]time.Duration {
 	}
 	return out
 }
+
+// BenchmarkServerCPUPerPoll measures the server CPU of one query like the
+// end-to-end bench's visibility poll (`earshot bench` reads, every 100 ms,
+// the ids above each platform's lowest unseen one) against a table of
+// 60,000 mentions in parts of 3,500, next to the CPU of an INSERT of
+// 3,500 in the same run.
+//
+//	go test -run '^$' -bench ServerCPUPerPoll -benchtime 1x ./sink/clickhouse/
+func BenchmarkServerCPUPerPoll(b *testing.B) {
+	const total, size, polls = 60000, 3500, 200
+	ctx := context.Background()
+	st := openStore(b)
+	ms := sampleMentions(total, time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	plats := []string{"twitter", "reddit", "bluesky", "mastodon", "rss"}
+	for j, m := range ms {
+		m.Platform = plats[j%len(plats)]
+		m.ID = fmt.Sprintf("r01:%07d", j)
+		m.Text += strings.Repeat(" Reports say the company is recalling thousands of units after complaints about overheating.", 8)
+	}
+	var pollCPU, insertCPU time.Duration
+	inserts := 0
+	for b.Loop() {
+		for off := 0; off < total; off += size {
+			c0 := serverCPU(b)
+			if err := st.Write(ctx, ms[off:min(total, off+size)]); err != nil {
+				b.Fatal(err)
+			}
+			insertCPU += serverCPU(b) - c0
+			inserts++
+		}
+		waitMerged(b, st)
+		c0 := serverCPU(b)
+		for i := range polls {
+			low := fmt.Sprintf("r01:%07d", total-size+i)
+			var conds []string
+			var args []any
+			for _, p := range plats {
+				conds = append(conds, "(platform = ? AND id >= ? AND id < ?)")
+				args = append(args, p, low, "r01;")
+			}
+			rows, err := st.Conn().Query(ctx, "SELECT id FROM `"+st.Database()+"`.mentions WHERE "+strings.Join(conds, " OR "), args...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+		pollCPU += serverCPU(b) - c0
+	}
+	b.ReportMetric(float64(pollCPU.Microseconds())/float64(b.N*polls), "us/poll")
+	b.ReportMetric(float64(insertCPU.Microseconds())/float64(inserts), "us/insert-of-3500(no-merges)")
+}
