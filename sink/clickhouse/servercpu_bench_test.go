@@ -175,3 +175,69 @@ func BenchmarkServerCPUPerPoll(b *testing.B) {
 	b.ReportMetric(float64(pollCPU.Microseconds())/float64(b.N*polls), "us/poll")
 	b.ReportMetric(float64(insertCPU.Microseconds())/float64(inserts), "us/insert-of-3500(no-merges)")
 }
+
+// BenchmarkCPUByCompression writes the same 7,000-mention batches of
+// about 1 KB with LZ4 on the native protocol and without, alternating in
+// one run, and reports the CPU per mention of the server (merges
+// included) and of this process (the client: building, compressing and
+// sending the batch).
+//
+//	go test -run '^$' -bench CPUByCompression -benchtime 3x ./sink/clickhouse/
+func BenchmarkCPUByCompression(b *testing.B) {
+	const total, size = 42000, 7000
+	ctx := context.Background()
+	lz4 := openStore(b)
+	cfg := chtest.NewDatabase(b)
+	cfg.Compression = "none"
+	plain, err := clickhouse.Open(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain.Close()
+	if err := plain.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	base := sampleMentions(total, time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	for _, m := range base {
+		m.Text += strings.Repeat(" Reports say the company is recalling thousands of units after complaints about overheating.", 8)
+	}
+	modes := []struct {
+		name string
+		st   *clickhouse.Store
+	}{{"lz4", lz4}, {"none", plain}}
+	server := make([]time.Duration, len(modes))
+	client := make([]time.Duration, len(modes))
+	for i := 0; b.Loop(); i++ {
+		for k, md := range modes {
+			for j, m := range base {
+				m.ID = fmt.Sprintf("twitter:%d-%s-%07d", i, md.name, j)
+			}
+			waitMerged(b, md.st)
+			s0, c0 := serverCPU(b), selfCPU()
+			for off := 0; off < total; off += size {
+				if err := md.st.Write(ctx, base[off:off+size]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			client[k] += selfCPU() - c0
+			waitMerged(b, md.st)
+			server[k] += serverCPU(b) - s0
+		}
+	}
+	for k, md := range modes {
+		b.ReportMetric(float64(server[k].Microseconds())/float64(b.N*total), "server-us/mention-"+md.name)
+		b.ReportMetric(float64(client[k].Microseconds())/float64(b.N*total), "client-us/mention-"+md.name)
+	}
+}
+
+// selfCPU is this process's CPU time (user+system) so far.
+func selfCPU() time.Duration {
+	raw, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
+}
