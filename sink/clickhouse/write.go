@@ -128,23 +128,15 @@ func (s *Store) insertVersions(ctx context.Context, table string, ms []*pipeline
 		return fmt.Errorf("write %d mentions to %s.mentions: prepare: %w", len(ms), s.db, classify(err))
 	}
 	defer b.Close()
-	// Column-wise: each column gets one typed slice and one Append, instead
-	// of one boxed value per cell through the row path.
-	cols := make([]columnValues, len(mentionColumns))
-	for i, m := range ms {
-		row := mentionRow(m, ingested)
-		if !enrichedAt.IsZero() {
-			row[enrichedAtIndex] = enrichedAt.UnixMilli()
-		}
-		for j, v := range row {
-			if err := cols[j].add(v, len(ms)); err != nil {
-				return fmt.Errorf("write %d mentions to %s.mentions: append %q column %s: %w", len(ms), s.db, ms[i].ID,
-					mentionColumns[j].name, fmt.Errorf("%w: %w", ErrRejected, err))
-			}
-		}
+	// Column-wise: each column gets one typed slice and one Append, read
+	// straight from the mentions (columns.go), instead of one boxed value
+	// per cell through the row path.
+	st := stamps{ingested: ingested, enrichedAt: ingested.UnixMilli()}
+	if !enrichedAt.IsZero() {
+		st.enrichedAt = enrichedAt.UnixMilli()
 	}
-	for j := range cols {
-		if err := b.Column(j).Append(cols[j].slice()); err != nil {
+	for j, r := range mentionReaders {
+		if err := b.Column(j).Append(r.column(ms, &st)); err != nil {
 			return fmt.Errorf("write %d mentions to %s.mentions: append column %s: %w", len(ms), s.db,
 				mentionColumns[j].name, fmt.Errorf("%w: %w", ErrRejected, err))
 		}
@@ -153,83 +145,6 @@ func (s *Store) insertVersions(ctx context.Context, table string, ms []*pipeline
 		return fmt.Errorf("write %d mentions to %s.mentions: send (may have been committed): %w", len(ms), s.db, classify(err))
 	}
 	return nil
-}
-
-// columnValues gathers one column's values into a slice of their type.
-type columnValues struct {
-	strs   []string
-	i64s   []int64
-	u8s    []uint8
-	f32s   []float32
-	times  []time.Time
-	arrays [][]string
-	kind   int // which slice is used: 1 + index in the fields above
-}
-
-func (c *columnValues) add(v any, n int) error {
-	var kind int
-	switch x := v.(type) {
-	case string:
-		kind = 1
-		if c.strs == nil {
-			c.strs = make([]string, 0, n)
-		}
-		c.strs = append(c.strs, x)
-	case int64:
-		kind = 2
-		if c.i64s == nil {
-			c.i64s = make([]int64, 0, n)
-		}
-		c.i64s = append(c.i64s, x)
-	case uint8:
-		kind = 3
-		if c.u8s == nil {
-			c.u8s = make([]uint8, 0, n)
-		}
-		c.u8s = append(c.u8s, x)
-	case float32:
-		kind = 4
-		if c.f32s == nil {
-			c.f32s = make([]float32, 0, n)
-		}
-		c.f32s = append(c.f32s, x)
-	case time.Time:
-		kind = 5
-		if c.times == nil {
-			c.times = make([]time.Time, 0, n)
-		}
-		c.times = append(c.times, x)
-	case []string:
-		kind = 6
-		if c.arrays == nil {
-			c.arrays = make([][]string, 0, n)
-		}
-		c.arrays = append(c.arrays, x)
-	default:
-		return fmt.Errorf("value of type %T: the column-wise writer takes string, int64, uint8, float32, time.Time and []string", v)
-	}
-	if c.kind != 0 && c.kind != kind {
-		return fmt.Errorf("value of type %T in a column of another type", v)
-	}
-	c.kind = kind
-	return nil
-}
-
-func (c *columnValues) slice() any {
-	switch c.kind {
-	case 1:
-		return c.strs
-	case 2:
-		return c.i64s
-	case 3:
-		return c.u8s
-	case 4:
-		return c.f32s
-	case 5:
-		return c.times
-	default:
-		return c.arrays
-	}
 }
 
 // insertContext adds the insert settings: on a cluster, Distributed
@@ -250,48 +165,16 @@ func (s *Store) insertContext(ctx context.Context, key uint64) context.Context {
 	return ch.Context(ctx, ch.WithSettings(set))
 }
 
-// mentionRow returns the values of one row, in mentionColumns order.
+// mentionRow returns the values of one row, in mentionColumns order
+// (boxed: the row path; Write appends typed columns).
 func mentionRow(m *pipeline.Mention, ingested time.Time) []any {
-	e := &m.Enrichment
-	var score, sentConf float32
-	var label string
-	if e.Sentiment != nil {
-		score, label, sentConf = float32(e.Sentiment.Score), e.Sentiment.Label, float32(e.Sentiment.Confidence)
+	st := stamps{ingested: ingested, enrichedAt: ingested.UnixMilli()}
+	row := make([]any, len(mentionReaders))
+	for j, r := range mentionReaders {
+		row[j] = r.box(m, &st)
 	}
-	// collected_at is the ReplacingMergeTree version. A tombstone takes the
-	// largest DateTime so it outranks every version of its post, including
-	// one collected after the deletion arrived (a poll that fills a gap,
-	// a redelivery): a deleted post is never resurrected. The deletion's own
-	// time is in ingested_at.
-	collected := m.CollectedAt
-	if m.Deleted {
-		collected = maxDateTime
-	}
-	edited := m.EditedAt
-	if edited.IsZero() {
-		edited = minDateTime
-	}
-	return []any{
-		m.ID, m.Platform, m.Source, m.Kind, m.URL,
-		m.Author.ID, m.Author.Handle, m.Author.Name, m.Author.Followers, boolUint8(m.Author.Verified),
-		m.Title, m.Text, e.Lang, e.LangDetected, float32(e.LangConfidence),
-		m.CreatedAt, collected, ingested,
-		m.Engagement.Likes, m.Engagement.Reposts, m.Engagement.Replies, m.Engagement.Quotes, m.Engagement.Views,
-		m.ParentID, m.ConversationID, m.MatchedRule,
-		score, label,
-		nonNil(e.Topics), nonNil(e.Hashtags), nonNil(e.Mentions), nonNil(e.Cashtags),
-		nonNil(e.Links), nonNil(e.Domains), nonNil(e.Emoji),
-		e.DupCluster, nonNil(e.Trends), boolUint8(e.NeedsResponse),
-		errorList(e.Errors), versionList(e.Versions), uint8(m.Schema),
-		m.Lang, sentConf,
-		boolUint8(m.Deleted), edited,
-		ratingUint8(m.Rating), boolUint8(m.Answered),
-		ingested.UnixMilli(),
-	}
+	return row
 }
-
-// enrichedAtIndex is enriched_at's position in mentionColumns.
-var enrichedAtIndex = slices.IndexFunc(mentionColumns, func(c column) bool { return c.name == enrichedAtColumn })
 
 func (s *Store) mentionsInsert() string {
 	return "INSERT INTO `" + s.db + "`.mentions (" + columnList(mentionColumns) + ")"
