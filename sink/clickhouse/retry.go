@@ -31,7 +31,12 @@ import (
 //     is dropped there too.
 //   - On current releases (22.2 and later) the batch's hash is also sent as
 //     insert_deduplication_token, which deduplicates even if the block
-//     differed (Distributed inserts forward it to the shards).
+//     differed (Distributed inserts forward it to the shards). It acts on
+//     replicated tables only: a single server's plain ReplacingMergeTree
+//     deduplicates inserts only when the table's
+//     non_replicated_deduplication_window is above 0, which earshot's
+//     schema does not set, so there a retried batch is two physical rows
+//     until a merge, and FINAL folds them.
 //
 // A batch redelivered by NATS to another sink replica is usually composed
 // differently, so only FINAL folds it; count() FINAL = uniqExact(id) holds
