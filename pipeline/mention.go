@@ -271,11 +271,8 @@ func Unmarshal(data []byte) (m *Mention, err error) {
 		}
 	}()
 	m = new(Mention)
-	if !fastCodec || !decodeMention(data, m) {
-		*m = Mention{} // what the fast path does not handle, goccy/go-json decodes (see mentioncodec.go)
-		if err := json.Unmarshal(data, m); err != nil {
-			return nil, fmt.Errorf("decode mention: %w", err)
-		}
+	if err := json.Unmarshal(data, m); err != nil {
+		return nil, fmt.Errorf("decode mention: %w", err)
 	}
 	if m.Schema > SchemaVersion {
 		return nil, fmt.Errorf("decode mention %q: schema %d is newer than %d", m.ID, m.Schema, SchemaVersion)
