@@ -158,7 +158,7 @@ func BenchmarkNATSServerCost(b *testing.B) {
 		raw, rawData := encode("r", false)
 		publish(pipeline.SubjectRawPrefix, raw, rawData, true)
 
-		measure("fetch 256 x 4 workers + ack each (enrich today)", func() {
+		measure("Fetch(256) by 4 workers + ack each (the enrich role before)", func() {
 			cons := newConsumer("fetch256")
 			var wg sync.WaitGroup
 			var mu sync.Mutex
@@ -190,9 +190,9 @@ func BenchmarkNATSServerCost(b *testing.B) {
 			}
 			wg.Wait()
 		})
-		measure("continuous pull (Messages, 1024 buffered) + ack each", func() {
+		measure("continuous pull (Messages, 512 buffered) + ack each (the enrich role now)", func() {
 			cons := newConsumer("consume")
-			it, err := cons.Messages(jetstream.PullMaxMessages(1024))
+			it, err := cons.Messages(jetstream.PullMaxMessages(512))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -205,7 +205,7 @@ func BenchmarkNATSServerCost(b *testing.B) {
 			}
 			it.Stop()
 		})
-		measure("fetch 256 x 4 workers, no ack (delivery alone)", func() {
+		measure("Fetch(256), no ack (delivery alone)", func() {
 			c, err := js.CreateOrUpdateConsumer(ctx, pipeline.StreamMentions, jetstream.ConsumerConfig{Durable: "noack",
 				AckPolicy: jetstream.AckNonePolicy, FilterSubject: pipeline.SubjectRawPrefix + ">"})
 			if err != nil {
@@ -222,17 +222,17 @@ func BenchmarkNATSServerCost(b *testing.B) {
 			}
 		})
 		e1, d1 := encode("p", true)
-		measure("publish enriched copy + PubAck, with Nats-Msg-Id (enrich today)", func() {
+		measure("publish the enriched copy, wait for its PubAck, with Nats-Msg-Id (as the enrich role)", func() {
 			publish(pipeline.SubjectEnrichedPrefix, e1, d1, true)
 		})
 		e2, d2 := encode("q", true)
-		measure("publish enriched copy + PubAck, no Nats-Msg-Id", func() {
+		measure("the same without Nats-Msg-Id", func() {
 			publish(pipeline.SubjectEnrichedPrefix, e2, d2, false)
 		})
 		measure("publish the same again (all duplicates, by Nats-Msg-Id)", func() {
 			publish(pipeline.SubjectEnrichedPrefix, e1, d1, true)
 		})
-		measure("enrich role (EnrichRunner: fetch, decode, publish, ack; chain replaced by a copy of its result)", func() {
+		measure("the enrich role (EnrichRunner: pull, decode, publish, ack; its chain a copy of the real result)", func() {
 			st, err := js.Stream(ctx, pipeline.StreamEnriched)
 			if err != nil {
 				b.Fatal(err)
@@ -260,7 +260,7 @@ func BenchmarkNATSServerCost(b *testing.B) {
 	}
 	b.StopTimer()
 	for _, r := range rows {
-		b.Logf("%-100s server %6.2f µs/mention, client %6.2f", r.name, r.server, r.client)
+		b.Logf("%-95s server %6.2f µs/mention, client %6.2f", r.name, r.server, r.client)
 	}
 	var bytesRaw, bytesEnr int
 	_, rd := encode("s", false)
