@@ -152,6 +152,5 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 
 // isClosed reports errors that mean the consumer's connection or context is gone.
 func isClosed(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConnectionClosed) ||
-		errors.Is(err, jetstream.ErrConsumerDeleted)
+	return ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConsumerDeleted)
 }

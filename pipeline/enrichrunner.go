@@ -70,14 +70,6 @@ func (r *EnrichRunner) EnsureConsumer(ctx context.Context) (jetstream.Consumer, 
 }
 
 // Run processes until ctx is done.
-//
-// One continuous pull (jetstream Messages) feeds the workers: a reader
-// gathers up to BatchSize messages (or what arrived within gatherWait of
-// the first) and hands the batch to a free worker. Compared with a Fetch
-// per batch and worker, the server keeps one pull request topped up
-// instead of a subscription, a request and an unsubscription per batch,
-// and no batch waits for a fetch to expire: see BenchmarkNATSServerCost
-// in cmd/earshot for the CPU it saves per mention.
 func (r *EnrichRunner) Run(ctx context.Context) error {
 	cons, err := r.EnsureConsumer(ctx)
 	if err != nil {
@@ -85,104 +77,40 @@ func (r *EnrichRunner) Run(ctx context.Context) error {
 	}
 	log := r.Logger.With("component", stageEnrich)
 	g, ctx := errgroup.WithContext(ctx)
-	batches := make(chan []jetstream.Msg)
-	g.Go(func() error {
-		defer close(batches)
-		return r.read(ctx, log, cons, batches)
-	})
 	for range r.Workers {
-		g.Go(func() error {
-			for msgs := range batches {
-				if err := r.process(ctx, log, msgs); err != nil {
-					if ctx.Err() != nil {
-						return nil
-					}
-					return err
-				}
-			}
-			return nil
-		})
+		g.Go(func() error { return r.work(ctx, log, cons) })
 	}
 	return g.Wait()
 }
 
-// gatherWait is how long a batch waits for more messages after its first.
-const gatherWait = 50 * time.Millisecond
-
-// read pulls messages continuously and sends them in batches until ctx
-// ends or the consumer is deleted. A batch it holds when ctx ends (not yet
-// handed to a worker) is negatively acknowledged, so another replica (or
-// this one after a restart) gets it at once; what the iterator still
-// buffered (at most 2 × BatchSize) is redelivered after AckWait, like a
-// batch a worker was enriching.
-func (r *EnrichRunner) read(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, out chan<- []jetstream.Msg) error {
+// work is one fetch-enrich-publish-ack loop; workers share the consumer.
+func (r *EnrichRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.Consumer) error {
 	for ctx.Err() == nil {
-		it, err := cons.Messages(jetstream.PullMaxMessages(2 * r.BatchSize))
+		batch, err := cons.Fetch(r.BatchSize, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			if isClosed(ctx, err) {
-				return nil
+				break
 			}
 			r.Metrics.Errors.WithLabelValues(stageEnrich, "fetch").Inc()
 			log.Warn("fetch", "err", err)
 			sleepCtx(ctx, time.Second)
 			continue
 		}
-		err = r.gather(ctx, it, out)
-		it.Stop()
-		if err == nil || isClosed(ctx, err) {
-			return nil
+		var msgs []jetstream.Msg
+		for msg := range batch.Messages() {
+			msgs = append(msgs, msg)
 		}
-		r.Metrics.Errors.WithLabelValues(stageEnrich, "fetch").Inc()
-		log.Warn("fetch", "err", err)
-		sleepCtx(ctx, time.Second)
-	}
-	return nil
-}
-
-// gather sends batches from one iterator; it returns the iterator's error,
-// or nil when ctx ended.
-func (r *EnrichRunner) gather(ctx context.Context, it jetstream.MessagesContext, out chan<- []jetstream.Msg) error {
-	var batch []jetstream.Msg
-	defer func() {
-		for _, msg := range batch { // held, never processed: hand them back now
-			_ = msg.Nak()
+		if len(msgs) == 0 {
+			continue
 		}
-	}()
-	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
+		if err := r.process(ctx, log, msgs); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				break
 			}
 			return err
 		}
-		batch = append(make([]jetstream.Msg, 0, r.BatchSize), msg)
-		bctx, cancel := context.WithTimeout(ctx, gatherWait)
-		var iterErr error
-		for len(batch) < r.BatchSize {
-			msg, err := it.Next(jetstream.NextContext(bctx))
-			if err != nil {
-				if bctx.Err() == nil {
-					iterErr = err // the iterator stopped: send what is held, then say why
-				}
-				break
-			}
-			batch = append(batch, msg)
-		}
-		cancel()
-		if ctx.Err() != nil {
-			return nil
-		}
-		select {
-		case out <- batch:
-			batch = nil
-		case <-ctx.Done():
-			return nil
-		}
-		if iterErr != nil {
-			return iterErr
-		}
 	}
+	return nil
 }
 
 func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg) error {

@@ -158,7 +158,7 @@ func BenchmarkNATSServerCost(b *testing.B) {
 		raw, rawData := encode("r", false)
 		publish(pipeline.SubjectRawPrefix, raw, rawData, true)
 
-		measure("Fetch(256) by 4 workers + ack each (the enrich role before)", func() {
+		measure("Fetch(256) by 4 workers + ack each (as the enrich role)", func() {
 			cons := newConsumer("fetch256")
 			var wg sync.WaitGroup
 			var mu sync.Mutex
@@ -190,7 +190,7 @@ func BenchmarkNATSServerCost(b *testing.B) {
 			}
 			wg.Wait()
 		})
-		measure("continuous pull (Messages, 512 buffered) + ack each (the enrich role now)", func() {
+		measure("one continuous pull (Messages, 512 buffered) + ack each", func() {
 			cons := newConsumer("consume")
 			it, err := cons.Messages(jetstream.PullMaxMessages(512))
 			if err != nil {
@@ -232,7 +232,7 @@ func BenchmarkNATSServerCost(b *testing.B) {
 		measure("publish the same again (all duplicates, by Nats-Msg-Id)", func() {
 			publish(pipeline.SubjectEnrichedPrefix, e1, d1, true)
 		})
-		measure("the enrich role (EnrichRunner: pull, decode, publish, ack; its chain a copy of the real result)", func() {
+		measure("the enrich role (EnrichRunner: fetch, decode, publish, ack; its chain a copy of the real result)", func() {
 			st, err := js.Stream(ctx, pipeline.StreamEnriched)
 			if err != nil {
 				b.Fatal(err)
