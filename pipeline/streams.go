@@ -155,8 +155,8 @@ func publishBatch(ctx context.Context, js jetstream.JetStream, prefix string, ms
 		if err != nil {
 			return fmt.Errorf("publish %q: %w", m.ID, err)
 		}
-		msg := &nats.Msg{Subject: prefix + m.Platform, Data: data, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, m.MsgID())
+		// MsgIDHeader is in canonical form: no Header.Set (which canonicalises) needed.
+		msg := &nats.Msg{Subject: prefix + m.Platform, Data: data, Header: nats.Header{jetstream.MsgIDHeader: {m.MsgID()}}}
 		f, err := js.PublishMsgAsync(msg)
 		if err != nil {
 			return fmt.Errorf("publish %q: %w", m.ID, err)
