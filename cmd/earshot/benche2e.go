@@ -463,7 +463,7 @@ func (b *bench) publishAll(ctx context.Context, subjectPrefix string, ms []*pipe
 	}
 	for i, m := range ms {
 		msg := &nats.Msg{Subject: subjectPrefix + m.Platform, Data: payloads[i], Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}}}
-		f, err := b.js.PublishMsgAsync(msg)
+		f, err := b.publishAsync(ctx, msg)
 		if err != nil {
 			return fmt.Errorf("bench publish: %w", err)
 		}
@@ -475,6 +475,29 @@ func (b *bench) publishAll(ctx context.Context, subjectPrefix string, ms []*pipe
 		}
 	}
 	return flush()
+}
+
+// publishAsync publishes msg asynchronously. When too many publishes
+// await their acks (the server is slow to store them: a loaded machine, a
+// full stream being reclaimed), nats.go refuses with ErrTooManyStalledMsgs
+// after a short wait; the bench then waits for the outstanding acks and
+// tries again, as a connector would, so a slow server slows the publisher
+// (and shows in the latencies) instead of ending the run. It gives up only
+// when ctx ends or nothing was acknowledged for a minute.
+func (b *bench) publishAsync(ctx context.Context, msg *nats.Msg) (jetstream.PubAckFuture, error) {
+	for {
+		f, err := b.js.PublishMsgAsync(msg)
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return f, err
+		}
+		select {
+		case <-b.js.PublishAsyncComplete():
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Minute):
+			return nil, fmt.Errorf("%w: no publish acknowledged for a minute", err)
+		}
+	}
 }
 
 func (b *bench) roundsAndLatency(ctx context.Context, rep *e2eReport) error {
@@ -687,7 +710,7 @@ func (b *bench) ceilRelay(ctx context.Context, cons jetstream.Consumer) error {
 		for msg := range batch.Messages() {
 			out := &nats.Msg{Subject: ceilOutPrefix + strings.TrimPrefix(msg.Subject(), ceilRawPrefix), Data: msg.Data(),
 				Header: nats.Header{jetstream.MsgIDHeader: msg.Headers()[jetstream.MsgIDHeader]}}
-			f, err := b.js.PublishMsgAsync(out)
+			f, err := b.publishAsync(ctx, out)
 			if err != nil {
 				return err
 			}
@@ -831,7 +854,7 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 				return e2eRound{}, nil, err
 			}
 			tr.published(sent, now)
-			f, err := b.js.PublishMsgAsync(&nats.Msg{Subject: pipeline.SubjectRawPrefix + c.Platform, Data: data,
+			f, err := b.publishAsync(ctx, &nats.Msg{Subject: pipeline.SubjectRawPrefix + c.Platform, Data: data,
 				Header: nats.Header{jetstream.MsgIDHeader: []string{c.ID}}})
 			if err != nil {
 				tick.Stop()
