@@ -6,11 +6,20 @@
 // mention created_at time, default 5m) is well above its own usual rate:
 // see trend.BurstTracker, which keeps at most Capacity terms exactly and
 // the rest in count-min sketches, so memory is bounded whatever the text.
-// The stage observes a whole batch, then tags it, so the mentions that make
-// a burst carry its tag. Time is the mentions' created_at: a mention more
-// than a bucket older than the newest one observed is tagged but not
-// observed (the tracker cannot place it), and nothing is tagged before
-// Warmup of mention time was observed.
+// The stage counts a whole batch, then tags it, so the mentions that make
+// a burst carry its tag. Time is the mentions' created_at, counted in the
+// mention's own bucket: buckets stay open for Reorder (default 1h) behind
+// the newest mention time seen, and are then closed into the terms' rates
+// oldest first, so the order in which concurrent batches arrive changes
+// neither the counts nor the rates. What still depends on the batching:
+// a mention is tagged by its bucket's count so far (and the bucket
+// before's), so the first mentions of a surge, enriched before enough of
+// it was seen (for a new term, 10 at the default Z), carry no tag; a
+// mention whose bucket was already closed is neither counted nor tagged;
+// and nothing is tagged before Warmup of mention time precedes the
+// mention's bucket. Open buckets hold each distinct term they saw: about
+// 21 MB at 40 mentions a second of real texts (8.6 MB before they were
+// kept; see BenchmarkStateMemory).
 //
 // Each enrich process keeps its own burst history, in memory. With several
 // enrich replicas sharing the MENTIONS consumer, each sees a share of the
@@ -40,7 +49,7 @@ import (
 // be tagged differently.
 const (
 	Name    = "trend"
-	Version = "1"
+	Version = "2"
 	// Order is the stage's default position: after entities (hashtags),
 	// lang, sentiment, topics, dedup and respond.
 	Order = 70
@@ -232,13 +241,19 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 			it.m.SetVersion(Name, Version)
 			continue
 		}
-		v := judged[it.bucket]
-		if v == nil {
-			v = make(map[string]verdict)
-			judged[it.bucket] = v
-		}
+		// Most terms are below MinCount in both buckets: two lookups
+		// settle them; the others are judged once per bucket and batch.
+		cur, prev := s.open[it.bucket], s.open[it.bucket-int64(s.bucket)]
 		clear(rank)
 		for _, f := range it.feats {
+			if cur[f] < s.minCount && prev[f] < s.minCount {
+				continue
+			}
+			v := judged[it.bucket]
+			if v == nil {
+				v = make(map[string]verdict)
+				judged[it.bucket] = v
+			}
 			d, ok := v[f]
 			if !ok {
 				d = s.judge(f, it.bucket)
