@@ -73,6 +73,7 @@ func TestOptions(t *testing.T) {
 	}{
 		{"bucket: 1m\nz: 4\nterms: false\nmax_tags: 3\nwarmup: 1h", ""},
 		{"warmup: -1h", "warmup"},
+		{"reorder: -1m", "reorder"},
 		{"bucket: -1m", "bucket"},
 		{"max_tags: 100", "max_tags"},
 		{"buckets: 1m", "unknown key"},
