@@ -36,7 +36,9 @@ func detectConfig(t *testing.T, dataDir string, ch clickhouse.Config) *Config {
 		"topics":     []map[string]any{{"id": "acme", "query": "acme"}},
 		"sink":       map[string]any{"flush_interval": "200ms"},
 		"enrich": map[string]any{"options": map[string]any{
-			"trend": map[string]any{"bucket": "1m", "half_life": "30m", "warmup": "30m"}}},
+			// The test replays hours at once: concurrent batches can be hours
+			// apart in mention time, all within trend's reorder window.
+			"trend": map[string]any{"bucket": "1m", "half_life": "30m", "warmup": "30m", "reorder": "4h"}}},
 		"detect": map[string]any{
 			"resolutions": []string{"1m"}, "grace": "10s", "reorder": "500ms",
 			// The test never waits for the wall clock to close buckets.

@@ -305,3 +305,77 @@ func (b *BurstTracker) Tracked() int {
 	defer b.mu.Unlock()
 	return len(b.terms)
 }
+
+// ObserveCounts counts, for each term, counts[term] mentions carrying it
+// at t, as that many Observe calls would. Terms go in sorted order, so the
+// outcome (which terms are admitted or evicted) does not depend on the
+// map's order.
+func (b *BurstTracker) ObserveCounts(t time.Time, counts map[string]float64) {
+	terms := make([]string, 0, len(counts))
+	for term, n := range counts {
+		if term != "" && n > 0 {
+			terms = append(terms, term)
+		}
+	}
+	slices.Sort(terms)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roll(t)
+	var idx [sketchDepth]int
+	for _, term := range terms {
+		n := counts[term]
+		if ts := b.terms[term]; ts != nil {
+			ts.cur += n
+			continue
+		}
+		b.hashes(term, &idx)
+		est := math.Inf(1)
+		for _, j := range idx {
+			b.cur[j] += n
+			est = math.Min(est, b.cur[j])
+		}
+		if est >= b.cfg.Admit {
+			r := math.Inf(1)
+			for _, j := range idx {
+				r = math.Min(r, b.rate[j])
+			}
+			b.terms[strings.Clone(term)] = &termState{rate: r, cur: est, lastExp: r}
+			if len(b.terms) > b.cfg.Capacity {
+				b.evict()
+			}
+		}
+	}
+}
+
+// Advance closes the buckets that ended by t, as if a mention at t came.
+func (b *BurstTracker) Advance(t time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roll(t)
+}
+
+// Expected returns term's usual count per bucket: its rate over the
+// closed buckets (the sketches' conservative estimate for an untracked
+// term).
+func (b *BurstTracker) Expected(term string) float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ts := b.terms[term]; ts != nil {
+		return ts.rate
+	}
+	var idx [sketchDepth]int
+	b.hashes(term, &idx)
+	r := math.Inf(1)
+	for _, j := range idx {
+		r = math.Min(r, b.rate[j])
+	}
+	return r
+}
+
+// Judge returns the robust z of a bucket's count over expected, and
+// whether it makes a burst (count at least MinCount and z at least Z), by
+// the same rule as Bursts.
+func (b *BurstTracker) Judge(count, expected float64) (z float64, burst bool) {
+	z = b.burstZ(count, expected)
+	return z, count >= b.cfg.MinCount && z >= b.cfg.Z
+}

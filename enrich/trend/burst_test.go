@@ -112,3 +112,48 @@ func TestBurstTrackerDoesNotPinTexts(t *testing.T) {
 		t.Fatalf("kettle was not tracked after %v mentions", cfg.Admit+1)
 	}
 }
+
+// TestObserveCountsMatchesObserve: counting a bucket's terms at once gives
+// the same rates and bursts as observing its mentions one by one.
+func TestObserveCountsMatchesObserve(t *testing.T) {
+	cfg := DefaultBurstConfig()
+	one, _ := NewBurstTracker(cfg)
+	all, _ := NewBurstTracker(cfg)
+	r := rand.New(rand.NewPCG(5, 6))
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for bucket := range 300 {
+		at := base.Add(time.Duration(bucket) * cfg.Bucket)
+		counts := map[string]float64{}
+		n := int(poisson(r, 20))
+		if bucket == 299 {
+			n += 40
+		}
+		for i := range n {
+			terms := []string{"brand", fmt.Sprintf("w%d", r.IntN(50))}
+			if bucket == 299 && i < 40 {
+				terms = append(terms, "recall")
+			}
+			one.Observe(at, terms)
+			for _, term := range terms {
+				counts[term]++
+			}
+		}
+		all.ObserveCounts(at, counts)
+	}
+	now := base.Add(299 * cfg.Bucket)
+	got, want := all.Bursts(now), one.Bursts(now)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("ObserveCounts bursts = %v; Observe gives %v (want the same, with recall)", got, want)
+	}
+	for _, term := range []string{"brand", "w7", "recall", "never"} {
+		if g, w := all.Expected(term), one.Expected(term); g != w {
+			t.Errorf("Expected(%s) = %v after ObserveCounts, %v after Observe; want the same", term, g, w)
+		}
+	}
+	if z, ok := all.Judge(10, 0); !ok || z < cfg.Z {
+		t.Errorf("Judge(10, 0) = %v %v; want a burst (10 mentions of a new term)", z, ok)
+	}
+	if _, ok := all.Judge(9, 0); ok {
+		t.Errorf("Judge(9, 0) is a burst; want none (z under 5)")
+	}
+}

@@ -73,6 +73,7 @@ func TestOptions(t *testing.T) {
 	}{
 		{"bucket: 1m\nz: 4\nterms: false\nmax_tags: 3\nwarmup: 1h", ""},
 		{"warmup: -1h", "warmup"},
+		{"reorder: -1m", "reorder"},
 		{"bucket: -1m", "bucket"},
 		{"max_tags: 100", "max_tags"},
 		{"buckets: 1m", "unknown key"},
@@ -160,4 +161,27 @@ func TestBacklogBatches(t *testing.T) {
 	if got := batch[0].Enrichment.Trends; !slices.Contains(got, "#acmefire") {
 		t.Errorf("burst mention trends = %v; want #acmefire", got)
 	}
+}
+
+// BenchmarkEnrichStream enriches batches of 256 mentions that move on in
+// time (a batch a minute, 5m buckets), so the cost of closing buckets
+// into the rates is counted; a quarter of the words are one-offs.
+func BenchmarkEnrichStream(b *testing.B) {
+	s, err := NewWithOptions(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Now().Add(-24 * time.Hour).Truncate(time.Hour)
+	batch := make([]*pipeline.Mention, 256)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range batch {
+			batch[i] = mention(n, at.Add(time.Duration(i)*time.Minute/256), fmt.Sprintf("Acme kettle number%d review, the toaster word%d works", n%50, n), "acme", fmt.Sprintf("tag%d", n%20))
+			n++
+		}
+		_ = s.Enrich(context.Background(), batch)
+		at = at.Add(time.Minute)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/mention")
 }
