@@ -197,15 +197,19 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 		feats  []string
 	}
 	items := make([]item, len(batch))
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// The features (a tokenizer over each text) are read before the lock,
+	// so concurrent batches share only the counting.
 	for i, m := range batch {
 		t := m.CreatedAt
 		if t.IsZero() || t.After(wall) {
 			t = wall
 		}
-		b := t.Truncate(s.bucket).UnixNano()
-		items[i] = item{m: m, bucket: b, feats: s.features(m)}
+		items[i] = item{m: m, bucket: t.Truncate(s.bucket).UnixNano(), feats: s.features(m)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range items {
+		b := items[i].bucket
 		if s.closed != 0 && b < s.closed {
 			// Its bucket is closed into the rates already: it is tagged by
 			// nothing and not counted (it would count in the wrong bucket).
