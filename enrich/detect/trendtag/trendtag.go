@@ -8,7 +8,7 @@
 // the rest in count-min sketches, so memory is bounded whatever the text.
 // The stage counts a whole batch, then tags it, so the mentions that make
 // a burst carry its tag. Time is the mentions' created_at, counted in the
-// mention's own bucket: buckets stay open for Reorder (default 1h) behind
+// mention's own bucket: buckets stay open for Reorder (default 15m) behind
 // the newest mention time seen, and are then closed into the terms' rates
 // oldest first, so the order in which concurrent batches arrive changes
 // neither the counts nor the rates. What still depends on the batching:
@@ -78,7 +78,7 @@ type Options struct {
 	// are always tracked.
 	Terms *bool `yaml:"terms"`
 	// Reorder is how far behind the newest mention time a bucket stays
-	// open (default 1h): mentions up to Reorder older than the newest one
+	// open (default 15m): mentions up to Reorder older than the newest one
 	// seen are counted in their own bucket, whatever order their batches
 	// come in; older ones are tagged by nothing and not counted.
 	Reorder time.Duration `yaml:"reorder"`
@@ -110,7 +110,7 @@ type Stage struct {
 // open buckets.
 const (
 	DefaultHalfLife = 6 * time.Hour
-	DefaultReorder  = time.Hour
+	DefaultReorder  = 15 * time.Minute
 )
 
 var _ pipeline.Enricher = (*Stage)(nil)
