@@ -159,27 +159,34 @@ func (b *BurstTracker) Observe(t time.Time, terms []string) {
 		if term == "" || containsBefore(terms, i) {
 			continue
 		}
-		if ts := b.terms[term]; ts != nil {
-			ts.cur++
-			continue
-		}
-		b.hashes(term, &idx)
-		est := math.Inf(1)
+		b.count(term, 1, &idx)
+	}
+}
+
+// count adds n mentions carrying term to the current bucket: exactly for a
+// tracked term, in the sketches otherwise, admitting the term once its
+// estimate reaches Admit. b.mu is held; idx is scratch.
+func (b *BurstTracker) count(term string, n float64, idx *[sketchDepth]int) {
+	if ts := b.terms[term]; ts != nil {
+		ts.cur += n
+		return
+	}
+	b.hashes(term, idx)
+	est := math.Inf(1)
+	for _, j := range idx {
+		b.cur[j] += n
+		est = math.Min(est, b.cur[j])
+	}
+	if est >= b.cfg.Admit {
+		r := math.Inf(1)
 		for _, j := range idx {
-			b.cur[j]++
-			est = math.Min(est, b.cur[j])
+			r = math.Min(r, b.rate[j])
 		}
-		if est >= b.cfg.Admit {
-			r := math.Inf(1)
-			for _, j := range idx {
-				r = math.Min(r, b.rate[j])
-			}
-			// A term is often a substring of a mention's text: a copy
-			// keeps the tracker from pinning whole texts in memory.
-			b.terms[strings.Clone(term)] = &termState{rate: r, cur: est, lastExp: r}
-			if len(b.terms) > b.cfg.Capacity {
-				b.evict()
-			}
+		// A term is often a substring of a mention's text: a copy keeps
+		// the tracker from pinning whole texts in memory.
+		b.terms[strings.Clone(term)] = &termState{rate: r, cur: est, lastExp: r}
+		if len(b.terms) > b.cfg.Capacity {
+			b.evict()
 		}
 	}
 }
@@ -323,27 +330,7 @@ func (b *BurstTracker) ObserveCounts(t time.Time, counts map[string]float64) {
 	b.roll(t)
 	var idx [sketchDepth]int
 	for _, term := range terms {
-		n := counts[term]
-		if ts := b.terms[term]; ts != nil {
-			ts.cur += n
-			continue
-		}
-		b.hashes(term, &idx)
-		est := math.Inf(1)
-		for _, j := range idx {
-			b.cur[j] += n
-			est = math.Min(est, b.cur[j])
-		}
-		if est >= b.cfg.Admit {
-			r := math.Inf(1)
-			for _, j := range idx {
-				r = math.Min(r, b.rate[j])
-			}
-			b.terms[strings.Clone(term)] = &termState{rate: r, cur: est, lastExp: r}
-			if len(b.terms) > b.cfg.Capacity {
-				b.evict()
-			}
-		}
+		b.count(term, counts[term], &idx)
 	}
 }
 
