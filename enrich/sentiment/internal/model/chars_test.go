@@ -70,6 +70,23 @@ func TestAddCharsAsReference(t *testing.T) {
 	}
 }
 
+// TestAddCharsFlags checks that addChars tells negators and contrast words
+// as the sets do, whether the word's n-grams are computed or come from the
+// table of recent words.
+func TestAddCharsFlags(t *testing.T) {
+	words := append([]string{"not", "no", "don't", "never", "but", "aber", "however", "nicht", "لكن", "par", "nothing", "butter"}, charWords...)
+	for _, o := range []Options{DefaultOptions(), {Bits: 20}} {
+		e := NewExtractor(o)
+		for _, w := range append(words, words...) {
+			fl := e.addChars([]byte(w), hashString(seed(kindWord), w))
+			neg, con := fl&wordNegator != 0, fl&wordContrast != 0
+			if neg != isNegator([]byte(w)) || con != contrasts[w] {
+				t.Errorf("addChars(%q) with n %d…%d: negator %v, contrast %v; want %v, %v", w, o.MinN, o.MaxN, neg, con, isNegator([]byte(w)), contrasts[w])
+			}
+		}
+	}
+}
+
 func BenchmarkAddChars(b *testing.B) {
 	words := [][]byte{[]byte("the"), []byte("battery"), []byte("disappointed"), []byte("is"), []byte("support"), []byte("café")}
 	for _, impl := range []struct {

@@ -266,11 +266,11 @@ func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 					continue
 				}
 				prev = e.addWordBytes(prev, e.word)
-				e.addChars(e.word, prev)
-				if isNegator(e.word) {
+				fl := e.addChars(e.word, prev)
+				if fl&wordNegator != 0 {
 					e.negated = true
 				}
-				if e.o.Contrast && maybeIn(&contrastShapes, e.word) && contrasts[string(e.word)] {
+				if e.o.Contrast && fl&wordContrast != 0 {
 					e.contrasted = true
 				}
 				nwords++
@@ -390,7 +390,25 @@ const (
 type gramSlot struct {
 	n    uint8 // bytes of the word; 0: empty
 	m    uint8 // its n-grams, in gramBuckets[slot*maxGrams:]
+	fl   uint8 // wordFlags of the word
 	word [gramWordMax]byte
+}
+
+// What a word is, besides its features (see wordFlags).
+const (
+	wordNegator  = 1 << iota // isNegator
+	wordContrast             // in contrasts
+)
+
+func wordFlags(w []byte) uint8 {
+	var fl uint8
+	if isNegator(w) {
+		fl |= wordNegator
+	}
+	if maybeIn(&contrastShapes, w) && contrasts[string(w)] {
+		fl |= wordContrast
+	}
+	return fl
 }
 
 // maxCharGrams is the number of n-grams (MinN … MaxN runes, 1 and the whole
@@ -404,15 +422,16 @@ func maxCharGrams(o Options, nbytes int) int {
 	return total
 }
 
-// addChars adds the character n-grams of w (see charGrams); h is the
-// word's hash. A word seen last in its slot gives its n-grams from there.
-func (e *Extractor) addChars(w []byte, h uint32) {
+// addChars adds the character n-grams of w (see charGrams) and returns its
+// wordFlags; h is the word's hash. A word seen last in its slot gives its
+// n-grams and flags from there.
+func (e *Extractor) addChars(w []byte, h uint32) uint8 {
 	if e.o.MaxN == 0 {
-		return
+		return wordFlags(w)
 	}
 	if len(w) > gramWordMax {
 		e.charGrams(w)
-		return
+		return wordFlags(w)
 	}
 	if e.gramSlots == nil {
 		e.maxGrams = maxCharGrams(e.o, gramWordMax)
@@ -425,18 +444,22 @@ func (e *Extractor) addChars(w []byte, h uint32) {
 	sl := &e.gramSlots[i]
 	grams := e.gramBuckets[i*e.maxGrams : (i+1)*e.maxGrams]
 	if int(sl.n) == len(w) && sl.word == key {
-		for _, b := range grams[:sl.m] {
-			e.out = append(e.out, Feature{Bucket: b})
+		base := len(e.out)
+		e.out = slices.Grow(e.out, int(sl.m))[:base+int(sl.m)]
+		out := e.out[base:]
+		for k, b := range grams[:len(out)] {
+			out[k] = Feature{Bucket: b}
 		}
-		return
+		return sl.fl
 	}
 	base := len(e.out)
 	e.charGrams(w)
 	added := e.out[base:]
-	sl.n, sl.m, sl.word = uint8(len(w)), uint8(len(added)), key
+	sl.n, sl.m, sl.fl, sl.word = uint8(len(w)), uint8(len(added)), wordFlags(w), key
 	for k, f := range added {
 		grams[k] = f.Bucket
 	}
+	return sl.fl
 }
 
 // charGrams adds the character n-grams of "<w>", n from MinN to MaxN runes,
