@@ -43,7 +43,7 @@ func refChars(e *Extractor, w []byte) {
 			if s+n == nr {
 				h = (h ^ '>') * fnvPrime
 			}
-			e.add(mix(h), 0)
+			e.addText(mix(h))
 		}
 	}
 }
@@ -60,11 +60,11 @@ func TestAddCharsAsReference(t *testing.T) {
 		// Each word twice: computed, then from the table of recent words;
 		// "ab" and "ba" may share a slot, and the longest word has none.
 		for _, w := range append(charWords, charWords...) {
-			got.out, want.out = got.out[:0], want.out[:0]
+			got.text, want.text = got.text[:0], want.text[:0]
 			got.addChars([]byte(w), hashString(seed(kindWord), w))
 			refChars(want, []byte(w))
-			if !slices.Equal(got.out, want.out) {
-				t.Errorf("addChars(%q) with n %d…%d = %v; want %v", w, o.MinN, o.MaxN, got.out, want.out)
+			if !slices.Equal(got.text, want.text) {
+				t.Errorf("addChars(%q) with n %d…%d = %v; want %v", w, o.MinN, o.MaxN, got.text, want.text)
 			}
 		}
 	}
@@ -96,7 +96,7 @@ func BenchmarkAddChars(b *testing.B) {
 		b.Run(impl.name, func(b *testing.B) {
 			e := NewExtractor(DefaultOptions())
 			for i := 0; i < b.N; i++ {
-				e.out = e.out[:0]
+				e.text = e.text[:0]
 				for _, w := range words {
 					impl.f(e, w)
 				}

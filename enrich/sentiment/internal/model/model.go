@@ -36,7 +36,7 @@ const productTableMin = 256
 // Logits returns the class scores of the features.
 func (m *Model) Logits(fs []Feature) [NumClasses]float32 { return m.logits(nil, 0, fs) }
 
-// logits sums the weights of text features that share the value v, then of
+// logits sums the weights of the text features (buckets) that share the value v, then of
 // the features fs, in that order. The sums are float32 and taken in
 // feature order; the three are kept in registers (an array lived on the
 // stack, and each addition waited for the store of the one before).
@@ -45,7 +45,7 @@ func (m *Model) Logits(fs []Feature) [NumClasses]float32 { return m.logits(nil, 
 // looked up, which takes the conversion and the multiplication off every
 // feature (a third less time on ~1 KB texts; not worth the table on a
 // short one).
-func (m *Model) logits(text []Feature, v float32, fs []Feature) [NumClasses]float32 {
+func (m *Model) logits(text []uint32, v float32, fs []Feature) [NumClasses]float32 {
 	var a0, a1, a2 float32
 	w := m.w
 	if len(text) >= productTableMin {
@@ -53,8 +53,8 @@ func (m *Model) logits(text []Feature, v float32, fs []Feature) [NumClasses]floa
 		for q := -128; q < 128; q++ {
 			vw[uint8(q)] = v * float32(q)
 		}
-		for _, f := range text {
-			i := int(f.Bucket) * NumClasses
+		for _, b := range text {
+			i := int(b) * NumClasses
 			row := w[i : i+NumClasses : i+NumClasses]
 			a0 += vw[uint8(row[0])]
 			a1 += vw[uint8(row[1])]
@@ -62,8 +62,8 @@ func (m *Model) logits(text []Feature, v float32, fs []Feature) [NumClasses]floa
 		}
 		text = nil
 	}
-	for _, f := range text {
-		i := int(f.Bucket) * NumClasses
+	for _, b := range text {
+		i := int(b) * NumClasses
 		row := w[i : i+NumClasses : i+NumClasses]
 		a0 += v * float32(row[0])
 		a1 += v * float32(row[1])
