@@ -61,7 +61,7 @@ func TestAddCharsAsReference(t *testing.T) {
 		// "ab" and "ba" may share a slot, and the longest word has none.
 		for _, w := range append(charWords, charWords...) {
 			got.text, want.text = got.text[:0], want.text[:0]
-			got.addChars([]byte(w), hashString(seed(kindWord), w))
+			got.addChars([]byte(w), mix(hashString(seed(kindWord), w)))
 			refChars(want, []byte(w))
 			if !slices.Equal(got.text, want.text) {
 				t.Errorf("addChars(%q) with n %d…%d = %v; want %v", w, o.MinN, o.MaxN, got.text, want.text)
@@ -78,7 +78,7 @@ func TestAddCharsFlags(t *testing.T) {
 	for _, o := range []Options{DefaultOptions(), {Bits: 20}} {
 		e := NewExtractor(o)
 		for _, w := range append(words, words...) {
-			fl := e.addChars([]byte(w), hashString(seed(kindWord), w))
+			fl := e.addChars([]byte(w), mix(hashString(seed(kindWord), w)))
 			neg, con := fl&wordNegator != 0, fl&wordContrast != 0
 			if neg != isNegator([]byte(w)) || con != contrasts[w] {
 				t.Errorf("addChars(%q) with n %d…%d: negator %v, contrast %v; want %v, %v", w, o.MinN, o.MaxN, neg, con, isNegator([]byte(w)), contrasts[w])
@@ -92,7 +92,7 @@ func BenchmarkAddChars(b *testing.B) {
 	for _, impl := range []struct {
 		name string
 		f    func(*Extractor, []byte)
-	}{{"ref", refChars}, {"new", (*Extractor).charGrams}, {"recent", func(e *Extractor, w []byte) { e.addChars(w, hashBytes(seed(kindWord), w)) }}} {
+	}{{"ref", refChars}, {"new", (*Extractor).charGrams}, {"recent", func(e *Extractor, w []byte) { e.addChars(w, mix(hashBytes(seed(kindWord), w))) }}} {
 		b.Run(impl.name, func(b *testing.B) {
 			e := NewExtractor(DefaultOptions())
 			for i := 0; i < b.N; i++ {

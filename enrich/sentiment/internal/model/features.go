@@ -269,8 +269,9 @@ func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 				if len(e.word) == 0 {
 					continue
 				}
-				prev = e.addWordBytes(prev, e.word)
-				fl := e.addChars(e.word, prev)
+				var mh uint32
+				prev, mh = e.addWordBytes(prev, e.word)
+				fl := e.addChars(e.word, mh)
 				if fl&wordNegator != 0 {
 					e.negated = true
 				}
@@ -301,7 +302,7 @@ func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 			}
 			var buf [4]byte
 			m := utf8.EncodeRune(buf[:], r)
-			prev = e.addWordBytes(prev, buf[:m])
+			prev, _ = e.addWordBytes(prev, buf[:m])
 			nwords++
 		}
 	}
@@ -359,8 +360,10 @@ func (e *Extractor) addWord(prev uint32, w string) uint32 {
 	return h
 }
 
-func (e *Extractor) addWordBytes(prev uint32, w []byte) uint32 {
-	h := hashBytes(seed(kindWord), w)
+// addWordBytes adds the word features of w and returns its hash and the
+// mix of it (the word feature's bucket, before the mask).
+func (e *Extractor) addWordBytes(prev uint32, w []byte) (h, mh uint32) {
+	h = hashBytes(seed(kindWord), w)
 	if e.o.LangWords && e.lang != 0 {
 		e.addText(mix(h ^ e.lang))
 	}
@@ -371,11 +374,12 @@ func (e *Extractor) addWordBytes(prev uint32, w []byte) uint32 {
 	if e.contrasted {
 		e.addText(mix(h ^ seed(kindContrast)))
 	}
-	e.addText(mix(h))
+	mh = mix(h)
+	e.addText(mh)
 	if e.o.Bigrams && prev != 0 {
 		e.addText(mix((prev * fnvPrime) ^ h ^ seed(kindBigram)))
 	}
-	return h
+	return h, mh
 }
 
 // contrasts are the words after which a sentence turns, in the eight
@@ -391,10 +395,11 @@ var contrasts = map[string]bool{
 // Character n-grams of a word depend on the word alone, and words repeat
 // (within a text, and from one text to the next): an Extractor keeps the
 // n-gram buckets of the last words it saw, one per slot of a direct-mapped
-// table indexed by the word's hash, for words of up to gramWordMax bytes.
+// table indexed by the word's hash (mixed), for words of up to gramWordMax bytes.
 const (
-	gramSlots   = 1024
-	gramWordMax = 16
+	gramSlotBits = 10
+	gramSlots    = 1 << gramSlotBits
+	gramWordMax  = 16
 )
 
 type gramSlot struct {
@@ -433,9 +438,10 @@ func maxCharGrams(o Options, nbytes int) int {
 }
 
 // addChars adds the character n-grams of w (see charGrams) and returns its
-// wordFlags; h is the word's hash. A word seen last in its slot gives its
+// wordFlags; mh is the mix of the word's hash (its slot is in the top
+// bits). A word seen last in its slot gives its
 // n-grams and flags from there.
-func (e *Extractor) addChars(w []byte, h uint32) uint8 {
+func (e *Extractor) addChars(w []byte, mh uint32) uint8 {
 	if e.o.MaxN == 0 {
 		return wordFlags(w)
 	}
@@ -450,7 +456,7 @@ func (e *Extractor) addChars(w []byte, h uint32) uint8 {
 	}
 	var key [gramWordMax]byte
 	copy(key[:], w)
-	i := int(mix(h^0x9e3779b9) % gramSlots)
+	i := int(mh >> (32 - gramSlotBits))
 	sl := &e.gramSlots[i]
 	grams := e.gramBuckets[i*e.maxGrams : (i+1)*e.maxGrams]
 	if int(sl.n) == len(w) && sl.word == key {
