@@ -34,6 +34,10 @@ type Scorer struct {
 	// valenced entries that are not only letters and digits (":)", "<3",
 	// "d:"): a run whose shape is not there is no emoticon.
 	emoShapes [256]uint16
+	// idiomShapes has, per first byte, a bit per length (the last bit: 63
+	// bytes or more) of the multi-word expressions: a phrase whose shape
+	// is not there is not one.
+	idiomShapes [256]uint64
 }
 
 // params are the scorer's knobs; defaultParams holds the shipped values.
@@ -135,6 +139,11 @@ func newScorer(lx *lexicon, p params) *Scorer {
 	for w, e := range lx.words {
 		if e.flags&fLex != 0 && len(w) >= 2 && len(w) <= 12 && !isAlnum(w) {
 			s.emoShapes[w[0]] |= 1 << len(w)
+		}
+	}
+	for p := range lx.idioms {
+		if len(p) > 0 {
+			s.idiomShapes[p[0]] |= 1 << min(len(p), 63)
 		}
 	}
 	s.pool.New = func() any {
@@ -256,7 +265,8 @@ func (s *Scorer) emoticon(sc *scratch, run string) bool {
 	if len(run) < 2 || len(run) > 12 {
 		return false
 	}
-	if isAlnum(run) {
+	// Both cores looked up below start with run[0].
+	if s.emoShapes[run[0]] == 0 || isAlnum(run) {
 		return false
 	}
 	core := run
@@ -275,7 +285,9 @@ func (s *Scorer) emoticon(sc *scratch, run string) bool {
 		}
 		// Lower-case emoticons (":d") and a trailing full stop or bang.
 		if core == run {
-			core = strings.TrimRight(run, ".,!?")
+			for len(core) > 0 && (core[len(core)-1] == '.' || core[len(core)-1] == ',' || core[len(core)-1] == '!' || core[len(core)-1] == '?') {
+				core = core[:len(core)-1]
+			}
 			if core == run || len(core) < 2 || isAlnum(core) {
 				return false
 			}
@@ -295,52 +307,69 @@ func isAlnum(s string) bool {
 	return true
 }
 
-// scanRun splits a non-space run into words, emoji and punctuation.
+// scanRun splits a non-space run into words, emoji and punctuation. ASCII
+// letters and digits take a short path that does what the general one
+// does for them; the buffers are kept in locals and stored at the end.
 func (s *Scorer) scanRun(sc *scratch, run string) {
+	buf, toks := sc.buf, sc.toks
 	inWord := false
 	var cur token
 	var upper, lower int
 	var last rune
 	repeat := 0
-	end := func() {
-		if !inWord {
-			return
-		}
-		// Drop a trailing apostrophe or hyphen.
-		for cur.hi > cur.lo && (sc.buf[cur.hi-1] == '\'' || sc.buf[cur.hi-1] == '-') {
-			cur.hi--
-		}
-		sc.buf = sc.buf[:cur.hi]
-		if cur.hi > cur.lo {
-			cur.caps = upper >= 2 && lower == 0
-			sc.toks = append(sc.toks, cur)
-		}
-		inWord = false
-	}
 	for k := 0; k < len(run); {
+		if c := run[k]; c < utf8.RuneSelf {
+			lc := c
+			switch {
+			case c >= 'a' && c <= 'z':
+				lower++
+			case c >= 'A' && c <= 'Z':
+				lc = c + ('a' - 'A')
+				upper++
+			case c >= '0' && c <= '9':
+			default:
+				goto general
+			}
+			if !inWord {
+				inWord = true
+				cur = token{lo: int32(len(buf)), kind: kWord}
+				upper, lower, last, repeat = 0, 0, 0, 0
+				if lc != c {
+					upper = 1
+				} else if c >= 'a' {
+					lower = 1
+				}
+			}
+			if rune(lc) == last && lc >= 'a' { // a repeated letter
+				repeat++
+				if repeat >= 2 {
+					cur.elong = true
+				}
+			} else {
+				repeat = 0
+			}
+			last = rune(lc)
+			buf = append(buf, lc)
+			cur.hi = int32(len(buf))
+			k++
+			continue
+		}
+	general:
 		r, n := utf8.DecodeRuneInString(run[k:])
 		k += n
 		switch {
-		case r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9') || r >= 'A' && r <= 'Z' ||
-			r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)):
+		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)):
 			if !inWord {
 				inWord = true
-				cur = token{lo: int32(len(sc.buf)), kind: kWord}
+				cur = token{lo: int32(len(buf)), kind: kWord}
 				upper, lower, last, repeat = 0, 0, 0, 0
 			}
 			lr := r
-			if r >= 'A' && r <= 'Z' {
-				lr = r + ('a' - 'A')
+			if unicode.IsUpper(r) {
 				upper++
-			} else if r >= 'a' && r <= 'z' {
+				lr = unicode.ToLower(r)
+			} else if unicode.IsLower(r) {
 				lower++
-			} else if r >= utf8.RuneSelf {
-				if unicode.IsUpper(r) {
-					upper++
-					lr = unicode.ToLower(r)
-				} else if unicode.IsLower(r) {
-					lower++
-				}
 			}
 			if lr == last && unicode.IsLetter(lr) {
 				repeat++
@@ -351,30 +380,53 @@ func (s *Scorer) scanRun(sc *scratch, run string) {
 				repeat = 0
 			}
 			last = lr
-			sc.buf = utf8.AppendRune(sc.buf, lr)
-			cur.hi = int32(len(sc.buf))
+			buf = utf8.AppendRune(buf, lr)
+			cur.hi = int32(len(buf))
 		case inWord && (r == '\'' || r == '’' || r == '‘' || r == '-'):
 			if r != '-' {
 				r = '\''
 			}
-			sc.buf = append(sc.buf, byte(r))
+			buf = append(buf, byte(r))
 			last, repeat = 0, 0
 		case r == '.' || r == '!' || r == '?' || r == ',' || r == ';' || r == ':' || r == '…':
-			end()
+			if inWord {
+				buf, toks = endWord(buf, toks, cur, upper >= 2 && lower == 0)
+				inWord = false
+			}
 			p := byte(r)
 			if r == '…' {
 				p = '.'
 			}
-			sc.toks = append(sc.toks, token{kind: kPunct, punct: p})
+			toks = append(toks, token{kind: kPunct, punct: p})
 		default:
-			end()
+			if inWord {
+				buf, toks = endWord(buf, toks, cur, upper >= 2 && lower == 0)
+				inWord = false
+			}
 			if v, ok := s.lx.emoji[r]; ok {
-				sc.toks = append(sc.toks, token{kind: kEmo, e: entry{val: v, flags: fLex}})
+				toks = append(toks, token{kind: kEmo, e: entry{val: v, flags: fLex}})
 			}
 			// Skin tones, joiners, '#', '&' and other symbols carry nothing.
 		}
 	}
-	end()
+	if inWord {
+		buf, toks = endWord(buf, toks, cur, upper >= 2 && lower == 0)
+	}
+	sc.buf, sc.toks = buf, toks
+}
+
+// endWord ends the word cur (its bytes end buf): a trailing apostrophe or
+// hyphen is dropped, and a word left empty gives no token.
+func endWord(buf []byte, toks []token, cur token, caps bool) ([]byte, []token) {
+	for cur.hi > cur.lo && (buf[cur.hi-1] == '\'' || buf[cur.hi-1] == '-') {
+		cur.hi--
+	}
+	buf = buf[:cur.hi]
+	if cur.hi > cur.lo {
+		cur.caps = caps
+		toks = append(toks, cur)
+	}
+	return buf, toks
 }
 
 // resolve looks up every word, undoing elongation when the elongated form is
@@ -401,7 +453,11 @@ func (s *Scorer) resolve(sc *scratch) {
 		for k := i + 1; k < len(toks) && k < i+4 && toks[k].kind == kWord; k++ {
 			sc.buf = append(sc.buf, ' ')
 			sc.buf = append(sc.buf, sc.word(&toks[k])...)
-			if v, ok := s.lx.idioms[string(sc.buf[mark:])]; ok {
+			p := sc.buf[mark:]
+			if s.idiomShapes[p[0]]&(1<<min(len(p), 63)) == 0 {
+				continue
+			}
+			if v, ok := s.lx.idioms[string(p)]; ok {
 				for d := i; d < k; d++ {
 					toks[d].dead = true
 					toks[d].e = entry{}

@@ -43,7 +43,7 @@ func refChars(e *Extractor, w []byte) {
 			if s+n == nr {
 				h = (h ^ '>') * fnvPrime
 			}
-			e.add(mix(h), 0)
+			e.addText(mix(h))
 		}
 	}
 }
@@ -60,11 +60,28 @@ func TestAddCharsAsReference(t *testing.T) {
 		// Each word twice: computed, then from the table of recent words;
 		// "ab" and "ba" may share a slot, and the longest word has none.
 		for _, w := range append(charWords, charWords...) {
-			got.out, want.out = got.out[:0], want.out[:0]
-			got.addChars([]byte(w), hashString(seed(kindWord), w))
+			got.text, want.text = got.text[:0], want.text[:0]
+			got.addChars([]byte(w), mix(hashString(seed(kindWord), w)))
 			refChars(want, []byte(w))
-			if !slices.Equal(got.out, want.out) {
-				t.Errorf("addChars(%q) with n %d…%d = %v; want %v", w, o.MinN, o.MaxN, got.out, want.out)
+			if !slices.Equal(got.text, want.text) {
+				t.Errorf("addChars(%q) with n %d…%d = %v; want %v", w, o.MinN, o.MaxN, got.text, want.text)
+			}
+		}
+	}
+}
+
+// TestAddCharsFlags checks that addChars tells negators and contrast words
+// as the sets do, whether the word's n-grams are computed or come from the
+// table of recent words.
+func TestAddCharsFlags(t *testing.T) {
+	words := append([]string{"not", "no", "don't", "never", "but", "aber", "however", "nicht", "لكن", "par", "nothing", "butter"}, charWords...)
+	for _, o := range []Options{DefaultOptions(), {Bits: 20}} {
+		e := NewExtractor(o)
+		for _, w := range append(words, words...) {
+			fl := e.addChars([]byte(w), mix(hashString(seed(kindWord), w)))
+			neg, con := fl&wordNegator != 0, fl&wordContrast != 0
+			if neg != isNegator([]byte(w)) || con != contrasts[w] {
+				t.Errorf("addChars(%q) with n %d…%d: negator %v, contrast %v; want %v, %v", w, o.MinN, o.MaxN, neg, con, isNegator([]byte(w)), contrasts[w])
 			}
 		}
 	}
@@ -75,11 +92,11 @@ func BenchmarkAddChars(b *testing.B) {
 	for _, impl := range []struct {
 		name string
 		f    func(*Extractor, []byte)
-	}{{"ref", refChars}, {"new", (*Extractor).charGrams}, {"recent", func(e *Extractor, w []byte) { e.addChars(w, hashBytes(seed(kindWord), w)) }}} {
+	}{{"ref", refChars}, {"new", (*Extractor).charGrams}, {"recent", func(e *Extractor, w []byte) { e.addChars(w, mix(hashBytes(seed(kindWord), w))) }}} {
 		b.Run(impl.name, func(b *testing.B) {
 			e := NewExtractor(DefaultOptions())
 			for i := 0; i < b.N; i++ {
-				e.out = e.out[:0]
+				e.text = e.text[:0]
 				for _, w := range words {
 					impl.f(e, w)
 				}

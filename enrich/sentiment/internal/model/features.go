@@ -80,15 +80,18 @@ type Extractor struct {
 	// contrasted: the words since a contrast word, up to the end of the
 	// sentence, are in its scope.
 	contrasted bool
-	nText      int     // text features of the last Extract
 	norm       float32 // the value the text features of the last Extract share
 	lang       uint32  // hash of the language of the text being extracted, 0 if unknown
-	out        []Feature
+	// text holds the buckets of the text features of the last text (they
+	// share the value norm), out the features returned: the text features
+	// and then the dense ones (Extract), or only the dense ones (Logits).
+	text []uint32
+	out  []Feature
 }
 
 // NewExtractor returns an extractor for o.
 func NewExtractor(o Options) *Extractor {
-	return &Extractor{o: o, mask: 1<<o.Bits - 1, word: make([]byte, 0, 64), runes: make([]int, 0, 64), out: make([]Feature, 0, 512)}
+	return &Extractor{o: o, mask: 1<<o.Bits - 1, word: make([]byte, 0, 64), runes: make([]int, 0, 64), text: make([]uint32, 0, 512), out: make([]Feature, 0, 512)}
 }
 
 const (
@@ -156,13 +159,14 @@ func (e *Extractor) Extract(text, lang string, lex Lex) []Feature {
 // lang, lex)) does, without writing the text features' shared value into
 // each of them.
 func (e *Extractor) Logits(m *Model, text, lang string, lex Lex) [NumClasses]float32 {
-	fs := e.extract(text, lang, lex, false)
-	return m.logits(fs[:e.nText], e.norm, fs[e.nText:])
+	dense := e.extract(text, lang, lex, false)
+	return m.logits(e.text, e.norm, dense)
 }
 
-// extract is Extract; unless fill, the text features' Value is left 0 and
-// their shared value is only in e.norm.
+// extract is Extract; unless fill, it returns only the dense features, and
+// the text features are only in e.text and e.norm.
 func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
+	e.text = e.text[:0]
 	e.out = e.out[:0]
 	var prev uint32 // hash of the previous word, 0 at the start
 	nwords := 0
@@ -265,12 +269,13 @@ func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 				if len(e.word) == 0 {
 					continue
 				}
-				prev = e.addWordBytes(prev, e.word)
-				e.addChars(e.word, prev)
-				if isNegator(e.word) {
+				var mh uint32
+				prev, mh = e.addWordBytes(prev, e.word)
+				fl := e.addChars(e.word, mh)
+				if fl&wordNegator != 0 {
 					e.negated = true
 				}
-				if e.o.Contrast && maybeIn(&contrastShapes, e.word) && contrasts[string(e.word)] {
+				if e.o.Contrast && fl&wordContrast != 0 {
 					e.contrasted = true
 				}
 				nwords++
@@ -297,18 +302,18 @@ func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 			}
 			var buf [4]byte
 			m := utf8.EncodeRune(buf[:], r)
-			prev = e.addWordBytes(prev, buf[:m])
+			prev, _ = e.addWordBytes(prev, buf[:m])
 			nwords++
 		}
 	}
-	e.nText = len(e.out)
 	// Sparse features share a norm of 1 over the post.
 	e.norm = 0
-	if len(e.out) > 0 {
-		e.norm = float32(math.Pow(float64(len(e.out)), -float64(e.o.NormPow)/10))
+	if len(e.text) > 0 {
+		e.norm = float32(math.Pow(float64(len(e.text)), -float64(e.o.NormPow)/10))
 		if fill {
-			for i := range e.out {
-				e.out[i].Value = e.norm
+			e.out = slices.Grow(e.out, len(e.text))
+			for _, b := range e.text {
+				e.out = append(e.out, Feature{Bucket: b, Value: e.norm})
 			}
 		}
 	}
@@ -334,38 +339,47 @@ func (e *Extractor) extract(text, lang string, lex Lex, fill bool) []Feature {
 }
 
 // Empty reports whether the last text extracted had no words or symbols.
-func (e *Extractor) Empty() bool { return e.nText == 0 }
+func (e *Extractor) Empty() bool { return len(e.text) == 0 }
 
+// add adds a dense feature.
 func (e *Extractor) add(h uint32, v float32) {
 	e.out = append(e.out, Feature{Bucket: h & e.mask, Value: v})
 }
 
+// addText adds a text feature.
+func (e *Extractor) addText(h uint32) {
+	e.text = append(e.text, h&e.mask)
+}
+
 func (e *Extractor) addWord(prev uint32, w string) uint32 {
 	h := hashString(seed(kindWord), w)
-	e.add(mix(h), 0)
+	e.addText(mix(h))
 	if e.o.Bigrams && prev != 0 {
-		e.add(mix((prev*fnvPrime)^h^seed(kindBigram)), 0)
+		e.addText(mix((prev * fnvPrime) ^ h ^ seed(kindBigram)))
 	}
 	return h
 }
 
-func (e *Extractor) addWordBytes(prev uint32, w []byte) uint32 {
-	h := hashBytes(seed(kindWord), w)
+// addWordBytes adds the word features of w and returns its hash and the
+// mix of it (the word feature's bucket, before the mask).
+func (e *Extractor) addWordBytes(prev uint32, w []byte) (h, mh uint32) {
+	h = hashBytes(seed(kindWord), w)
 	if e.o.LangWords && e.lang != 0 {
-		e.add(mix(h^e.lang), 0)
+		e.addText(mix(h ^ e.lang))
 	}
 	if e.negated {
 		// A word in the scope of a negation is another feature ("not good").
-		e.add(mix(h^seed(kindNeg)), 0)
+		e.addText(mix(h ^ seed(kindNeg)))
 	}
 	if e.contrasted {
-		e.add(mix(h^seed(kindContrast)), 0)
+		e.addText(mix(h ^ seed(kindContrast)))
 	}
-	e.add(mix(h), 0)
+	mh = mix(h)
+	e.addText(mh)
 	if e.o.Bigrams && prev != 0 {
-		e.add(mix((prev*fnvPrime)^h^seed(kindBigram)), 0)
+		e.addText(mix((prev * fnvPrime) ^ h ^ seed(kindBigram)))
 	}
-	return h
+	return h, mh
 }
 
 // contrasts are the words after which a sentence turns, in the eight
@@ -381,16 +395,35 @@ var contrasts = map[string]bool{
 // Character n-grams of a word depend on the word alone, and words repeat
 // (within a text, and from one text to the next): an Extractor keeps the
 // n-gram buckets of the last words it saw, one per slot of a direct-mapped
-// table indexed by the word's hash, for words of up to gramWordMax bytes.
+// table indexed by the word's hash (mixed), for words of up to gramWordMax bytes.
 const (
-	gramSlots   = 1024
-	gramWordMax = 16
+	gramSlotBits = 10
+	gramSlots    = 1 << gramSlotBits
+	gramWordMax  = 16
 )
 
 type gramSlot struct {
 	n    uint8 // bytes of the word; 0: empty
 	m    uint8 // its n-grams, in gramBuckets[slot*maxGrams:]
+	fl   uint8 // wordFlags of the word
 	word [gramWordMax]byte
+}
+
+// What a word is, besides its features (see wordFlags).
+const (
+	wordNegator  = 1 << iota // isNegator
+	wordContrast             // in contrasts
+)
+
+func wordFlags(w []byte) uint8 {
+	var fl uint8
+	if isNegator(w) {
+		fl |= wordNegator
+	}
+	if maybeIn(&contrastShapes, w) && contrasts[string(w)] {
+		fl |= wordContrast
+	}
+	return fl
 }
 
 // maxCharGrams is the number of n-grams (MinN … MaxN runes, 1 and the whole
@@ -404,15 +437,17 @@ func maxCharGrams(o Options, nbytes int) int {
 	return total
 }
 
-// addChars adds the character n-grams of w (see charGrams); h is the
-// word's hash. A word seen last in its slot gives its n-grams from there.
-func (e *Extractor) addChars(w []byte, h uint32) {
+// addChars adds the character n-grams of w (see charGrams) and returns its
+// wordFlags; mh is the mix of the word's hash (its slot is in the top
+// bits). A word seen last in its slot gives its
+// n-grams and flags from there.
+func (e *Extractor) addChars(w []byte, mh uint32) uint8 {
 	if e.o.MaxN == 0 {
-		return
+		return wordFlags(w)
 	}
 	if len(w) > gramWordMax {
 		e.charGrams(w)
-		return
+		return wordFlags(w)
 	}
 	if e.gramSlots == nil {
 		e.maxGrams = maxCharGrams(e.o, gramWordMax)
@@ -421,22 +456,19 @@ func (e *Extractor) addChars(w []byte, h uint32) {
 	}
 	var key [gramWordMax]byte
 	copy(key[:], w)
-	i := int(mix(h^0x9e3779b9) % gramSlots)
+	i := int(mh >> (32 - gramSlotBits))
 	sl := &e.gramSlots[i]
 	grams := e.gramBuckets[i*e.maxGrams : (i+1)*e.maxGrams]
 	if int(sl.n) == len(w) && sl.word == key {
-		for _, b := range grams[:sl.m] {
-			e.out = append(e.out, Feature{Bucket: b})
-		}
-		return
+		e.text = append(e.text, grams[:sl.m]...)
+		return sl.fl
 	}
-	base := len(e.out)
+	base := len(e.text)
 	e.charGrams(w)
-	added := e.out[base:]
-	sl.n, sl.m, sl.word = uint8(len(w)), uint8(len(added)), key
-	for k, f := range added {
-		grams[k] = f.Bucket
-	}
+	added := e.text[base:]
+	sl.n, sl.m, sl.fl, sl.word = uint8(len(w)), uint8(len(added)), wordFlags(w), key
+	copy(grams, added)
+	return sl.fl
 }
 
 // charGrams adds the character n-grams of "<w>", n from MinN to MaxN runes,
@@ -444,7 +476,7 @@ func (e *Extractor) addChars(w []byte, h uint32) {
 // (Logits sums in feature order, so the order is part of the answer). Each
 // n-gram's hash is FNV-1a over its bytes, '<' and '>' included. The n-grams
 // that start at one rune are hashed in one pass, each extending the one
-// before by a rune, and written straight to their places in e.out.
+// before by a rune, and written straight to their places in e.text.
 func (e *Extractor) charGrams(w []byte) {
 	if e.o.MaxN == 0 {
 		return
@@ -482,9 +514,9 @@ func (e *Extractor) charGrams(w []byte) {
 	for n := minN; n <= maxN; n++ {
 		total += nr - n + 1
 	}
-	base := len(e.out)
-	e.out = slices.Grow(e.out, total)[:base+total]
-	out := e.out[base:]
+	base := len(e.text)
+	e.text = slices.Grow(e.text, total)[:base+total]
+	out := e.text[base:]
 	mask := e.mask
 	for s := 0; s+minN <= nr; s++ {
 		h := seed(kindChar)
@@ -497,7 +529,7 @@ func (e *Extractor) charGrams(w []byte) {
 				h = hashBytes(h, seq[e.runes[p]:e.runes[p+1]])
 			}
 			if n := p - s + 1; n >= minN {
-				out[off] = Feature{Bucket: mix(h) & mask}
+				out[off] = mix(h) & mask
 				off += nr - n + 1
 			}
 		}
