@@ -5,9 +5,11 @@
 package words
 
 import (
+	"hash/maphash"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Limits on what Terms returns.
@@ -23,21 +25,77 @@ func Terms(dst []string, texts ...string) []string { return TermsN(dst, MaxTerms
 
 // TermsN is Terms with at most n (at most MaxTerms) terms: the first n of
 // Terms, found without reading the texts further.
+//
+// The texts are split into chunks at white space as strings.Fields does,
+// and the terms found are kept in a small hash set, so a repeated word
+// costs one probe, not a comparison with every term so far.
 func TermsN(dst []string, n int, texts ...string) []string {
 	n = min(n, MaxTerms)
 	start := len(dst)
+	var seen termSet
 	for _, text := range texts {
-		for chunk := range strings.FieldsSeq(text) {
+		for i := 0; i < len(text); {
+			// Skip white space, then find the chunk's end.
+			c := text[i]
+			if c < utf8.RuneSelf {
+				if asciiSpace[c] {
+					i++
+					continue
+				}
+			} else if r, size := utf8.DecodeRuneInString(text[i:]); isSpace(r) {
+				i += size
+				continue
+			}
+			j := i + 1
+			if c >= utf8.RuneSelf {
+				_, size := utf8.DecodeRuneInString(text[i:])
+				j = i + size
+			}
+			for j < len(text) {
+				c := text[j]
+				if c < utf8.RuneSelf {
+					if asciiSpace[c] {
+						break
+					}
+					j++
+					continue
+				}
+				r, size := utf8.DecodeRuneInString(text[j:])
+				if isSpace(r) {
+					break
+				}
+				j += size
+			}
+			chunk := text[i:j]
+			i = j
 			if len(dst)-start >= n {
 				return dst
 			}
 			if skipChunk(chunk) {
 				continue
 			}
-			dst = appendTokens(dst, start, n, chunk)
+			dst = appendTokens(dst, start, n, chunk, &seen)
 		}
 	}
 	return dst
+}
+
+// asciiSpace is strings.Fields' ASCII white space.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// isSpace is unicode.IsSpace for a rune past ASCII.
+func isSpace(r rune) bool {
+	switch {
+	case r < 0x85:
+		return false
+	case r == 0x85 || r == 0xA0 || r == 0x1680:
+		return true
+	case r < 0x2000:
+		return false
+	case r <= 0x200A || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F || r == 0x3000:
+		return true
+	}
+	return false
 }
 
 // skipChunk reports whitespace-separated chunks that are not prose: links,
@@ -47,10 +105,49 @@ func skipChunk(c string) bool {
 	case '@', '#', '$':
 		return true
 	}
-	return strings.Contains(c, "://") || strings.HasPrefix(c, "www.")
+	if strings.HasPrefix(c, "www.") {
+		return true
+	}
+	// strings.Contains(c, "://"), from the colons: most chunks have none.
+	for k := strings.IndexByte(c, ':'); k >= 0; {
+		if strings.HasPrefix(c[k+1:], "//") {
+			return true
+		}
+		next := strings.IndexByte(c[k+1:], ':')
+		if next < 0 {
+			break
+		}
+		k += 1 + next
+	}
+	return false
 }
 
-func appendTokens(dst []string, start, limit int, chunk string) []string {
+// termSet holds the terms a TermsN call found (at most MaxTerms), by hash:
+// slot holds 1 + the term's index after start, hash its hash.
+type termSet struct {
+	slot [4 * MaxTerms]uint8
+	hash [MaxTerms]uint64
+	buf  [64]byte // appendTokens' lower-cased token
+}
+
+// index returns where key (whose hash is h) is or would go, and whether
+// it is there.
+func (t *termSet) index(h uint64, key string, terms []string) (int, bool) {
+	i := int(h & (uint64(len(t.slot)) - 1))
+	for {
+		k := t.slot[i]
+		if k == 0 {
+			return i, false
+		}
+		if t.hash[k-1] == h && terms[k-1] == key {
+			return i, true
+		}
+		i = (i + 1) & (len(t.slot) - 1)
+	}
+}
+
+func appendTokens(dst []string, start, limit int, chunk string, seen *termSet) []string {
+	buf := &seen.buf
 	i := 0
 	for i < len(chunk) {
 		// Skip to the next letter or digit.
@@ -64,9 +161,10 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 			continue
 		}
 		// ASCII runes take the fast path; upper and apos say whether the
-		// token needs lower-casing and apostrophe handling at all.
+		// token needs lower-casing and apostrophe handling at all, ascii
+		// whether it can be lower-cased byte by byte.
 		j, runes, letters := i, 0, 0
-		upper, apos := false, false
+		upper, apos, ascii := false, false, true
 	scan:
 		for j < len(chunk) {
 			if c := chunk[j]; c < utf8.RuneSelf {
@@ -94,13 +192,14 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 				apos = true
 			case isWord(r):
 				runes++
-				if unicode.IsLetter(r) {
+				if isLetter(r) {
 					letters++
 				}
 				upper = true // let ToLower decide
 			default:
 				break scan
 			}
+			ascii = false
 			j += n
 		}
 		tok := chunk[i:j]
@@ -108,14 +207,16 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 		if runes < MinRunes || runes > MaxRunes || letters == 0 {
 			continue
 		}
+		// key is the term as it will be kept; a lower-cased ASCII token is
+		// built in buf, looked up there (look) and copied out only when it
+		// is a new term.
+		key, look, inBuf := tok, "", false
 		if apos {
 			tok = strings.TrimRight(tok, "'’")
-		}
-		if upper {
-			tok = strings.ToLower(tok)
-		}
-		if apos {
-			if stop[strings.ReplaceAll(tok, "’", "'")] {
+			if upper {
+				tok = strings.ToLower(tok)
+			}
+			if stop.has(strings.ReplaceAll(tok, "’", "'")) {
 				continue
 			}
 			if k := strings.IndexAny(tok, "'’"); k > 0 {
@@ -125,11 +226,38 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 					continue
 				}
 			}
+			key = tok
+		} else if upper {
+			if ascii && len(tok) <= len(buf) {
+				for k := range len(tok) {
+					c := tok[k]
+					if 'A' <= c && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					buf[k] = c
+				}
+				look, inBuf = unsafeString(buf[:len(tok)]), true
+			} else {
+				key = strings.ToLower(tok)
+			}
 		}
-		if stop[tok] || containsFrom(dst, start, tok) {
+		if !inBuf {
+			look = key
+		}
+		h := hashString(look)
+		if stop.hasHash(h, look) {
 			continue
 		}
-		dst = append(dst, tok)
+		slot, dup := seen.index(h, look, dst[start:])
+		if dup {
+			continue
+		}
+		if inBuf {
+			key = string(buf[:len(look)])
+		}
+		seen.hash[len(dst)-start] = h
+		seen.slot[slot] = uint8(len(dst) - start + 1)
+		dst = append(dst, key)
 		if len(dst)-start >= limit {
 			return dst
 		}
@@ -137,28 +265,116 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 	return dst
 }
 
+// unsafeString views b as a string, for lookups only: it must not outlive
+// b's next change.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func isASCIIWord(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
+// isWord reports letters, digits (Nd) and non-spacing marks (Mn), from a
+// table below U+20000 (emoji included).
 func isWord(r rune) bool {
+	if uint32(r) < uint32(len(runeClass)*64) {
+		return runeClass[r>>6].word&(1<<(r&63)) != 0
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 
-func containsFrom(xs []string, start int, x string) bool {
-	for _, v := range xs[start:] {
-		if v == x {
+// isLetter is unicode.IsLetter, from the same table.
+func isLetter(r rune) bool {
+	if uint32(r) < uint32(len(runeClass)*64) {
+		return runeClass[r>>6].letter&(1<<(r&63)) != 0
+	}
+	return unicode.IsLetter(r)
+}
+
+// runeClass has bit r%64 of entry r/64 set in word for the runes isWord
+// accepts and in letter for the letters.
+var runeClass = func() (t [0x20000 / 64]struct{ word, letter uint64 }) {
+	for _, c := range []struct {
+		tab    *unicode.RangeTable
+		letter bool
+	}{{unicode.Letter, true}, {unicode.Digit, false}, {unicode.Mn, false}} {
+		set := func(r rune) {
+			if int(r>>6) < len(t) {
+				t[r>>6].word |= 1 << (r & 63)
+				if c.letter {
+					t[r>>6].letter |= 1 << (r & 63)
+				}
+			}
+		}
+		for _, g := range c.tab.R16 {
+			for r := rune(g.Lo); r <= rune(g.Hi); r += rune(g.Stride) {
+				set(r)
+			}
+		}
+		for _, g := range c.tab.R32 {
+			for r := rune(g.Lo); r <= rune(g.Hi) && int(r>>6) < len(t); r += rune(g.Stride) {
+				set(r)
+			}
+		}
+	}
+	return t
+}()
+
+// hashString hashes a term for stop and termSet.
+func hashString(s string) uint64 { return maphash.String(hashSeed, s) }
+
+var hashSeed = maphash.MakeSeed()
+
+// wordSet is a set of strings: open addressing by hash over a table at
+// most a quarter full, for the read-only stopword list.
+type wordSet struct {
+	slot  []uint16 // 1 + index in words; 0: empty
+	words []string
+	hash  []uint64
+}
+
+func newWordSet(ws []string) wordSet {
+	size := 1
+	for size < 4*len(ws) {
+		size <<= 1
+	}
+	s := wordSet{slot: make([]uint16, size)}
+	for _, w := range ws {
+		if s.has(w) {
+			continue
+		}
+		h := hashString(w)
+		i := int(h & uint64(size-1))
+		for s.slot[i] != 0 {
+			i = (i + 1) & (size - 1)
+		}
+		s.words = append(s.words, w)
+		s.hash = append(s.hash, h)
+		s.slot[i] = uint16(len(s.words))
+	}
+	return s
+}
+
+func (s *wordSet) has(w string) bool { return s.hasHash(hashString(w), w) }
+
+// hasHash reports whether w, whose hash is h, is in the set.
+func (s *wordSet) hasHash(h uint64, w string) bool {
+	mask := len(s.slot) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		k := s.slot[i]
+		if k == 0 {
+			return false
+		}
+		if s.hash[k-1] == h && s.words[k-1] == w {
 			return true
 		}
 	}
-	return false
 }
 
 // stop holds function words of English, Spanish, French, German and
 // Portuguese that are at least MinRunes long; they say nothing about what
 // moved.
-var stop = func() map[string]bool {
-	m := map[string]bool{}
+var stop = func() wordSet {
+	var m []string
 	for _, list := range []string{
 		// English
 		`the and for are but not you all any can had her was one our out has him his how its may new now old see two who boy did get let put say she too use
@@ -183,9 +399,9 @@ var stop = func() map[string]bool {
 	} {
 		for w := range strings.FieldsSeq(list) {
 			if utf8.RuneCountInString(w) >= MinRunes {
-				m[w] = true
+				m = append(m, w)
 			}
 		}
 	}
-	return m
+	return newWordSet(m)
 }()
