@@ -327,15 +327,18 @@ func BenchmarkTermsVsPrevious(b *testing.B) {
 	}
 }
 
-// TestRuneTables: isWord, isLetter and isSpace answer as package unicode
+// TestRuneTables: isWord, class and isSpace answer as package unicode
 // does, for every rune past ASCII.
 func TestRuneTables(t *testing.T) {
 	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
 		if got, want := isWord(r), prevIsWord(r); got != want {
 			t.Fatalf("isWord(%U) = %v; want %v", r, got, want)
 		}
-		if got, want := isLetter(r), unicode.IsLetter(r); got != want {
-			t.Fatalf("isLetter(%U) = %v; want %v", r, got, want)
+		if got, want := class(r)&classLetter != 0, unicode.IsLetter(r); got != want {
+			t.Fatalf("class(%U) letter = %v; want %v", r, got, want)
+		}
+		if got, want := class(r)&classCased != 0, unicode.ToLower(r) != r; got != want {
+			t.Fatalf("class(%U) cased = %v; want %v", r, got, want)
 		}
 		if got, want := isSpace(r), unicode.IsSpace(r); got != want {
 			t.Fatalf("isSpace(%U) = %v; want %v", r, got, want)
@@ -345,7 +348,7 @@ func TestRuneTables(t *testing.T) {
 
 func TestSkipChunk(t *testing.T) {
 	for _, c := range []string{"a", "@x", "#x", "$x", "www.x", "http://x", "a:b", "a::b", "a:/b", "a:b://c", "x:", ":", "://", "a:b:/", "WWW.x", "ab:c:d://"} {
-		if got, want := skipChunk(c), prevSkipChunk(c); got != want {
+		if got, want := skipChunk(c, strings.Contains(c, ":")), prevSkipChunk(c); got != want {
 			t.Errorf("skipChunk(%q) = %v; want %v", c, got, want)
 		}
 	}

@@ -17,7 +17,7 @@ func refTerms(dst []string, texts ...string) []string {
 			if len(dst)-start >= MaxTerms {
 				return dst
 			}
-			if skipChunk(chunk) {
+			if prevSkipChunk(chunk) {
 				continue
 			}
 			dst = refAppendTokens(dst, start, chunk)

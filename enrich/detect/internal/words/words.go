@@ -5,7 +5,6 @@
 package words
 
 import (
-	"hash/maphash"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -46,17 +45,14 @@ func TermsN(dst []string, n int, texts ...string) []string {
 				i += size
 				continue
 			}
-			j := i + 1
-			if c >= utf8.RuneSelf {
-				_, size := utf8.DecodeRuneInString(text[i:])
-				j = i + size
-			}
+			j, colon := i, false
 			for j < len(text) {
 				c := text[j]
 				if c < utf8.RuneSelf {
 					if asciiSpace[c] {
 						break
 					}
+					colon = colon || c == ':'
 					j++
 					continue
 				}
@@ -71,7 +67,7 @@ func TermsN(dst []string, n int, texts ...string) []string {
 			if len(dst)-start >= n {
 				return dst
 			}
-			if skipChunk(chunk) {
+			if skipChunk(chunk, colon) {
 				continue
 			}
 			dst = appendTokens(dst, start, n, chunk, &seen)
@@ -99,27 +95,13 @@ func isSpace(r rune) bool {
 }
 
 // skipChunk reports whitespace-separated chunks that are not prose: links,
-// handles and hashtags.
-func skipChunk(c string) bool {
+// handles and hashtags. colon says whether the chunk holds a ':'.
+func skipChunk(c string, colon bool) bool {
 	switch c[0] {
 	case '@', '#', '$':
 		return true
 	}
-	if strings.HasPrefix(c, "www.") {
-		return true
-	}
-	// strings.Contains(c, "://"), from the colons: most chunks have none.
-	for k := strings.IndexByte(c, ':'); k >= 0; {
-		if strings.HasPrefix(c[k+1:], "//") {
-			return true
-		}
-		next := strings.IndexByte(c[k+1:], ':')
-		if next < 0 {
-			break
-		}
-		k += 1 + next
-	}
-	return false
+	return colon && strings.Contains(c, "://") || strings.HasPrefix(c, "www.")
 }
 
 // termSet holds the terms a TermsN call found (at most MaxTerms), by hash:
@@ -192,10 +174,13 @@ func appendTokens(dst []string, start, limit int, chunk string, seen *termSet) [
 				apos = true
 			case isWord(r):
 				runes++
-				if isLetter(r) {
+				cl := class(r)
+				if cl&classLetter != 0 {
 					letters++
 				}
-				upper = true // let ToLower decide
+				if cl&classCased != 0 {
+					upper = true // let ToLower decide
+				}
 			default:
 				break scan
 			}
@@ -276,53 +261,86 @@ func isASCIIWord(c byte) bool {
 // isWord reports letters, digits (Nd) and non-spacing marks (Mn), from a
 // table below U+20000 (emoji included).
 func isWord(r rune) bool {
-	if uint32(r) < uint32(len(runeClass)*64) {
-		return runeClass[r>>6].word&(1<<(r&63)) != 0
+	if uint32(r) < uint32(len(runeClass)) {
+		return runeClass[r]&classWord != 0
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 
-// isLetter is unicode.IsLetter, from the same table.
-func isLetter(r rune) bool {
-	if uint32(r) < uint32(len(runeClass)*64) {
-		return runeClass[r>>6].letter&(1<<(r&63)) != 0
+// class returns the runeClass bits of r.
+func class(r rune) uint8 {
+	if uint32(r) < uint32(len(runeClass)) {
+		return runeClass[r]
 	}
-	return unicode.IsLetter(r)
+	var c uint8
+	if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) {
+		c |= classWord
+	}
+	if unicode.IsLetter(r) {
+		c |= classLetter
+	}
+	if unicode.ToLower(r) != r {
+		c |= classCased
+	}
+	return c
 }
 
-// runeClass has bit r%64 of entry r/64 set in word for the runes isWord
-// accepts and in letter for the letters.
-var runeClass = func() (t [0x20000 / 64]struct{ word, letter uint64 }) {
-	for _, c := range []struct {
-		tab    *unicode.RangeTable
-		letter bool
-	}{{unicode.Letter, true}, {unicode.Digit, false}, {unicode.Mn, false}} {
-		set := func(r rune) {
-			if int(r>>6) < len(t) {
-				t[r>>6].word |= 1 << (r & 63)
-				if c.letter {
-					t[r>>6].letter |= 1 << (r & 63)
-				}
-			}
-		}
-		for _, g := range c.tab.R16 {
+// runeClass bits.
+const (
+	classWord   = 1 << iota // isWord
+	classLetter             // unicode.IsLetter
+	classCased              // unicode.ToLower changes it
+)
+
+// runeClass holds the class bits of the runes below U+20000, built from
+// package unicode's tables.
+var runeClass = func() *[0x20000]uint8 {
+	t := new([0x20000]uint8)
+	each := func(tab *unicode.RangeTable, f func(r rune)) {
+		for _, g := range tab.R16 {
 			for r := rune(g.Lo); r <= rune(g.Hi); r += rune(g.Stride) {
-				set(r)
+				f(r)
 			}
 		}
-		for _, g := range c.tab.R32 {
-			for r := rune(g.Lo); r <= rune(g.Hi) && int(r>>6) < len(t); r += rune(g.Stride) {
-				set(r)
+		for _, g := range tab.R32 {
+			for r := rune(g.Lo); r <= rune(g.Hi) && int(r) < len(t); r += rune(g.Stride) {
+				f(r)
+			}
+		}
+	}
+	each(unicode.Letter, func(r rune) { t[r] |= classWord | classLetter })
+	each(unicode.Digit, func(r rune) { t[r] |= classWord })
+	each(unicode.Mn, func(r rune) { t[r] |= classWord })
+	// unicode.ToLower leaves every rune outside CaseRanges as it is.
+	for _, c := range unicode.CaseRanges {
+		for r := rune(c.Lo); r <= rune(c.Hi) && int(r) < len(t); r++ {
+			if unicode.ToLower(r) != r {
+				t[r] |= classCased
 			}
 		}
 	}
 	return t
 }()
 
-// hashString hashes a term for stop and termSet.
-func hashString(s string) uint64 { return maphash.String(hashSeed, s) }
+// hashString hashes a term for stop and termSet: a word at a time,
+// multiplied and folded (collisions only cost a string comparison).
+func hashString(s string) uint64 {
+	h := uint64(len(s)) * 0x9E3779B97F4A7C15
+	for ; len(s) >= 8; s = s[8:] {
+		h = mix(h ^ (uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56))
+	}
+	var t uint64
+	for i := range len(s) {
+		t |= uint64(s[i]) << (8 * i)
+	}
+	return mix(h ^ t)
+}
 
-var hashSeed = maphash.MakeSeed()
+func mix(x uint64) uint64 {
+	x *= 0xBF58476D1CE4E5B9
+	return x ^ x>>31
+}
 
 // wordSet is a set of strings: open addressing by hash over a table at
 // most a quarter full, for the read-only stopword list.
