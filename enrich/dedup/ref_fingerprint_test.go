@@ -6,6 +6,7 @@ package dedup
 import (
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -545,38 +546,63 @@ func FuzzFingerprintAgreesWithReference(f *testing.F) {
 	})
 }
 
-// BenchmarkFingerprintVsReference times Fingerprint and the reference
-// alternately on the same texts, so the ratio holds on a busy machine:
-// posts are the sample posts, articles the ~1 KB articles.
+// BenchmarkFingerprintVsReference times Fingerprint and the reference on
+// the same texts (posts: the sample posts; articles: the ~1 KB articles),
+// in blocks of 16 texts, alternately and each first every other block, and
+// reports the medians over blocks: a pause of the process (a busy machine)
+// lands in one block of one side and moves no median.
+//
+//	go test -run '^$' -bench FingerprintVsReference -benchtime 40000x -count 3 ./enrich/dedup/
 func BenchmarkFingerprintVsReference(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		texts []string
 	}{{"posts", sample.Texts()}, {"articles", articleTexts()}} {
 		b.Run(c.name, func(b *testing.B) {
-			var fast, ref time.Duration
-			n := 0
-			for b.Loop() {
-				s := c.texts[n%len(c.texts)]
-				n++
-				// Each goes first every other time: the first call of a
-				// pair is slower (caches), which would favour the second.
-				for j := range 2 {
-					t0 := time.Now()
-					if j == n%2 {
-						Fingerprint(s, 5)
-						fast += time.Since(t0)
-					} else {
-						refFingerprint(s, 5)
-						ref += time.Since(t0)
-					}
-				}
-			}
-			b.ReportMetric(float64(fast.Nanoseconds())/float64(n), "ns/text")
-			b.ReportMetric(float64(ref.Nanoseconds())/float64(n), "ref-ns/text")
-			b.ReportMetric(float64(ref)/float64(fast), "speedup")
+			cur := func(k int) { Fingerprint(c.texts[k], 5) }
+			ref := func(k int) { refFingerprint(c.texts[k], 5) }
+			benchPair(b, len(c.texts), cur, ref)
 		})
 	}
+}
+
+// benchPair runs cur and ref over blocks of 16 of n inputs, b.N of each
+// in all, and reports the median ns per input of each and the median of
+// the blocks' ratios ref/cur.
+func benchPair(b *testing.B, n int, cur, ref func(k int)) {
+	const block = 16
+	var curNs, refNs, ratio []float64
+	k := 0
+	for i := 0; i < b.N; i += block {
+		first := k
+		var dc, dr time.Duration
+		for side := range 2 {
+			t0 := time.Now()
+			for j := range block {
+				if (side == 0) == (i/block%2 == 0) {
+					cur((first + j) % n)
+				} else {
+					ref((first + j) % n)
+				}
+			}
+			if (side == 0) == (i/block%2 == 0) {
+				dc = time.Since(t0)
+			} else {
+				dr = time.Since(t0)
+			}
+		}
+		k = (first + block) % n
+		curNs = append(curNs, float64(dc.Nanoseconds())/block)
+		refNs = append(refNs, float64(dr.Nanoseconds())/block)
+		ratio = append(ratio, float64(dr)/float64(dc))
+	}
+	median := func(xs []float64) float64 {
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	b.ReportMetric(median(curNs), "ns/text")
+	b.ReportMetric(median(refNs), "ref-ns/text")
+	b.ReportMetric(median(ratio), "speedup")
 }
 
 // TestRuneTables: the tables behind isWordRune and fold answer as the

@@ -288,11 +288,13 @@ func FuzzTermsNAgreesWithPrevious(f *testing.F) {
 	})
 }
 
-// BenchmarkTermsVsPrevious times Terms and the previous code alternately
-// on the same texts (the sample posts; the ~1 KB articles with their
-// titles), so the ratio holds on a busy machine:
+// BenchmarkTermsVsPrevious times Terms and the previous code on the same
+// texts (the sample posts; the ~1 KB articles with their titles), in
+// blocks of 16 texts, alternately and each first every other block, and
+// reports the medians over blocks: a pause of the process (a busy machine)
+// lands in one block of one side and moves no median.
 //
-//	go test -run '^$' -bench TermsVsPrevious -benchtime 20000x -count 3 ./enrich/detect/internal/words/
+//	go test -run '^$' -bench TermsVsPrevious -benchtime 40000x -count 3 ./enrich/detect/internal/words/
 func BenchmarkTermsVsPrevious(b *testing.B) {
 	titles, arts := articleTexts()
 	posts := sample.Texts()
@@ -302,29 +304,50 @@ func BenchmarkTermsVsPrevious(b *testing.B) {
 	}{{"posts", make([]string, len(posts)), posts}, {"articles", titles, arts}} {
 		b.Run(c.name, func(b *testing.B) {
 			var dst []string
-			var cur, prev time.Duration
-			n := 0
-			for b.Loop() {
-				k := n % len(c.texts)
-				n++
-				// Each goes first every other time: the first call of a
-				// pair is slower (caches), which would favour the second.
-				for j := range 2 {
-					t0 := time.Now()
-					if j == n%2 {
-						dst = Terms(dst[:0], c.titles[k], c.texts[k])
-						cur += time.Since(t0)
-					} else {
-						dst = prevTermsN(dst[:0], MaxTerms, c.titles[k], c.texts[k])
-						prev += time.Since(t0)
-					}
-				}
-			}
-			b.ReportMetric(float64(cur.Nanoseconds())/float64(n), "ns/text")
-			b.ReportMetric(float64(prev.Nanoseconds())/float64(n), "prev-ns/text")
-			b.ReportMetric(float64(prev)/float64(cur), "speedup")
+			cur := func(k int) { dst = Terms(dst[:0], c.titles[k], c.texts[k]) }
+			prev := func(k int) { dst = prevTermsN(dst[:0], MaxTerms, c.titles[k], c.texts[k]) }
+			benchPair(b, len(c.texts), cur, prev)
 		})
 	}
+}
+
+// benchPair runs cur and prev over blocks of 16 of n inputs, b.N of each
+// in all, and reports the median ns per input of each and the median of
+// the blocks' ratios prev/cur.
+func benchPair(b *testing.B, n int, cur, prev func(k int)) {
+	const block = 16
+	var curNs, prevNs, ratio []float64
+	k := 0
+	for i := 0; i < b.N; i += block {
+		first := k
+		var dc, dp time.Duration
+		for side := range 2 {
+			t0 := time.Now()
+			for j := range block {
+				if (side == 0) == (i/block%2 == 0) {
+					cur((first + j) % n)
+				} else {
+					prev((first + j) % n)
+				}
+			}
+			if (side == 0) == (i/block%2 == 0) {
+				dc = time.Since(t0)
+			} else {
+				dp = time.Since(t0)
+			}
+		}
+		k = (first + block) % n
+		curNs = append(curNs, float64(dc.Nanoseconds())/block)
+		prevNs = append(prevNs, float64(dp.Nanoseconds())/block)
+		ratio = append(ratio, float64(dp)/float64(dc))
+	}
+	median := func(xs []float64) float64 {
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	b.ReportMetric(median(curNs), "ns/text")
+	b.ReportMetric(median(prevNs), "prev-ns/text")
+	b.ReportMetric(median(ratio), "speedup")
 }
 
 // TestRuneTables: isWord, class and isSpace answer as package unicode

@@ -45,14 +45,15 @@ func TermsN(dst []string, n int, texts ...string) []string {
 				i += size
 				continue
 			}
-			j, colon := i, false
+			j, marks := i, uint8(0) // chunkColon if a ':' was seen
 			for j < len(text) {
 				c := text[j]
 				if c < utf8.RuneSelf {
-					if asciiSpace[c] {
+					k := chunkByte[c]
+					if k == chunkSpace {
 						break
 					}
-					colon = colon || c == ':'
+					marks |= k
 					j++
 					continue
 				}
@@ -67,7 +68,7 @@ func TermsN(dst []string, n int, texts ...string) []string {
 			if len(dst)-start >= n {
 				return dst
 			}
-			if skipChunk(chunk, colon) {
+			if skipChunk(chunk, marks == chunkColon) {
 				continue
 			}
 			dst = appendTokens(dst, start, n, chunk, &seen)
@@ -78,6 +79,22 @@ func TermsN(dst []string, n int, texts ...string) []string {
 
 // asciiSpace is strings.Fields' ASCII white space.
 var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// chunkByte marks the ASCII white space and ':', for splitting chunks.
+const (
+	chunkSpace = 1
+	chunkColon = 2
+)
+
+var chunkByte = func() (t [utf8.RuneSelf]uint8) {
+	for c, sp := range asciiSpace {
+		if sp {
+			t[c] = chunkSpace
+		}
+	}
+	t[':'] = chunkColon
+	return t
+}()
 
 // isSpace is unicode.IsSpace for a rune past ASCII.
 func isSpace(r rune) bool {
@@ -150,21 +167,18 @@ func appendTokens(dst []string, start, limit int, chunk string, seen *termSet) [
 	scan:
 		for j < len(chunk) {
 			if c := chunk[j]; c < utf8.RuneSelf {
-				switch {
-				case 'a' <= c && c <= 'z':
-					letters++
-				case 'A' <= c && c <= 'Z':
-					letters++
-					upper = true
-				case '0' <= c && c <= '9':
-				case c == '\'':
+				k := asciiClass[c]
+				if k&classWord == 0 {
+					if c != '\'' {
+						break scan
+					}
 					apos = true
 					j++
 					continue
-				default:
-					break scan
 				}
 				runes++
+				letters += int(k >> 1 & 1) // classLetter
+				upper = upper || k&classCased != 0
 				j++
 				continue
 			}
@@ -284,6 +298,22 @@ func class(r rune) uint8 {
 	}
 	return c
 }
+
+// asciiClass is runeClass for ASCII: letters and digits are words, the
+// capitals cased.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z':
+			t[c] = classWord | classLetter
+		case 'A' <= c && c <= 'Z':
+			t[c] = classWord | classLetter | classCased
+		case '0' <= c && c <= '9':
+			t[c] = classWord
+		}
+	}
+	return t
+}()
 
 // runeClass bits.
 const (
