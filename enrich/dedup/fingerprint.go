@@ -5,7 +5,6 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -59,17 +58,17 @@ func (w *words) is(i int, id uint8) bool { return w.id[i] == id }
 // the fingerprint is the same on every replica and release with the same
 // Version.
 func Fingerprint(text string, minWords int) (uint64, bool) {
-	w := wordsPool.Get().(*words)
-	w.n = 0
-	w.tokenize(text)
-	sig, ok := w.simhash(minWords)
-	wordsPool.Put(w)
-	return sig, ok
+	var w words
+	return w.fingerprint(text, minWords)
 }
 
-// wordsPool holds the token arrays (3 KB) so a call does not clear them:
-// tokenize writes every index below n before reading it.
-var wordsPool = sync.Pool{New: func() any { return new(words) }}
+// fingerprint is Fingerprint with w's arrays (3 KB) as scratch, so a stage
+// clears them once per batch rather than once per text.
+func (w *words) fingerprint(text string, minWords int) (uint64, bool) {
+	w.n = 0 // tokenize writes every index below n before it is read
+	w.tokenize(text)
+	return w.simhash(minWords)
+}
 
 // tokenize splits s into tokens, dropping links and handles.
 func (w *words) tokenize(s string) {
