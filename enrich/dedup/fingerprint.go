@@ -38,7 +38,7 @@ type words struct {
 	n    int
 }
 
-// is reports whether token i is the recognised word w.
+// is reports whether token i is the recognised word id (idRT, idVia).
 func (w *words) is(i int, id uint8) bool { return w.id[i] == id }
 
 // Fingerprint returns the 64-bit SimHash of text after normalisation, and
