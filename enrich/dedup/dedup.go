@@ -179,8 +179,9 @@ func (s *Stage) Enrich(ctx context.Context, batch []*pipeline.Mention) error {
 	if len(batch) > len(stack) {
 		preps = make([]prepared, 0, len(batch))
 	}
+	var w words // fingerprint scratch, for the whole batch
 	for _, m := range batch {
-		preps = append(preps, s.prepare(m))
+		preps = append(preps, s.prepare(m, &w))
 	}
 	s.mu.Lock()
 	for i, m := range batch {
@@ -193,7 +194,7 @@ func (s *Stage) Enrich(ctx context.Context, batch []*pipeline.Mention) error {
 	return nil
 }
 
-func (s *Stage) prepare(m *pipeline.Mention) prepared {
+func (s *Stage) prepare(m *pipeline.Mention, w *words) prepared {
 	p := prepared{id: xxhash.Sum64String(m.ID)}
 	t := m.CreatedAt
 	if t.IsZero() {
@@ -207,7 +208,7 @@ func (s *Stage) prepare(m *pipeline.Mention) prepared {
 		p.url, p.hasURL = xxhash.Sum64String(key), true
 	}
 	for _, text := range [2]string{m.Title, m.Text} {
-		if sig, ok := Fingerprint(text, s.opts.MinWords); ok {
+		if sig, ok := w.fingerprint(text, s.opts.MinWords); ok {
 			p.sigs[p.nsigs] = sig
 			p.nsigs++
 		}

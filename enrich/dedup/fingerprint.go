@@ -1,7 +1,9 @@
 package dedup
 
 import (
+	"encoding/binary"
 	"math/bits"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -22,21 +24,22 @@ const (
 	tokSep     // " - ", " | ", " — ", ": " … where a source name or a "BREAKING:" may hang
 )
 
-type token struct {
-	h    uint64
-	kind uint8
-	// lowered ASCII prefix, to recognise a few words ("rt", "via", "breaking")
-	word [12]byte
-	n    uint8
-}
+// maxTokens bounds the tokens read per text: the words fingerprinted and
+// room for the separators, hashtags and suffix trimmed around them.
+const maxTokens = maxWords + 64
 
-func (t *token) is(w string) bool { return int(t.n) == len(w) && string(t.word[:t.n]) == w }
-
-// words is the normalised word sequence of one text.
+// words is the normalised token sequence of one text, one token per index:
+// its word's hash, its kind, and which of the few recognised words
+// (specialWords) it is, if any.
 type words struct {
-	toks [maxWords + 64]token
+	h    [maxTokens]uint64
+	kind [maxTokens]uint8
+	id   [maxTokens]uint8 // 1 + index in specialWords; 0: none
 	n    int
 }
+
+// is reports whether token i is the recognised word id (idRT, idVia).
+func (w *words) is(i int, id uint8) bool { return w.id[i] == id }
 
 // Fingerprint returns the 64-bit SimHash of text after normalisation, and
 // false when the text has fewer than minWords words (then it has no
@@ -56,6 +59,13 @@ type words struct {
 // Version.
 func Fingerprint(text string, minWords int) (uint64, bool) {
 	var w words
+	return w.fingerprint(text, minWords)
+}
+
+// fingerprint is Fingerprint with w's arrays (3 KB) as scratch, so a stage
+// clears them once per batch rather than once per text.
+func (w *words) fingerprint(text string, minWords int) (uint64, bool) {
+	w.n = 0 // tokenize writes every index below n before it is read
 	w.tokenize(text)
 	return w.simhash(minWords)
 }
@@ -65,7 +75,7 @@ func (w *words) tokenize(s string) {
 	var buf [64]byte
 	prev := ' '
 	hashtag := false
-	for i := 0; i < len(s) && w.n < len(w.toks)-1; {
+	for i := 0; i < len(s) && w.n < maxTokens-1; {
 		c := s[i]
 		boundary := !isWordRune(prev)
 		switch {
@@ -90,19 +100,19 @@ func (w *words) tokenize(s string) {
 			prev = ' '
 			continue
 		case (c == '-' || c == '|' || c == ':') && i > 0 && i+1 < len(s) && s[i+1] == ' ' && (c == ':' || s[i-1] == ' '):
-			w.add(token{kind: tokSep})
+			w.addSep()
 			i++
 			prev = ' '
 			continue
 		case c == 0xE2 && i > 0 && s[i-1] == ' ' && (strings.HasPrefix(s[i:], "— ") || strings.HasPrefix(s[i:], "– ")):
-			w.add(token{kind: tokSep})
+			w.addSep()
 			i += 3
 			prev = ' '
 			continue
 		}
 
 		if c < utf8.RuneSelf {
-			if !isASCIIWord(c) || c == '_' {
+			if asciiLower[c] == 0 {
 				if c != '\'' || !isWordRune(prev) { // "hasn't" is one word
 					hashtag = false
 				}
@@ -138,9 +148,9 @@ func (w *words) tokenize(s string) {
 		for j < len(s) {
 			c := s[j]
 			if c < utf8.RuneSelf {
-				if isASCIIWord(c) && c != '_' {
+				if l := asciiLower[c]; l != 0 {
 					if len(b) < cap(b) {
-						b = append(b, c|asciiLowerBit(c))
+						b = append(b, l)
 					}
 					j++
 					continue
@@ -174,6 +184,17 @@ func (w *words) tokenize(s string) {
 	}
 }
 
+// asciiLower maps the ASCII letters and digits to themselves lower-cased,
+// and every other byte (the '_' of isASCIIWord included) to 0.
+var asciiLower = func() (t [256]byte) {
+	for c := range 128 {
+		if isASCIIWord(byte(c)) && c != '_' {
+			t[c] = byte(c) | asciiLowerBit(byte(c))
+		}
+	}
+	return t
+}()
+
 func asciiLowerBit(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
 		return 0x20
@@ -182,22 +203,25 @@ func asciiLowerBit(c byte) byte {
 }
 
 func (w *words) addWord(b []byte, hashtag bool) {
-	t := token{h: xxhash.Sum64(b), kind: tokWord}
+	if w.n >= maxTokens {
+		return
+	}
+	h := sum64(b)
+	w.h[w.n] = h
+	w.kind[w.n] = tokWord
 	if hashtag {
-		t.kind = tokHashtag
+		w.kind[w.n] = tokHashtag
 	}
-	t.n = uint8(copy(t.word[:], b))
-	if len(b) > len(t.word) {
-		t.n = 0 // too long to be one of the recognised words
-	}
-	w.add(t)
+	w.id[w.n] = specialID(h, b)
+	w.n++
 }
 
-func (w *words) add(t token) {
-	if w.n < len(w.toks) {
-		w.toks[w.n] = t
-		w.n++
+func (w *words) addSep() {
+	if w.n >= maxTokens {
+		return
 	}
+	w.h[w.n], w.kind[w.n], w.id[w.n] = 0, tokSep, 0
+	w.n++
 }
 
 // prefixes dropped before a leading separator: "BREAKING: …", "Just in - …".
@@ -208,72 +232,126 @@ var prefixes = map[string]bool{
 	"ultimahora": true, "eilmeldung": true, "urgente": true, "alerte": true,
 }
 
-// trim drops the parts that differ between copies of one story and returns
-// the words left, separators removed.
-func (w *words) trim() []token {
-	t := w.toks[:w.n]
-	// Leading "RT" (handles are already gone).
-	if len(t) > 0 && t[0].kind == tokWord && t[0].is("rt") {
-		t = t[1:]
+// specialWords are the words trim recognises: "rt", "via" and the words of
+// prefixes. A token carries its index + 1 (idRT, idVia, …), found by its
+// hash in specialTable and confirmed by its bytes.
+var specialWords = func() []string {
+	out := []string{"rt", "via"}
+	for p := range prefixes {
+		for w := range strings.FieldsSeq(p) {
+			if !slices.Contains(out, w) {
+				out = append(out, w)
+			}
+		}
 	}
-	for len(t) > 0 && t[0].kind == tokSep {
-		t = t[1:]
+	slices.Sort(out[2:])
+	return out
+}()
+
+const (
+	idRT  = 1
+	idVia = 2
+)
+
+// specialTable is an open-addressing table of the specialWords' ids by
+// the top byte of their hash, a tenth full: a word that is none of them
+// costs one probe. specialHash holds each one's hash.
+var specialHash = func() []uint64 {
+	hs := make([]uint64, len(specialWords)+1)
+	for k, w := range specialWords {
+		hs[k+1] = xxhash.Sum64String(w)
+	}
+	return hs
+}()
+
+var specialTable = func() (t [256]uint8) {
+	for id := 1; id < len(specialHash); id++ {
+		i := specialHash[id] >> 56
+		for t[i] != 0 {
+			i = (i + 1) & 255
+		}
+		t[i] = uint8(id)
+	}
+	return t
+}()
+
+// specialID returns 1 + the index of b (whose hash is h) in specialWords,
+// or 0.
+func specialID(h uint64, b []byte) uint8 {
+	for i := h >> 56; ; i = (i + 1) & 255 {
+		id := specialTable[i]
+		if id == 0 {
+			return 0
+		}
+		if specialHash[id] == h && string(b) == specialWords[id-1] {
+			return id
+		}
+	}
+}
+
+// trim drops the parts that differ between copies of one story and returns
+// the range of tokens left, in which separators are to be skipped.
+func (w *words) trim() (lo, hi int) {
+	lo, hi = 0, w.n
+	kind := w.kind[:w.n]
+	// Leading "RT" (handles are already gone).
+	if lo < hi && kind[lo] == tokWord && w.is(lo, idRT) {
+		lo++
+	}
+	for lo < hi && kind[lo] == tokSep {
+		lo++
 	}
 	// Leading prefix of one or two words before a separator.
-	for k := 1; k <= 2 && k < len(t); k++ {
-		if t[k].kind != tokSep {
+	for k := 1; k <= 2 && k < hi-lo; k++ {
+		if kind[lo+k] != tokSep {
 			continue
 		}
-		p := string(t[0].word[:t[0].n])
-		if k == 2 {
-			p += " " + string(t[1].word[:t[1].n])
-		}
-		if prefixes[p] {
-			t = t[k+1:]
+		if a := w.id[lo]; a != 0 {
+			p := specialWords[a-1]
+			if k == 2 {
+				if b := w.id[lo+1]; b != 0 {
+					p += " " + specialWords[b-1]
+				} else {
+					p = "" // no prefix has an unrecognised word
+				}
+			}
+			if prefixes[p] {
+				lo += k + 1
+			}
 		}
 		break
 	}
 	// Hashtag runs at either end, a trailing "via", trailing separators.
 	for {
-		n := len(t)
-		for len(t) > 0 && (t[0].kind == tokHashtag || t[0].kind == tokSep) {
-			t = t[1:]
+		n := hi - lo
+		for lo < hi && (kind[lo] == tokHashtag || kind[lo] == tokSep) {
+			lo++
 		}
-		for len(t) > 0 && (t[len(t)-1].kind == tokHashtag || t[len(t)-1].kind == tokSep ||
-			(t[len(t)-1].kind == tokWord && t[len(t)-1].is("via"))) {
-			t = t[:len(t)-1]
+		for lo < hi && (kind[hi-1] == tokHashtag || kind[hi-1] == tokSep ||
+			(kind[hi-1] == tokWord && w.is(hi-1, idVia))) {
+			hi--
 		}
-		if len(t) == n {
+		if hi-lo == n {
 			break
 		}
 	}
 	// Syndication suffix: at most four words after the last separator, when
 	// at least five come before it.
-	for k := len(t) - 1; k >= 0 && k >= len(t)-5; k-- {
-		if t[k].kind == tokSep {
-			if countWords(t[:k]) >= 5 {
-				t = t[:k]
+	for k := hi - 1; k >= lo && k >= hi-5; k-- {
+		if kind[k] == tokSep {
+			if countWords(kind[lo:k]) >= 5 {
+				hi = k
 			}
 			break
 		}
 	}
-	// Drop the remaining separators in place.
-	out := t[:0]
-	for _, x := range t {
-		if x.kind != tokSep {
-			out = append(out, x)
-		}
-	}
-	if len(out) > maxWords {
-		out = out[:maxWords]
-	}
-	return out
+	return lo, hi
 }
 
-func countWords(t []token) int {
+func countWords(kind []uint8) int {
 	n := 0
-	for _, x := range t {
-		if x.kind != tokSep {
+	for _, k := range kind {
+		if k != tokSep {
 			n++
 		}
 	}
@@ -288,72 +366,73 @@ func countWords(t []token) int {
 // word added or cut moved about half as many bits; leaving stopwords out
 // as single features removed the bias that crowded the index's buckets.
 func (w *words) simhash(minWords int) (uint64, bool) {
-	t := w.trim()
-	if len(t) < minWords || len(t) < 3 {
+	lo, hi := w.trim()
+	n := min(countWords(w.kind[lo:hi]), maxWords) // separators do not count
+	if n < minWords || n < 3 {
 		return 0, false
 	}
+	// Each word's unigram and its pair with the word before: the same
+	// features as each word's with the word after, and a SimHash does not
+	// depend on the order features are added in.
 	var acc simhashAcc
-	for i := range t {
-		if !stopwords.has(t[i].h) {
-			acc.add(unigram(t[i].h))
+	var prev uint64
+	for i, k := lo, 0; k < n; i++ {
+		if w.kind[i] == tokSep {
+			continue
 		}
-		if i+1 < len(t) {
-			acc.add(bigram(t[i].h, t[i+1].h))
+		h := w.h[i]
+		if !stopwords.has(h) {
+			acc.add(unigram(h))
 		}
+		if k > 0 {
+			acc.add(bigram(prev, h))
+		}
+		prev = h
+		k++
 	}
 	return acc.sum(), true
 }
 
-// simhashAcc counts, per bit, how many features have it set. Counters are
-// packed eight to a uint64 (one byte each) so a feature costs eight adds,
-// and flushed before a byte could overflow.
+// simhashAcc counts, per bit, how many features have it set, bit-sliced:
+// bit b of plane k is bit k of bit b's count, so adding a feature is a
+// ripple-carry add across the 64 counters at once. Nine planes hold counts
+// up to 511, the most features a text has (maxWords words and the pairs
+// between them).
 type simhashAcc struct {
-	packed [8]uint64 // packed[k] byte i counts bit 8k+i
-	counts [64]int32
-	n      int32 // features added
-	since  int   // features since the last flush
+	p0, p1, p2, p3, p4, p5, p6, p7, p8 uint64
+	n                                  uint32 // features added
 }
-
-// spread[v] has byte i set to bit i of v.
-var spread = func() (t [256]uint64) {
-	for v := range 256 {
-		for i := range 8 {
-			t[v] |= uint64(v>>i&1) << (8 * i)
-		}
-	}
-	return t
-}()
 
 func (a *simhashAcc) add(f uint64) {
-	for k := range 8 {
-		a.packed[k] += spread[byte(f>>(8*k))]
-	}
+	c := f
+	c, a.p0 = a.p0&c, a.p0^c
+	c, a.p1 = a.p1&c, a.p1^c
+	c, a.p2 = a.p2&c, a.p2^c
+	c, a.p3 = a.p3&c, a.p3^c
+	c, a.p4 = a.p4&c, a.p4^c
+	c, a.p5 = a.p5&c, a.p5^c
+	c, a.p6 = a.p6&c, a.p6^c
+	c, a.p7 = a.p7&c, a.p7^c
+	a.p8 ^= c
 	a.n++
-	if a.since++; a.since == 255 {
-		a.flush()
-	}
 }
 
-func (a *simhashAcc) flush() {
-	for k := range 8 {
-		p := a.packed[k]
-		for i := range 8 {
-			a.counts[8*k+i] += int32(p >> (8 * i) & 0xFF)
-		}
-		a.packed[k] = 0
-	}
-	a.since = 0
-}
-
+// sum sets bit b when more than half the features have it: when bit b's
+// count is at least n/2+1, compared for all 64 counters at once from the
+// top plane down.
 func (a *simhashAcc) sum() uint64 {
-	a.flush()
-	var sig uint64
-	for b := range 64 {
-		if 2*a.counts[b] > a.n {
-			sig |= 1 << b
+	t := a.n/2 + 1
+	planes := [9]uint64{a.p0, a.p1, a.p2, a.p3, a.p4, a.p5, a.p6, a.p7, a.p8}
+	gt, eq := uint64(0), ^uint64(0)
+	for k := 8; k >= 0; k-- {
+		if t>>k&1 == 1 {
+			eq &= planes[k]
+		} else {
+			gt |= eq & planes[k]
+			eq &^= planes[k]
 		}
 	}
-	return sig
+	return gt | eq
 }
 
 func unigram(h uint64) uint64 { return fmix(h ^ 0x9E3779B97F4A7C15) }
@@ -418,11 +497,39 @@ func fold(b []byte, r rune) []byte {
 			return append(b, s...)
 		}
 	}
+	if r < rune(len(foldBMP)) {
+		if l := foldBMP[r]; l != 0xFFFF {
+			if l == 0 {
+				return b // a mark
+			}
+			return utf8.AppendRune(b, rune(l))
+		}
+	}
+	if r >= 0xAC00 && r <= 0xD7A3 { // Hangul syllables: letters without case
+		return utf8.AppendRune(b, r)
+	}
 	if unicode.Is(unicode.Mn, r) {
 		return b
 	}
 	return utf8.AppendRune(b, unicode.ToLower(r))
 }
+
+// foldBMP[r] is unicode.ToLower(r) for the runes below U+1000 (Greek,
+// Cyrillic, Hebrew, Arabic, Indic scripts), 0 for a combining mark (Mn),
+// and 0xFFFF where fold must ask package unicode.
+var foldBMP = func() (t [0x1000]uint16) {
+	for r := range rune(len(t)) {
+		switch l := unicode.ToLower(r); {
+		case unicode.Is(unicode.Mn, r):
+			t[r] = 0
+		case l > 0 && l < 0xFFFF:
+			t[r] = uint16(l)
+		default:
+			t[r] = 0xFFFF
+		}
+	}
+	return t
+}()
 
 // isIdeograph reports whether r is a CJK ideograph or kana, written without
 // spaces between words.
@@ -432,11 +539,35 @@ func isIdeograph(r rune) bool {
 }
 
 func isWordRune(r rune) bool {
-	if r < utf8.RuneSelf {
-		return isASCIIWord(byte(r))
+	if uint32(r) < uint32(len(wordRunes)*64) {
+		return wordRunes[r>>6]&(1<<(r&63)) != 0
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
+
+// wordRunes has bit r set for the letters, digits and marks below U+20000
+// (emoji included, which are none of them), and for '_'.
+var wordRunes = func() (t [0x20000 / 64]uint64) {
+	set := func(r rune) {
+		if int(r>>6) < len(t) {
+			t[r>>6] |= 1 << (r & 63)
+		}
+	}
+	for _, tab := range []*unicode.RangeTable{unicode.Letter, unicode.Digit, unicode.Mark} {
+		for _, g := range tab.R16 {
+			for r := rune(g.Lo); r <= rune(g.Hi); r += rune(g.Stride) {
+				set(r)
+			}
+		}
+		for _, g := range tab.R32 {
+			for r := rune(g.Lo); r <= rune(g.Hi) && int(r>>6) < len(t); r += rune(g.Stride) {
+				set(r)
+			}
+		}
+	}
+	set('_')
+	return t
+}()
 
 func isASCIIWord(c byte) bool {
 	return (c|0x20 >= 'a' && c|0x20 <= 'z') || (c >= '0' && c <= '9') || c == '_'
@@ -511,4 +642,43 @@ func (h *hashSet) has(k uint64) bool {
 			return false
 		}
 	}
+}
+
+// xxh64 constants.
+const (
+	prime1 uint64 = 11400714785074694791
+	prime2 uint64 = 14029467366897019727
+	prime3 uint64 = 1609587929392839161
+	prime4 uint64 = 9650029242287828579
+	prime5 uint64 = 2870177450012600261
+)
+
+// sum64 is xxhash.Sum64(b), written out for words shorter than 32 bytes
+// (all but a few), which saves the call into the assembly version.
+func sum64(b []byte) uint64 {
+	if len(b) >= 32 {
+		return xxhash.Sum64(b)
+	}
+	h := prime5 + uint64(len(b))
+	for ; len(b) >= 8; b = b[8:] {
+		k := binary.LittleEndian.Uint64(b) * prime2
+		k = bits.RotateLeft64(k, 31) * prime1
+		h ^= k
+		h = bits.RotateLeft64(h, 27)*prime1 + prime4
+	}
+	if len(b) >= 4 {
+		h ^= uint64(binary.LittleEndian.Uint32(b)) * prime1
+		h = bits.RotateLeft64(h, 23)*prime2 + prime3
+		b = b[4:]
+	}
+	for _, c := range b {
+		h ^= uint64(c) * prime5
+		h = bits.RotateLeft64(h, 11) * prime1
+	}
+	h ^= h >> 33
+	h *= prime2
+	h ^= h >> 29
+	h *= prime3
+	h ^= h >> 32
+	return h
 }

@@ -64,7 +64,7 @@ func BenchmarkStopwordSet(b *testing.B) {
 		"les clients sont contents et die Kunden auch, pero el precio no es bajo. ", 8))
 	hs := make([]uint64, w.n)
 	for i := range hs {
-		hs[i] = w.toks[i].h
+		hs[i] = w.h[i]
 	}
 	m := map[uint64]struct{}{}
 	for _, k := range stopwords.slots {

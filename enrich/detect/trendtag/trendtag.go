@@ -195,16 +195,26 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 		m      *pipeline.Mention
 		bucket int64
 		feats  []string
+		tags   int // feats[:tags] are the hashtags
 	}
 	items := make([]item, len(batch))
 	// The features (a tokenizer over each text) are read before the lock,
-	// so concurrent batches share only the counting.
+	// so concurrent batches share only the counting. They share one array,
+	// with room for every mention's.
+	room := 0
+	for _, m := range batch {
+		room += s.featureRoom(m)
+	}
+	all := make([]string, 0, room)
 	for i, m := range batch {
 		t := m.CreatedAt
 		if t.IsZero() || t.After(wall) {
 			t = wall
 		}
-		items[i] = item{m: m, bucket: t.Truncate(s.bucket).UnixNano(), feats: s.features(m)}
+		start := len(all)
+		var tags int
+		all, tags = s.appendFeatures(all, m)
+		items[i] = item{m: m, bucket: t.Truncate(s.bucket).UnixNano(), feats: all[start:len(all):len(all)], tags: tags}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -222,7 +232,9 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 			s.open[b] = p
 		}
 		for k, f := range items[i].feats {
-			if f == "" || containsBefore(items[i].feats, k) {
+			// Terms are distinct and never start with '#': only a
+			// hashtag can repeat an earlier feature.
+			if f == "" || k < items[i].tags && containsBefore(items[i].feats, k) {
 				continue
 			}
 			if _, ok := p[f]; !ok {
@@ -367,18 +379,31 @@ func (s *Stage) tag(m *pipeline.Mention, feats []string, rank map[string]float64
 
 // features are a mention's hashtags ("#tag") and, when on, its terms.
 func (s *Stage) features(m *pipeline.Mention) []string {
+	out, _ := s.appendFeatures(make([]string, 0, s.featureRoom(m)), m)
+	return out
+}
+
+// featureRoom is the most features a mention can have.
+func (s *Stage) featureRoom(m *pipeline.Mention) int {
 	n := len(m.Enrichment.Hashtags)
 	if s.terms {
-		n += words.MaxTerms // room for all: no copying as they are found
+		n += words.MaxTerms
 	}
-	out := make([]string, 0, n)
+	return n
+}
+
+// appendFeatures appends the mention's features to dst and says how many
+// of them are hashtags (they come first).
+func (s *Stage) appendFeatures(dst []string, m *pipeline.Mention) ([]string, int) {
+	start := len(dst)
 	for _, h := range m.Enrichment.Hashtags {
 		if h != "" {
-			out = append(out, "#"+h)
+			dst = append(dst, "#"+h)
 		}
 	}
+	tags := len(dst) - start
 	if s.terms {
-		out = words.Terms(out, m.Title, m.Text)
+		dst = words.Terms(dst, m.Title, m.Text)
 	}
-	return out
+	return dst, tags
 }

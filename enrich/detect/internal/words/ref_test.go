@@ -17,7 +17,7 @@ func refTerms(dst []string, texts ...string) []string {
 			if len(dst)-start >= MaxTerms {
 				return dst
 			}
-			if skipChunk(chunk) {
+			if prevSkipChunk(chunk) {
 				continue
 			}
 			dst = refAppendTokens(dst, start, chunk)
@@ -55,7 +55,7 @@ func refAppendTokens(dst []string, start int, chunk string) []string {
 			continue
 		}
 		tok = strings.ToLower(strings.TrimRight(tok, "'’"))
-		if stop[strings.ReplaceAll(tok, "’", "'")] {
+		if prevStop[strings.ReplaceAll(tok, "’", "'")] {
 			continue
 		}
 		if k := strings.IndexAny(tok, "'’"); k > 0 {
@@ -65,7 +65,7 @@ func refAppendTokens(dst []string, start int, chunk string) []string {
 				continue
 			}
 		}
-		if stop[tok] || containsFrom(dst, start, tok) {
+		if prevStop[tok] || prevContainsFrom(dst, start, tok) {
 			continue
 		}
 		dst = append(dst, tok)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Limits on what Terms returns.
@@ -23,34 +24,129 @@ func Terms(dst []string, texts ...string) []string { return TermsN(dst, MaxTerms
 
 // TermsN is Terms with at most n (at most MaxTerms) terms: the first n of
 // Terms, found without reading the texts further.
+//
+// The texts are split into chunks at white space as strings.Fields does,
+// and the terms found are kept in a small hash set, so a repeated word
+// costs one probe, not a comparison with every term so far.
 func TermsN(dst []string, n int, texts ...string) []string {
 	n = min(n, MaxTerms)
 	start := len(dst)
+	var seen termSet
 	for _, text := range texts {
-		for chunk := range strings.FieldsSeq(text) {
+		for i := 0; i < len(text); {
+			// Skip white space, then find the chunk's end.
+			c := text[i]
+			if c < utf8.RuneSelf {
+				if asciiSpace[c] {
+					i++
+					continue
+				}
+			} else if r, size := utf8.DecodeRuneInString(text[i:]); isSpace(r) {
+				i += size
+				continue
+			}
+			j, marks := i, uint8(0) // chunkColon if a ':' was seen
+			for j < len(text) {
+				c := text[j]
+				if c < utf8.RuneSelf {
+					k := chunkByte[c]
+					if k == chunkSpace {
+						break
+					}
+					marks |= k
+					j++
+					continue
+				}
+				r, size := utf8.DecodeRuneInString(text[j:])
+				if isSpace(r) {
+					break
+				}
+				j += size
+			}
+			chunk := text[i:j]
+			i = j
 			if len(dst)-start >= n {
 				return dst
 			}
-			if skipChunk(chunk) {
+			if skipChunk(chunk, marks == chunkColon) {
 				continue
 			}
-			dst = appendTokens(dst, start, n, chunk)
+			dst = appendTokens(dst, start, n, chunk, &seen)
 		}
 	}
 	return dst
 }
 
+// asciiSpace is strings.Fields' ASCII white space.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// chunkByte marks the ASCII white space and ':', for splitting chunks.
+const (
+	chunkSpace = 1
+	chunkColon = 2
+)
+
+var chunkByte = func() (t [utf8.RuneSelf]uint8) {
+	for c, sp := range asciiSpace {
+		if sp {
+			t[c] = chunkSpace
+		}
+	}
+	t[':'] = chunkColon
+	return t
+}()
+
+// isSpace is unicode.IsSpace for a rune past ASCII.
+func isSpace(r rune) bool {
+	switch {
+	case r < 0x85:
+		return false
+	case r == 0x85 || r == 0xA0 || r == 0x1680:
+		return true
+	case r < 0x2000:
+		return false
+	case r <= 0x200A || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F || r == 0x3000:
+		return true
+	}
+	return false
+}
+
 // skipChunk reports whitespace-separated chunks that are not prose: links,
-// handles and hashtags.
-func skipChunk(c string) bool {
+// handles and hashtags. colon says whether the chunk holds a ':'.
+func skipChunk(c string, colon bool) bool {
 	switch c[0] {
 	case '@', '#', '$':
 		return true
 	}
-	return strings.Contains(c, "://") || strings.HasPrefix(c, "www.")
+	return colon && strings.Contains(c, "://") || strings.HasPrefix(c, "www.")
 }
 
-func appendTokens(dst []string, start, limit int, chunk string) []string {
+// termSet holds the terms a TermsN call found (at most MaxTerms), by hash:
+// slot holds 1 + the term's index after start, hash its hash.
+type termSet struct {
+	slot [4 * MaxTerms]uint8
+	hash [MaxTerms]uint64
+	buf  [64]byte // appendTokens' lower-cased token
+}
+
+// index returns where key (whose hash is h) is or would go, and whether
+// it is there.
+func (t *termSet) index(h uint64, key string, terms []string) (int, bool) {
+	i := int(h & (uint64(len(t.slot)) - 1))
+	for {
+		k := t.slot[i]
+		if k == 0 {
+			return i, false
+		}
+		if t.hash[k-1] == h && terms[k-1] == key {
+			return i, true
+		}
+		i = (i + 1) & (len(t.slot) - 1)
+	}
+}
+
+func appendTokens(dst []string, start, limit int, chunk string, seen *termSet) []string {
+	buf := &seen.buf
 	i := 0
 	for i < len(chunk) {
 		// Skip to the next letter or digit.
@@ -64,27 +160,25 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 			continue
 		}
 		// ASCII runes take the fast path; upper and apos say whether the
-		// token needs lower-casing and apostrophe handling at all.
+		// token needs lower-casing and apostrophe handling at all, ascii
+		// whether it can be lower-cased byte by byte.
 		j, runes, letters := i, 0, 0
-		upper, apos := false, false
+		upper, apos, ascii := false, false, true
 	scan:
 		for j < len(chunk) {
 			if c := chunk[j]; c < utf8.RuneSelf {
-				switch {
-				case 'a' <= c && c <= 'z':
-					letters++
-				case 'A' <= c && c <= 'Z':
-					letters++
-					upper = true
-				case '0' <= c && c <= '9':
-				case c == '\'':
+				k := asciiClass[c]
+				if k&classWord == 0 {
+					if c != '\'' {
+						break scan
+					}
 					apos = true
 					j++
 					continue
-				default:
-					break scan
 				}
 				runes++
+				letters += int(k >> 1 & 1) // classLetter
+				upper = upper || k&classCased != 0
 				j++
 				continue
 			}
@@ -94,13 +188,17 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 				apos = true
 			case isWord(r):
 				runes++
-				if unicode.IsLetter(r) {
+				cl := class(r)
+				if cl&classLetter != 0 {
 					letters++
 				}
-				upper = true // let ToLower decide
+				if cl&classCased != 0 {
+					upper = true // let ToLower decide
+				}
 			default:
 				break scan
 			}
+			ascii = false
 			j += n
 		}
 		tok := chunk[i:j]
@@ -108,14 +206,16 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 		if runes < MinRunes || runes > MaxRunes || letters == 0 {
 			continue
 		}
+		// key is the term as it will be kept; a lower-cased ASCII token is
+		// built in buf, looked up there (look) and copied out only when it
+		// is a new term.
+		key, look, inBuf := tok, "", false
 		if apos {
 			tok = strings.TrimRight(tok, "'’")
-		}
-		if upper {
-			tok = strings.ToLower(tok)
-		}
-		if apos {
-			if stop[strings.ReplaceAll(tok, "’", "'")] {
+			if upper {
+				tok = strings.ToLower(tok)
+			}
+			if stop.has(strings.ReplaceAll(tok, "’", "'")) {
 				continue
 			}
 			if k := strings.IndexAny(tok, "'’"); k > 0 {
@@ -125,11 +225,38 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 					continue
 				}
 			}
+			key = tok
+		} else if upper {
+			if ascii && len(tok) <= len(buf) {
+				for k := range len(tok) {
+					c := tok[k]
+					if 'A' <= c && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					buf[k] = c
+				}
+				look, inBuf = unsafeString(buf[:len(tok)]), true
+			} else {
+				key = strings.ToLower(tok)
+			}
 		}
-		if stop[tok] || containsFrom(dst, start, tok) {
+		if !inBuf {
+			look = key
+		}
+		h := hashString(look)
+		if stop.hasHash(h, look) {
 			continue
 		}
-		dst = append(dst, tok)
+		slot, dup := seen.index(h, look, dst[start:])
+		if dup {
+			continue
+		}
+		if inBuf {
+			key = string(buf[:len(look)])
+		}
+		seen.hash[len(dst)-start] = h
+		seen.slot[slot] = uint8(len(dst) - start + 1)
+		dst = append(dst, key)
 		if len(dst)-start >= limit {
 			return dst
 		}
@@ -137,28 +264,165 @@ func appendTokens(dst []string, start, limit int, chunk string) []string {
 	return dst
 }
 
+// unsafeString views b as a string, for lookups only: it must not outlive
+// b's next change.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func isASCIIWord(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
+// isWord reports letters, digits (Nd) and non-spacing marks (Mn), from a
+// table below U+20000 (emoji included).
 func isWord(r rune) bool {
+	if uint32(r) < uint32(len(runeClass)) {
+		return runeClass[r]&classWord != 0
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 
-func containsFrom(xs []string, start int, x string) bool {
-	for _, v := range xs[start:] {
-		if v == x {
+// class returns the runeClass bits of r.
+func class(r rune) uint8 {
+	if uint32(r) < uint32(len(runeClass)) {
+		return runeClass[r]
+	}
+	var c uint8
+	if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) {
+		c |= classWord
+	}
+	if unicode.IsLetter(r) {
+		c |= classLetter
+	}
+	if unicode.ToLower(r) != r {
+		c |= classCased
+	}
+	return c
+}
+
+// asciiClass is runeClass for ASCII: letters and digits are words, the
+// capitals cased.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z':
+			t[c] = classWord | classLetter
+		case 'A' <= c && c <= 'Z':
+			t[c] = classWord | classLetter | classCased
+		case '0' <= c && c <= '9':
+			t[c] = classWord
+		}
+	}
+	return t
+}()
+
+// runeClass bits.
+const (
+	classWord   = 1 << iota // isWord
+	classLetter             // unicode.IsLetter
+	classCased              // unicode.ToLower changes it
+)
+
+// runeClass holds the class bits of the runes below U+20000, built from
+// package unicode's tables.
+var runeClass = func() *[0x20000]uint8 {
+	t := new([0x20000]uint8)
+	each := func(tab *unicode.RangeTable, f func(r rune)) {
+		for _, g := range tab.R16 {
+			for r := rune(g.Lo); r <= rune(g.Hi); r += rune(g.Stride) {
+				f(r)
+			}
+		}
+		for _, g := range tab.R32 {
+			for r := rune(g.Lo); r <= rune(g.Hi) && int(r) < len(t); r += rune(g.Stride) {
+				f(r)
+			}
+		}
+	}
+	each(unicode.Letter, func(r rune) { t[r] |= classWord | classLetter })
+	each(unicode.Digit, func(r rune) { t[r] |= classWord })
+	each(unicode.Mn, func(r rune) { t[r] |= classWord })
+	// unicode.ToLower leaves every rune outside CaseRanges as it is.
+	for _, c := range unicode.CaseRanges {
+		for r := rune(c.Lo); r <= rune(c.Hi) && int(r) < len(t); r++ {
+			if unicode.ToLower(r) != r {
+				t[r] |= classCased
+			}
+		}
+	}
+	return t
+}()
+
+// hashString hashes a term for stop and termSet: a word at a time,
+// multiplied and folded (collisions only cost a string comparison).
+func hashString(s string) uint64 {
+	h := uint64(len(s)) * 0x9E3779B97F4A7C15
+	for ; len(s) >= 8; s = s[8:] {
+		h = mix(h ^ (uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56))
+	}
+	var t uint64
+	for i := range len(s) {
+		t |= uint64(s[i]) << (8 * i)
+	}
+	return mix(h ^ t)
+}
+
+func mix(x uint64) uint64 {
+	x *= 0xBF58476D1CE4E5B9
+	return x ^ x>>31
+}
+
+// wordSet is a set of strings: open addressing by hash over a table at
+// most a quarter full, for the read-only stopword list.
+type wordSet struct {
+	slot  []uint16 // 1 + index in words; 0: empty
+	words []string
+	hash  []uint64
+}
+
+func newWordSet(ws []string) wordSet {
+	size := 1
+	for size < 4*len(ws) {
+		size <<= 1
+	}
+	s := wordSet{slot: make([]uint16, size)}
+	for _, w := range ws {
+		if s.has(w) {
+			continue
+		}
+		h := hashString(w)
+		i := int(h & uint64(size-1))
+		for s.slot[i] != 0 {
+			i = (i + 1) & (size - 1)
+		}
+		s.words = append(s.words, w)
+		s.hash = append(s.hash, h)
+		s.slot[i] = uint16(len(s.words))
+	}
+	return s
+}
+
+func (s *wordSet) has(w string) bool { return s.hasHash(hashString(w), w) }
+
+// hasHash reports whether w, whose hash is h, is in the set.
+func (s *wordSet) hasHash(h uint64, w string) bool {
+	mask := len(s.slot) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		k := s.slot[i]
+		if k == 0 {
+			return false
+		}
+		if s.hash[k-1] == h && s.words[k-1] == w {
 			return true
 		}
 	}
-	return false
 }
 
 // stop holds function words of English, Spanish, French, German and
 // Portuguese that are at least MinRunes long; they say nothing about what
 // moved.
-var stop = func() map[string]bool {
-	m := map[string]bool{}
+var stop = func() wordSet {
+	var m []string
 	for _, list := range []string{
 		// English
 		`the and for are but not you all any can had her was one our out has him his how its may new now old see two who boy did get let put say she too use
@@ -183,9 +447,9 @@ var stop = func() map[string]bool {
 	} {
 		for w := range strings.FieldsSeq(list) {
 			if utf8.RuneCountInString(w) >= MinRunes {
-				m[w] = true
+				m = append(m, w)
 			}
 		}
 	}
-	return m
+	return newWordSet(m)
 }()
