@@ -3,6 +3,7 @@ package topics
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"strings"
@@ -39,7 +40,7 @@ func realTexts(t testing.TB) []string {
 // handles, NOT and title:.
 func wordRules(texts []string) []pipeline.Topic {
 	var out []pipeline.Topic
-	for i := 0; i < len(texts) && len(out) < 2000; i += 37 {
+	for i := 0; i < len(texts) && len(out) < 1000; i += 37 {
 		ws := strings.Fields(query.Fold(texts[i]))
 		if len(ws) < 4 {
 			continue
@@ -75,12 +76,47 @@ func wordRules(texts []string) []pipeline.Topic {
 	return out
 }
 
+// chainRules are the rules of the chain benchmark (benchRules in
+// enrich/all/chain_bench_test.go), with ids that do not collide.
+func chainRules(n int) []pipeline.Topic {
+	r := rand.New(rand.NewPCG(7, 11))
+	syl := strings.Fields("zen tra vo lix cor nex qua mo ri ta bel fin gro sol vex ar ky lum pra den osk ul")
+	words := strings.Fields("outage refund recall lawsuit broken crash scam leak boycott delay price launch")
+	brand := func() string {
+		var b strings.Builder
+		for range 2 + r.IntN(2) {
+			b.WriteString(syl[r.IntN(len(syl))])
+		}
+		return b.String()
+	}
+	topics := make([]pipeline.Topic, n)
+	for i := range topics {
+		b := brand()
+		var q string
+		switch i % 5 {
+		case 0:
+			q = b
+		case 1:
+			q = fmt.Sprintf(`%s OR "%s app" OR #%s`, b, b, b)
+		case 2:
+			q = fmt.Sprintf(`%s AND (%s OR %s*)`, b, words[r.IntN(len(words))], words[r.IntN(len(words))])
+		case 3:
+			q = fmt.Sprintf(`%s NEAR/3 %s NOT job*`, b, words[r.IntN(len(words))])
+		case 4:
+			q = fmt.Sprintf(`"%s %s" OR @%s`, b, words[r.IntN(len(words))], b)
+		}
+		topics[i] = pipeline.Topic{ID: fmt.Sprintf("c%04d", i), Query: q}
+	}
+	return topics
+}
+
 // TestMatchMatchesFormer checks Match finds the same topics and spans as the
 // former index, on the sample posts and articles, the generated benchmark
 // posts and every text of shared/data (alone, as articles with a title, and
 // joined into ~1.2 KB texts), with the entities stage's tags and handles,
-// against the generated benchmark rules, the sample's topics and 2,000
-// rules made of the texts' own words.
+// against the generated benchmark rules (this package's and the chain
+// benchmark's), the sample's topics and 1,000 rules made of the texts' own
+// words.
 func TestMatchMatchesFormer(t *testing.T) {
 	texts := realTexts(t)
 	ms := append(sample.Mentions(), sample.Articles()...)
@@ -98,7 +134,8 @@ func TestMatchMatchesFormer(t *testing.T) {
 	for _, m := range ms {
 		entities.Apply(m)
 	}
-	rules := append(benchTopics(1000), sample.Topics()...)
+	rules := append(benchTopics(1000), chainRules(1000)...)
+	rules = append(rules, sample.Topics()...)
 	if len(texts) > 0 {
 		rules = append(rules, wordRules(texts)...)
 	}
