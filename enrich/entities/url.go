@@ -47,9 +47,9 @@ func canonical(raw string) (u, host string, ok bool) {
 	default:
 		return "", "", false
 	}
-	authEnd := strings.IndexAny(rest, "/?#")
-	if authEnd < 0 {
-		authEnd = len(rest)
+	authEnd := 0 // strings.IndexAny(rest, "/?#") without building its set each time
+	for authEnd < len(rest) && rest[authEnd] != '/' && rest[authEnd] != '?' && rest[authEnd] != '#' {
+		authEnd++
 	}
 	auth := rest[:authEnd]
 	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
