@@ -82,38 +82,8 @@ func fresh(src []*pipeline.Mention) []*pipeline.Mention {
 	return out
 }
 
-// articles builds article-length mentions (about 1 KB of text, with a
-// title) from the sample posts: the posts of one language are joined in
-// file order until the text passes 1,000 bytes.
-func articles() []*pipeline.Mention {
-	byLang := map[string][]*pipeline.Mention{}
-	var langs []string
-	for _, m := range sample.Mentions() {
-		if _, ok := byLang[m.Lang]; !ok {
-			langs = append(langs, m.Lang)
-		}
-		byLang[m.Lang] = append(byLang[m.Lang], m)
-	}
-	var out []*pipeline.Mention
-	for _, l := range langs {
-		posts := byLang[l]
-		for start := range posts {
-			var b strings.Builder
-			for i := start; b.Len() < 1000; i++ {
-				b.WriteString(posts[i%len(posts)].Text)
-				b.WriteString(" ")
-			}
-			a := *posts[start]
-			a.ID = fmt.Sprintf("article:%s:%d", l, start)
-			a.Kind = pipeline.KindArticle
-			a.Platform = "rss"
-			a.Title = posts[(start+1)%len(posts)].Text
-			a.Text = strings.TrimSpace(b.String())
-			out = append(out, &a)
-		}
-	}
-	return out
-}
+// articles are ~1 KB articles built from the sample posts.
+func articles() []*pipeline.Mention { return sample.Articles() }
 
 func BenchmarkChain(b *testing.B) { benchChain(b, sample.Mentions()) }
 

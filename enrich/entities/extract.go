@@ -1,6 +1,7 @@
 package entities
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -49,19 +50,30 @@ func Extract(text string) Entities {
 
 // scan adds the entities of s.
 func (e *Entities) scan(s string) {
+	var seen seenLinks
 	prev := ' ' // the rune before i; the start of the text acts as a space
 	for i := 0; i < len(s); {
 		c := s[i]
 		end := 0
 		if c < utf8.RuneSelf {
+			if !mayStart[c] {
+				// Skip a run of ASCII that starts no entity.
+				j := i + 1
+				for j < len(s) && s[j] < utf8.RuneSelf && !mayStart[s[j]] {
+					j++
+				}
+				prev = rune(s[j-1])
+				i = j
+				continue
+			}
 			switch c {
 			case 'h', 'H':
 				if !isWordRune(prev) {
-					end = e.link(s, i)
+					end = e.link(s, i, &seen)
 				}
 			case 'w', 'W':
 				if !isWordRune(prev) && prev != '.' && prev != '/' && prev != '@' && prev != '-' {
-					end = e.link(s, i)
+					end = e.link(s, i, &seen)
 				}
 			case '#':
 				if end = e.keycap(s, i); end == 0 && hashtagMayFollow(prev) {
@@ -113,6 +125,34 @@ func (e *Entities) scan(s string) {
 		}
 		prev, _ = utf8.DecodeLastRuneInString(s[:end])
 		i = end
+	}
+}
+
+// mayStart marks the ASCII bytes an entity can start with: links (h, w),
+// tags, handles, cashtags and keycaps (#, *, digits).
+var mayStart = func() (t [utf8.RuneSelf]bool) {
+	for _, c := range "hHwW#@$*0123456789" {
+		t[c] = true
+	}
+	return t
+}()
+
+// maxSeenLinks bounds the links of one text whose spelling scan remembers.
+const maxSeenLinks = 16
+
+// seenLinks are the links of one text already added, as written, so a link
+// repeated in a text is neither canonicalised nor looked up again.
+type seenLinks struct {
+	raw [maxSeenLinks]string
+	n   int
+}
+
+func (l *seenLinks) has(raw string) bool { return slices.Contains(l.raw[:l.n], raw) }
+
+func (l *seenLinks) add(raw string) {
+	if l.n < maxSeenLinks {
+		l.raw[l.n] = raw
+		l.n++
 	}
 }
 
@@ -297,7 +337,10 @@ func (e *Entities) keycap(s string, i int) int {
 
 // link reads a URL at s[i] and adds its canonical form; it returns the end
 // of the URL as written, or 0 when no link starts at i.
-func (e *Entities) link(s string, i int) int {
+// A link already in seen is not added again: the same spelling has the same
+// canonical form, which is already in Links (or was dropped for MaxPerKind)
+// with its domain.
+func (e *Entities) link(s string, i int, seen *seenLinks) int {
 	rest := s[i:]
 	var body int // where the host starts
 	switch {
@@ -314,7 +357,7 @@ func (e *Entities) link(s string, i int) int {
 	for j < len(s) {
 		c := s[j]
 		if c < utf8.RuneSelf {
-			if c <= ' ' || c == 0x7F || strings.IndexByte("<>\"`{}|\\^", c) >= 0 {
+			if urlStop[c] {
 				break
 			}
 			j++
@@ -331,7 +374,11 @@ func (e *Entities) link(s string, i int) int {
 	if j <= i+body {
 		return 0
 	}
-	u, host, ok := canonical(s[i:j])
+	raw := s[i:j]
+	if seen.has(raw) {
+		return j
+	}
+	u, host, ok := canonical(raw)
 	if !ok {
 		if body > 0 {
 			// Not a web link, but nothing else starts inside "https://…"
@@ -341,14 +388,28 @@ func (e *Entities) link(s string, i int) int {
 		return 0
 	}
 	e.addLink(u, host)
+	seen.add(raw)
 	return j
 }
 
 // addLink adds a canonical link and its domain.
 func (e *Entities) addLink(u, host string) {
+	if slices.Contains(e.Links, u) {
+		// Its domain was added with it: the host is part of u.
+		return
+	}
 	e.Links = addUnique(e.Links, u)
 	e.Domains = addUnique(e.Domains, Domain(host))
 }
+
+// urlStop marks the ASCII bytes that end a URL: controls, space, DEL and
+// <>"`{}|\^.
+var urlStop = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c <= ' ' || c == 0x7F || strings.IndexByte("<>\"`{}|\\^", byte(c)) >= 0
+	}
+	return t
+}()
 
 // urlRune reports whether a non-ASCII rune can continue a URL: letters,
 // digits and marks, except CJK, which follows links without a space.

@@ -47,9 +47,9 @@ func canonical(raw string) (u, host string, ok bool) {
 	default:
 		return "", "", false
 	}
-	authEnd := strings.IndexAny(rest, "/?#")
-	if authEnd < 0 {
-		authEnd = len(rest)
+	authEnd := 0 // strings.IndexAny(rest, "/?#") without building its set each time
+	for authEnd < len(rest) && rest[authEnd] != '/' && rest[authEnd] != '?' && rest[authEnd] != '#' {
+		authEnd++
 	}
 	auth := rest[:authEnd]
 	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
@@ -162,8 +162,10 @@ func Domain(host string) string {
 	if strings.HasPrefix(host, "[") {
 		return host
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return host
+	if mayBeIP(host) {
+		if _, err := netip.ParseAddr(host); err == nil {
+			return host
+		}
 	}
 	if isASCII(host) {
 		if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
@@ -255,6 +257,12 @@ func hostIs(host string, domains ...string) bool {
 		}
 	}
 	return false
+}
+
+// mayBeIP is false for a host netip.ParseAddr cannot accept: without ':' it
+// could only be IPv4, which ends in a digit.
+func mayBeIP(host string) bool {
+	return host != "" && (host[len(host)-1] >= '0' && host[len(host)-1] <= '9' || strings.IndexByte(host, ':') >= 0)
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -114,16 +114,20 @@ func (s *scratch) index(m *pipeline.Mention) {
 		s.tok.Tokenize(text)
 		wr[f][1], sr[f][1] = len(s.tok.Tokens), len(s.tok.Sigils)
 	}
+	buf := s.tok.Buf
 	for f := range texts {
 		words := s.tok.Tokens[wr[f][0]:wr[f][1]]
 		s.words[f] = words
-		keys := s.tokKey[f][:0]
-		for _, t := range words {
-			keys = append(keys, s.feed(s.tok.Folded(t), occ{field: uint8(f), w0: t.Word, w1: t.Word + 1, b0: t.Start, b1: t.End}))
+		keys := slices.Grow(s.tokKey[f][:0], len(words))[:len(words)]
+		for i := range words {
+			t := &words[i]
+			keys[i] = s.feed(buf[t.FStart:t.FEnd], uint8(f), t.Word, 1, t.Start, t.End)
 		}
 		s.tokKey[f] = keys
-		for _, t := range s.tok.Sigils[sr[f][0]:sr[f][1]] {
-			s.feed(s.tok.Folded(t), occ{field: uint8(f), w0: t.Word, w1: t.Word + t.Words, b0: t.Start, b1: t.End})
+		sigils := s.tok.Sigils[sr[f][0]:sr[f][1]]
+		for i := range sigils {
+			t := &sigils[i]
+			s.feed(buf[t.FStart:t.FEnd], uint8(f), t.Word, t.Words, t.Start, t.End)
 		}
 	}
 	if h := strings.TrimPrefix(m.Author.Handle, "@"); h != "" {
@@ -145,24 +149,27 @@ func (s *scratch) feedValue(sigil byte, v string, field uint8) {
 	s.key = append(s.key[:0], sigil)
 	s.key = s.tok.AppendFold(s.key, strings.TrimLeft(v, "#@$"))
 	if len(s.key) > 1 {
-		s.feed(s.key, occ{field: field, w0: -1, w1: -1, b0: -1, b1: -1})
+		s.feed(s.key, field, -1, 0, -1, -1)
 	}
 }
 
-// feed records an occurrence of the literal key k and of every wildcard
-// that matches it. It returns the literal's key id, or -1.
-func (s *scratch) feed(k []byte, o occ) int32 {
+// feed records an occurrence of the literal key k, at words [w, w+n) and
+// bytes [b0, b1) of field, and of every wildcard that matches it. It returns
+// the literal's key id, or -1. Most words of a text are no key: for them
+// feed only hashes k, and looks up its first 3 bytes in the wildcards'
+// bloom filter.
+func (s *scratch) feed(k []byte, field uint8, w, n, b0, b1 int32) int32 {
 	m := s.m
 	id := m.table.get(k)
 	if id >= 0 {
-		s.add(id, o)
+		s.add(id, occ{field: field, w0: w, w1: w + n, b0: b0, b1: b1})
 	}
 	if len(k) >= 3 && len(m.pats) > 0 {
 		p3 := prefix3(k)
 		if h := bloomHash(p3); m.pbloom[h>>6]&(1<<(h&63)) != 0 {
 			for _, pi := range m.pindex[p3] {
 				if p := &m.pats[pi]; p.match(k) {
-					s.add(p.key, o)
+					s.add(p.key, occ{field: field, w0: w, w1: w + n, b0: b0, b1: b1})
 				}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/earshot-dev/earshot/pipeline"
 )
@@ -68,4 +69,37 @@ func parse(data []byte) ([]*pipeline.Mention, error) {
 		return nil, fmt.Errorf("sample posts.jsonl: %w", err)
 	}
 	return out, nil
+}
+
+// Articles builds article-length mentions (about 1 KB of text, with a
+// title) from the sample posts: the posts of one language are joined in
+// file order until the text passes 1,000 bytes.
+func Articles() []*pipeline.Mention {
+	byLang := map[string][]*pipeline.Mention{}
+	var langs []string
+	for _, m := range Mentions() {
+		if _, ok := byLang[m.Lang]; !ok {
+			langs = append(langs, m.Lang)
+		}
+		byLang[m.Lang] = append(byLang[m.Lang], m)
+	}
+	var out []*pipeline.Mention
+	for _, l := range langs {
+		posts := byLang[l]
+		for start := range posts {
+			var b strings.Builder
+			for i := start; b.Len() < 1000; i++ {
+				b.WriteString(posts[i%len(posts)].Text)
+				b.WriteString(" ")
+			}
+			a := *posts[start]
+			a.ID = fmt.Sprintf("article:%s:%d", l, start)
+			a.Kind = pipeline.KindArticle
+			a.Platform = "rss"
+			a.Title = posts[(start+1)%len(posts)].Text
+			a.Text = strings.TrimSpace(b.String())
+			out = append(out, &a)
+		}
+	}
+	return out
 }

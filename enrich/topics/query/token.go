@@ -79,11 +79,17 @@ func wordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 	}
+	if c, ok := classOf(r); ok {
+		return c&cWord != 0
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Nl, r)
 }
 
 // markRune reports whether r continues a word without starting one.
 func markRune(r rune) bool {
+	if c, ok := classOf(r); ok {
+		return c&cMark != 0
+	}
 	return r >= 0x300 && unicode.IsMark(r)
 }
 
@@ -91,16 +97,98 @@ func markRune(r rune) bool {
 // symbols (emoji). Skin-tone modifiers, variation selectors and joiners are
 // not tokens at all, so 👍🏽 is the token 👍.
 func soloRune(r rune) bool {
-	if r < 0x2E80 {
-		return r >= 0x2100 && unicode.Is(unicode.So, r)
+	if c, ok := classOf(r); ok {
+		return c&cSolo != 0
 	}
-	switch {
-	case r == 0x30FC || r == 0xFF70: // prolonged sound mark
-		return true
-	case r >= 0x1F3FB && r <= 0x1F3FF: // skin tones
+	if r >= 0x1F3FB && r <= 0x1F3FF { // skin tones
 		return false
 	}
-	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.So)
+	return r == 0xFF70 || unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.So)
+}
+
+// classEnd bounds the runes whose classes runeClass holds: every alphabet
+// of the Basic Multilingual Plane, symbols, kana and the CJK ideographs.
+// emojiClass holds those of the emoji blocks, emojiLo to emojiHi.
+const (
+	classEnd = 0xA000
+	emojiLo  = 0x1F000
+	emojiHi  = 0x1FC00
+)
+
+// Rune classes.
+const (
+	cWord  = 1 << iota // letter, digit (Nd) or letter number (Nl)
+	cMark              // combining mark at or above U+0300
+	cSolo              // ideograph, kana or other symbol (So) at or above U+2100
+	cDrop              // nonspacing or enclosing mark (Mn, Me), which folding drops
+	cMc                // spacing mark, which folding keeps
+	cUpper             // unicode.ToLower changes it
+)
+
+// runeClass and emojiClass are the classes of the runes they cover, read
+// from the same Unicode tables the functions use elsewhere
+// (TestRuneClassAgrees compares the two for every code point).
+var runeClass, emojiClass = func() (t *[classEnd]uint8, e *[emojiHi - emojiLo]uint8) {
+	t, e = new([classEnd]uint8), new([emojiHi - emojiLo]uint8)
+	mark := func(r rune, c uint8) {
+		switch {
+		case r < classEnd:
+			t[r] |= c
+		case r >= emojiLo && r < emojiHi:
+			e[r-emojiLo] |= c
+		}
+	}
+	set := func(tab *unicode.RangeTable, from rune, c uint8) {
+		for _, g := range tab.R16 {
+			for r := rune(g.Lo); r <= rune(g.Hi); r += rune(g.Stride) {
+				if r >= from {
+					mark(r, c)
+				}
+			}
+		}
+		for _, g := range tab.R32 {
+			for r := rune(g.Lo); r <= rune(g.Hi) && r < emojiHi; r += rune(g.Stride) {
+				if r >= from {
+					mark(r, c)
+				}
+			}
+		}
+	}
+	set(unicode.Letter, utf8.RuneSelf, cWord)
+	set(unicode.Digit, utf8.RuneSelf, cWord)
+	set(unicode.Nl, utf8.RuneSelf, cWord)
+	set(unicode.Mark, 0x300, cMark)
+	set(unicode.Mn, 0, cDrop)
+	set(unicode.Me, 0, cDrop)
+	set(unicode.Mc, 0, cMc)
+	set(unicode.So, 0x2100, cSolo)
+	for _, tab := range []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana} {
+		set(tab, 0x2E80, cSolo)
+	}
+	mark(0x30FC, cSolo) // prolonged sound mark
+	// ToLower changes no rune outside CaseRanges.
+	for _, g := range unicode.CaseRanges {
+		for r := rune(g.Lo); r <= rune(g.Hi); r++ {
+			if unicode.ToLower(r) != r {
+				mark(r, cUpper)
+			}
+		}
+	}
+	for r := rune(0x1F3FB); r <= 0x1F3FF; r++ { // skin tones are no token
+		e[r-emojiLo] &^= cSolo
+	}
+	return t, e
+}()
+
+// classOf returns the classes of r, if a table holds them.
+func classOf(r rune) (uint8, bool) {
+	if uint32(r) < classEnd {
+		return runeClass[r], true
+	}
+	if r >= emojiLo && r < emojiHi {
+		return emojiClass[r-emojiLo], true
+	}
+	return 0, false
 }
 
 func wild(r rune) bool { return r == '*' || r == '?' }
@@ -174,22 +262,28 @@ func (t *Tokenizer) Tokenize(s string) {
 // asciiWord appends the word starting at s[i], an ASCII letter or digit,
 // and returns its end.
 func (t *Tokenizer) asciiWord(s string, i int, words int32) int {
-	start := len(t.Buf)
-	j := i
+	j := i + 1
+	upper := s[i] <= 'Z'
 	for ; j < len(s); j++ {
 		c := s[j]
 		if c >= utf8.RuneSelf || asciiFold[c] == 0 {
 			break
 		}
-		t.Buf = append(t.Buf, asciiFold[c])
+		upper = upper || c <= 'Z'
 	}
 	if j < len(s) && s[j] >= utf8.RuneSelf {
 		if r, _ := utf8.DecodeRuneInString(s[j:]); !soloRune(r) && (wordRune(r) || markRune(r)) {
 			// The word goes on in another script or with an accent.
-			t.Buf = t.Buf[:start]
 			end := t.wordEnd(s, j)
 			t.addWord(s, i, end, words)
 			return end
+		}
+	}
+	start := len(t.Buf)
+	t.Buf = append(t.Buf, s[i:j]...)
+	if upper { // digits too, which fold to themselves
+		for k, c := range t.Buf[start:] {
+			t.Buf[start+k] = asciiFold[c]
 		}
 	}
 	t.Tokens = append(t.Tokens, Token{Start: int32(i), End: int32(j), FStart: int32(start),
@@ -324,6 +418,16 @@ func (t *Tokenizer) foldGeneral(dst []byte, w string) []byte {
 // foldRune appends the folded form of r, one rune of a decomposed (NFKD)
 // word: marks dropped, lower case, the extra mappings.
 func (t *Tokenizer) foldRune(dst []byte, r rune) []byte {
+	if c, ok := classOf(r); ok && r >= tableFoldEnd && c&cUpper == 0 {
+		// Most runes past the folding table: CJK, kana, emoji. Lower case
+		// and the extra mappings leave them alone.
+		switch {
+		case c&cDrop != 0:
+		case c&(cWord|cMc|cSolo) != 0:
+			dst = utf8.AppendRune(dst, r)
+		}
+		return dst
+	}
 	if unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) {
 		return dst
 	}
