@@ -102,7 +102,7 @@ func BenchmarkDetectStep(b *testing.B) {
 // stepCheckpoint encodes the checkpoint as Runner.checkpoint does (the KV
 // writes aside).
 func stepCheckpoint(b *testing.B, c *Counter) {
-	cp, err := c.Checkpoint(false)
+	cp, err := c.checkpoint(false)
 	if err != nil {
 		b.Fatal(err)
 	}

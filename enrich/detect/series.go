@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -81,6 +82,8 @@ func resLabel(d time.Duration) string {
 type series struct {
 	id      SeriesID
 	key     string
+	kv      string // id.kvKey()
+	qkey    []byte // key as a JSON string
 	cfg     trend.Config
 	buckets *trend.Series
 	// open mirrors the non-empty open buckets of buckets, by start, for the
@@ -112,7 +115,12 @@ func newSeries(id SeriesID, cfg trend.Config, grace time.Duration) (*series, err
 	if err != nil {
 		return nil, fmt.Errorf("series %s: %w", id, err)
 	}
-	return &series{id: id, key: id.String(), cfg: cfg, buckets: b, open: map[int64]*trend.Bucket{}, det: det}, nil
+	key := id.String()
+	qkey, err := json.Marshal(key)
+	if err != nil {
+		return nil, fmt.Errorf("series %s: %w", id, err)
+	}
+	return &series{id: id, key: key, kv: id.kvKey(), qkey: qkey, cfg: cfg, buckets: b, open: map[int64]*trend.Bucket{}, det: det}, nil
 }
 
 // floor is the start of t's bucket at resolution res, aligned to the Unix
