@@ -151,21 +151,28 @@ func (c *Counter) appendState(b []byte) ([]byte, bool) {
 		}
 		first = false
 		b = append(b, s.qkey...)
-		b = append(b, ':', '[')
-		c.bucketsBuf = s.openBuckets(c.bucketsBuf[:0])
-		for i, bk := range c.bucketsBuf {
-			if i > 0 {
-				b = append(b, ',')
+		b = append(b, ':')
+		if !s.openEncoded {
+			// Encoded again only when the series counted or closed since.
+			s.openJSON = append(s.openJSON[:0], '[')
+			c.bucketsBuf = s.openBuckets(c.bucketsBuf[:0])
+			bok := true
+			for i, bk := range c.bucketsBuf {
+				if i > 0 {
+					s.openJSON = append(s.openJSON, ',')
+				}
+				s.openJSON = append(s.openJSON, `{"start":`...)
+				s.openJSON, bok = appendTime(s.openJSON, bk.Start, bok)
+				s.openJSON = append(s.openJSON, `,"count":`...)
+				s.openJSON, bok = appendFloat(s.openJSON, bk.Count, bok)
+				s.openJSON = append(s.openJSON, `,"negative":`...)
+				s.openJSON, bok = appendFloat(s.openJSON, bk.Negative, bok)
+				s.openJSON = append(s.openJSON, '}')
 			}
-			b = append(b, `{"start":`...)
-			b, ok = appendTime(b, bk.Start, ok)
-			b = append(b, `,"count":`...)
-			b, ok = appendFloat(b, bk.Count, ok)
-			b = append(b, `,"negative":`...)
-			b, ok = appendFloat(b, bk.Negative, ok)
-			b = append(b, '}')
+			s.openJSON = append(s.openJSON, ']')
+			s.openEncoded, ok = bok, ok && bok
 		}
-		b = append(b, ']')
+		b = append(b, s.openJSON...)
 	}
 	b = append(b, `},"platforms":`...)
 	if len(c.platforms) != c.platformsN || c.platformsJSON == nil {

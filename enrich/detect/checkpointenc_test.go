@@ -85,6 +85,7 @@ func TestStateEncodingMatchesFormer(t *testing.T) {
 			b.Negative = []float64{0, 2.5e-9, 1e300, 7}[i%4]
 			i++
 		}
+		s.openEncoded = false // changed behind add's back
 	}
 	checkStateEncoding(t, c)
 	c.seqs.r = [][2]uint64{}
@@ -98,6 +99,7 @@ func TestStateEncodingMatchesFormer(t *testing.T) {
 		for _, b := range s.open {
 			b.Count = math.NaN() // and this
 		}
+		s.openEncoded = false
 	}
 	checkStateEncoding(t, c)
 }

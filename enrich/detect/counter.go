@@ -393,6 +393,7 @@ func (c *Counter) Close(upTo, detectedAt time.Time) ([]Observation, []Alert, err
 	for _, s := range c.order {
 		for _, b := range s.buckets.Advance(upTo) {
 			delete(s.open, b.Start.UnixNano())
+			s.openEncoded = false
 			if !s.last.IsZero() && !b.Start.After(s.last) {
 				continue
 			}

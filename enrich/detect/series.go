@@ -89,7 +89,11 @@ type series struct {
 	// open mirrors the non-empty open buckets of buckets, by start, for the
 	// checkpoint (trend.Series does not expose them).
 	open map[int64]*trend.Bucket
-	det  *trend.Detector
+	// openJSON is open as the state record encodes it, while openEncoded:
+	// whatever changes open clears it.
+	openJSON    []byte
+	openEncoded bool
+	det         *trend.Detector
 	// last is the start of the last bucket the detector observed.
 	last    time.Time
 	lastRes trend.Result
@@ -147,6 +151,7 @@ func (s *series) add(t time.Time, negative bool) (bool, error) {
 		return false, err
 	}
 	k := start.UnixNano()
+	s.openEncoded = false
 	b := s.open[k]
 	if b == nil {
 		b = &trend.Bucket{Start: start}
@@ -170,6 +175,7 @@ func (s *series) restoreOpen(bs []trend.Bucket) error {
 		}
 		c := b
 		s.open[b.Start.UnixNano()] = &c
+		s.openEncoded = false
 	}
 	return nil
 }
