@@ -103,3 +103,24 @@ func TestStateEncodingMatchesFormer(t *testing.T) {
 	}
 	checkStateEncoding(t, c)
 }
+
+// checkPruned fails if a slot of the id set or of the samples that Close's
+// prune would have forgotten by walking them all (as it did before it
+// skipped walks when the oldest slot had not ended) is still held.
+func checkPruned(tb testing.TB, c *Counter) {
+	tb.Helper()
+	idLine := c.closed.Add(-c.cfg.Grace - c.maxRes)
+	for k := range c.ids.slots {
+		if !time.Unix(0, k).Add(c.ids.slot).After(idLine) {
+			tb.Fatalf("id slot %s outlived the prune at %s", time.Unix(0, k).UTC(), idLine)
+		}
+	}
+	sampleLine := c.closed.Add(-c.cfg.Grace - c.maxRes - c.rampMax - c.cfg.Explain.Baseline)
+	for sc, slots := range c.samples.scopes {
+		for k := range slots {
+			if !time.Unix(0, k).Add(c.samples.slot).After(sampleLine) {
+				tb.Fatalf("sample slot %s of %v outlived the prune at %s", time.Unix(0, k).UTC(), sc, sampleLine)
+			}
+		}
+	}
+}
