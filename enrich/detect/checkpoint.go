@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/earshot-dev/earshot/enrich/trend"
@@ -51,9 +53,44 @@ type Checkpoint struct {
 	Series map[string][]byte
 }
 
-// Checkpoint encodes the state to persist and marks the series clean.
+// Checkpoint encodes the state to persist. The series it holds are marked
+// clean by MarkClean, once persisted.
 func (c *Counter) Checkpoint(all bool) (Checkpoint, error) {
+	cp, err := c.checkpoint(all)
+	cp.State = slices.Clone(cp.State)
+	return cp, err
+}
+
+// checkpoint is Checkpoint with State in a buffer of the Counter's own,
+// valid until the next call (Runner.checkpoint writes it before that).
+func (c *Counter) checkpoint(all bool) (Checkpoint, error) {
 	cp := Checkpoint{Series: map[string][]byte{}}
+	for _, s := range c.order {
+		if !s.dirty && !all {
+			continue
+		}
+		b, err := s.record()
+		if err != nil {
+			return Checkpoint{}, err
+		}
+		cp.Series[s.kv] = b
+	}
+	b, ok := c.appendState(c.stateBuf[:0])
+	if !ok {
+		// A value the fast encoding does not take (a time past year 9999, a
+		// count not finite): the former encoding, which reports the error.
+		var err error
+		if b, err = json.Marshal(c.stateRecord()); err != nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint state: %w", err)
+		}
+	}
+	c.stateBuf = b
+	cp.State = b
+	return cp, nil
+}
+
+// stateRecord is the state record of the Counter, as appendState encodes it.
+func (c *Counter) stateRecord() stateRecord {
 	st := stateRecord{V: checkpointVersion, Watermark: c.watermark, Closed: c.closed,
 		Open: map[string][]trend.Bucket{}, Seqs: c.seqs.r, Recent: c.recent}
 	for p := range c.platforms {
@@ -62,38 +99,164 @@ func (c *Counter) Checkpoint(all bool) (Checkpoint, error) {
 	sort.Strings(st.Platforms)
 	for _, s := range c.order {
 		if len(s.open) > 0 {
-			bs := make([]trend.Bucket, 0, len(s.open))
-			for _, b := range s.open {
-				bs = append(bs, *b)
-			}
-			slices.SortFunc(bs, func(a, b trend.Bucket) int { return a.Start.Compare(b.Start) })
-			st.Open[s.key] = bs
+			st.Open[s.key] = s.openBuckets(nil)
 		}
-		if !s.dirty && !all {
+	}
+	return st
+}
+
+// openBuckets appends the series' open buckets, oldest first.
+func (s *series) openBuckets(bs []trend.Bucket) []trend.Bucket {
+	n := len(bs)
+	for _, b := range s.open {
+		bs = append(bs, *b)
+	}
+	slices.SortFunc(bs[n:], func(a, b trend.Bucket) int { return a.Start.Compare(b.Start) })
+	return bs
+}
+
+// record encodes the series record.
+func (s *series) record() ([]byte, error) {
+	det, err := s.det.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint series %s: %w", s.key, err)
+	}
+	b, err := json.Marshal(seriesRecord{V: checkpointVersion, Series: s.key, Last: s.last, LastRes: s.lastRes, Detector: det, Event: s.event})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint series %s: %w", s.key, err)
+	}
+	return b, nil
+}
+
+// appendState appends the state record as json.Marshal(c.stateRecord())
+// encodes it, byte for byte, without building the record: it is written
+// after every batch. It reports false, with b unusable, for a value that
+// encoding refuses or that it does not take (then the caller uses it).
+func (c *Counter) appendState(b []byte) ([]byte, bool) {
+	ok := true
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, checkpointVersion, 10)
+	b = append(b, `,"watermark":`...)
+	b, ok = appendTime(b, c.watermark, ok)
+	b = append(b, `,"closed":`...)
+	b, ok = appendTime(b, c.closed, ok)
+	b = append(b, `,"open":{`...)
+	first := true
+	for _, s := range c.byKey {
+		if len(s.open) == 0 {
 			continue
 		}
-		det, err := s.det.MarshalBinary()
-		if err != nil {
-			return Checkpoint{}, fmt.Errorf("checkpoint series %s: %w", s.key, err)
+		if !first {
+			b = append(b, ',')
 		}
-		b, err := json.Marshal(seriesRecord{V: checkpointVersion, Series: s.key, Last: s.last, LastRes: s.lastRes, Detector: det, Event: s.event})
-		if err != nil {
-			return Checkpoint{}, fmt.Errorf("checkpoint series %s: %w", s.key, err)
+		first = false
+		b = append(b, s.qkey...)
+		b = append(b, ':')
+		if !s.openEncoded {
+			// Encoded again only when the series counted or closed since.
+			s.openJSON = append(s.openJSON[:0], '[')
+			c.bucketsBuf = s.openBuckets(c.bucketsBuf[:0])
+			bok := true
+			for i, bk := range c.bucketsBuf {
+				if i > 0 {
+					s.openJSON = append(s.openJSON, ',')
+				}
+				s.openJSON = append(s.openJSON, `{"start":`...)
+				s.openJSON, bok = appendTime(s.openJSON, bk.Start, bok)
+				s.openJSON = append(s.openJSON, `,"count":`...)
+				s.openJSON, bok = appendFloat(s.openJSON, bk.Count, bok)
+				s.openJSON = append(s.openJSON, `,"negative":`...)
+				s.openJSON, bok = appendFloat(s.openJSON, bk.Negative, bok)
+				s.openJSON = append(s.openJSON, '}')
+			}
+			s.openJSON = append(s.openJSON, ']')
+			s.openEncoded, ok = bok, ok && bok
 		}
-		cp.Series[s.id.kvKey()] = b
+		b = append(b, s.openJSON...)
 	}
-	b, err := json.Marshal(st)
+	b = append(b, `},"platforms":`...)
+	if len(c.platforms) != c.platformsN || c.platformsJSON == nil {
+		var ps []string
+		for p := range c.platforms {
+			ps = append(ps, p)
+		}
+		sort.Strings(ps)
+		pj, err := json.Marshal(ps)
+		if err != nil {
+			return b, false
+		}
+		c.platformsJSON, c.platformsN = pj, len(c.platforms)
+	}
+	b = append(b, c.platformsJSON...)
+	b = append(b, `,"seqs":`...)
+	if c.seqs.r == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, r := range c.seqs.r {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendUint(b, r[0], 10)
+			b = append(b, ',')
+			b = strconv.AppendUint(b, r[1], 10)
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"recent":`...)
+	rj, err := json.Marshal(c.recent)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("checkpoint state: %w", err)
+		return b, false
 	}
-	cp.State = b
-	return cp, nil
+	b = append(b, rj...)
+	b = append(b, '}')
+	return b, ok
+}
+
+// appendTime appends t as time.Time's MarshalJSON does, or reports false
+// (ok false stays false) for a time it refuses or that needs a check.
+func appendTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return b, false
+	}
+	if _, off := t.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 {
+		return b, false
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), ok
+}
+
+// appendFloat appends f as encoding/json encodes a float64, or reports
+// false (ok false stays false) for one it refuses.
+func appendFloat(b []byte, f float64, ok bool) ([]byte, bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9, as encoding/json does
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, ok
 }
 
 // MarkClean records that the series of a Checkpoint were persisted.
 func (c *Counter) MarkClean(cp Checkpoint) {
+	if len(cp.Series) == 0 {
+		return
+	}
 	for _, s := range c.order {
-		if _, ok := cp.Series[s.id.kvKey()]; ok {
+		if _, ok := cp.Series[s.kv]; ok {
 			s.dirty = false
 		}
 	}

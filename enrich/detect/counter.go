@@ -48,6 +48,7 @@ type Counter struct {
 	topics    map[string]bool
 	series    map[SeriesID]*series
 	order     []*series // finest resolution first, then narrow to broad scope, then key
+	byKey     []*series // by key (the order of the checkpoint's open buckets)
 	platforms map[string]bool
 	maxRes    time.Duration
 	rampMax   time.Duration
@@ -61,9 +62,15 @@ type Counter struct {
 	samples *samples
 	recent  []emitted
 
-	scratch    []string
-	scopesBuf  []scope
-	platformFX bool // a platform was refused for MaxPlatforms
+	scratch []string
+	// Checkpoint buffers: the state record, one series' open buckets, and
+	// the platforms as encoded (platformsN of them).
+	stateBuf      []byte
+	bucketsBuf    []trend.Bucket
+	platformsJSON []byte
+	platformsN    int
+	scopesBuf     []scope
+	platformFX    bool // a platform was refused for MaxPlatforms
 
 	// termsOf, in tests, replaces sampleTerms (a reference to compare with).
 	termsOf func(title, text string) []string
@@ -126,6 +133,8 @@ func (c *Counter) get(id SeriesID) (*series, error) {
 	c.series[id] = s
 	i, _ := slices.BinarySearchFunc(c.order, s, compareSeries)
 	c.order = slices.Insert(c.order, i, s)
+	i, _ = slices.BinarySearchFunc(c.byKey, s, func(a, b *series) int { return strings.Compare(a.key, b.key) })
+	c.byKey = slices.Insert(c.byKey, i, s)
 	return s, nil
 }
 
@@ -384,6 +393,7 @@ func (c *Counter) Close(upTo, detectedAt time.Time) ([]Observation, []Alert, err
 	for _, s := range c.order {
 		for _, b := range s.buckets.Advance(upTo) {
 			delete(s.open, b.Start.UnixNano())
+			s.openEncoded = false
 			if !s.last.IsZero() && !b.Start.After(s.last) {
 				continue
 			}

@@ -1,8 +1,11 @@
 package detect
 
 import (
+	"bytes"
 	"fmt"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	json "github.com/goccy/go-json"
 
@@ -92,14 +95,22 @@ func (d *decoder) decode(data []byte) (m *pipeline.Mention, err error) {
 	return &d.m, nil
 }
 
-// text unquotes the title and text of the mention decoded last.
+// text unquotes the title and text of the mention decoded last. They may
+// share the decoder's buffers: valid until the next decode, not to be kept
+// (sampleTerms copies the terms it takes).
 func (d *decoder) text() (title, text string) {
 	title, text = unquote(d.f.Title), unquote(d.f.Text)
 	return title, text
 }
 
-// unquote decodes a JSON string, "" for none or null.
+// unquote decodes a JSON string, "" for none or null. A string with no
+// escape and valid UTF-8 (most) is its raw bytes as they are, not copied.
 func unquote(raw json.RawMessage) string {
+	if n := len(raw); n >= 2 && raw[0] == '"' {
+		if body := raw[1 : n-1]; bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+			return unsafe.String(unsafe.SliceData(body), len(body))
+		}
+	}
 	var s string
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &s) // checked a string by decode

@@ -126,6 +126,8 @@ func runPath(t testing.TB, rs *realStream, termsOf func(string, string) []string
 		}
 		if i%500 == 499 {
 			closeAll()
+			checkStateEncoding(t, c) // as written after every batch
+			checkPruned(t, c)
 		}
 	}
 	closeAll()

@@ -1,6 +1,9 @@
 package detect
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // idSet remembers the ids counted in the open buckets, as 64-bit FNV-1a
 // hashes grouped by the slot of the mention's time, so a mention published
@@ -12,13 +15,16 @@ type idSet struct {
 	n     int
 	slots map[int64]map[uint64]struct{}
 	full  bool // an id was not remembered because the set was full
+	// oldest is at or below every slot held (math.MaxInt64: none), so
+	// prune can tell without a look at each slot that none ends yet.
+	oldest int64
 }
 
 // DefaultMaxIDs bounds the ids remembered in the open buckets (about 40 MB).
 const DefaultMaxIDs = 1 << 20
 
 func newIDSet(slot time.Duration, max int) *idSet {
-	return &idSet{slot: slot, max: max, slots: map[int64]map[uint64]struct{}{}}
+	return &idSet{slot: slot, max: max, slots: map[int64]map[uint64]struct{}{}, oldest: math.MaxInt64}
 }
 
 func (s *idSet) has(t time.Time, h uint64) bool {
@@ -40,6 +46,7 @@ func (s *idSet) add(t time.Time, h uint64) {
 	if m == nil {
 		m = map[uint64]struct{}{}
 		s.slots[k] = m
+		s.oldest = min(s.oldest, k)
 	}
 	if _, ok := m[h]; !ok {
 		m[h] = struct{}{}
@@ -49,17 +56,23 @@ func (s *idSet) add(t time.Time, h uint64) {
 
 // prune forgets the slots that end at or before t.
 func (s *idSet) prune(t time.Time) {
+	if s.oldest == math.MaxInt64 || time.Unix(0, s.oldest).Add(s.slot).After(t) {
+		return // no slot ends at or before t
+	}
+	s.oldest = math.MaxInt64
 	for k, m := range s.slots {
 		if !time.Unix(0, k).Add(s.slot).After(t) {
 			s.n -= len(m)
 			delete(s.slots, k)
+		} else {
+			s.oldest = min(s.oldest, k)
 		}
 	}
 }
 
 func (s *idSet) reset() {
 	clear(s.slots)
-	s.n, s.full = 0, false
+	s.n, s.full, s.oldest = 0, false, math.MaxInt64
 }
 
 // hashID is 64-bit FNV-1a: stable across processes, so every replica and

@@ -531,7 +531,7 @@ func (r *Runner) publish(ctx context.Context, log *slog.Logger, lease *Lease, a 
 // checkpoint writes the Counter's state, retrying while the lease is
 // valid; a write fenced by another process ends the leadership.
 func (r *Runner) checkpoint(ctx context.Context, log *slog.Logger, counter *Counter, cps *checkpoints, lease *Lease) error {
-	cp, err := counter.Checkpoint(false)
+	cp, err := counter.checkpoint(false)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -46,13 +47,16 @@ type samples struct {
 	maxEntries int           // 0: no bound
 	entries    int           // in all slots of all scopes
 	perSlot    map[int64]int // entries by slot
+	// oldest is at or below every slot held (math.MaxInt64: none), so
+	// prune can tell without a look at each slot that none ends yet.
+	oldest int64
 }
 
 // scope is a series' topic and platform, whatever its resolution.
 type scope struct{ topic, platform string }
 
 func newSamples(k int, slot time.Duration, maxEntries int) *samples {
-	return &samples{k: k, slot: slot, scopes: map[scope]map[int64]*sampleSlot{}, maxEntries: maxEntries, perSlot: map[int64]int{}}
+	return &samples{k: k, slot: slot, scopes: map[scope]map[int64]*sampleSlot{}, maxEntries: maxEntries, perSlot: map[int64]int{}, oldest: math.MaxInt64}
 }
 
 // full reports whether the bound allows no new entry in slot k, after
@@ -108,6 +112,7 @@ func (s *samples) offer(sc scope, it *sampleItem) {
 	if sl == nil {
 		sl = &sampleSlot{}
 		slots[k] = sl
+		s.oldest = min(s.oldest, k)
 	}
 	for _, x := range sl.items {
 		if x.hash == it.hash {
@@ -192,6 +197,10 @@ func (s *samples) between(sc scope, from, to time.Time, negOnly bool) []trend.Ex
 
 // prune forgets the slots that end at or before t.
 func (s *samples) prune(t time.Time) {
+	if s.oldest == math.MaxInt64 || time.Unix(0, s.oldest).Add(s.slot).After(t) {
+		return // no slot ends at or before t
+	}
+	s.oldest = math.MaxInt64
 	for sc, slots := range s.scopes {
 		for k, sl := range slots {
 			if !time.Unix(0, k).Add(s.slot).After(t) {
@@ -200,6 +209,8 @@ func (s *samples) prune(t time.Time) {
 					delete(s.perSlot, k)
 				}
 				delete(slots, k)
+			} else {
+				s.oldest = min(s.oldest, k)
 			}
 		}
 		if len(slots) == 0 {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -81,12 +82,18 @@ func resLabel(d time.Duration) string {
 type series struct {
 	id      SeriesID
 	key     string
+	kv      string // id.kvKey()
+	qkey    []byte // key as a JSON string
 	cfg     trend.Config
 	buckets *trend.Series
 	// open mirrors the non-empty open buckets of buckets, by start, for the
 	// checkpoint (trend.Series does not expose them).
 	open map[int64]*trend.Bucket
-	det  *trend.Detector
+	// openJSON is open as the state record encodes it, while openEncoded:
+	// whatever changes open clears it.
+	openJSON    []byte
+	openEncoded bool
+	det         *trend.Detector
 	// last is the start of the last bucket the detector observed.
 	last    time.Time
 	lastRes trend.Result
@@ -112,7 +119,12 @@ func newSeries(id SeriesID, cfg trend.Config, grace time.Duration) (*series, err
 	if err != nil {
 		return nil, fmt.Errorf("series %s: %w", id, err)
 	}
-	return &series{id: id, key: id.String(), cfg: cfg, buckets: b, open: map[int64]*trend.Bucket{}, det: det}, nil
+	key := id.String()
+	qkey, err := json.Marshal(key)
+	if err != nil {
+		return nil, fmt.Errorf("series %s: %w", id, err)
+	}
+	return &series{id: id, key: key, kv: id.kvKey(), qkey: qkey, cfg: cfg, buckets: b, open: map[int64]*trend.Bucket{}, det: det}, nil
 }
 
 // floor is the start of t's bucket at resolution res, aligned to the Unix
@@ -139,6 +151,7 @@ func (s *series) add(t time.Time, negative bool) (bool, error) {
 		return false, err
 	}
 	k := start.UnixNano()
+	s.openEncoded = false
 	b := s.open[k]
 	if b == nil {
 		b = &trend.Bucket{Start: start}
@@ -162,6 +175,7 @@ func (s *series) restoreOpen(bs []trend.Bucket) error {
 		}
 		c := b
 		s.open[b.Start.UnixNano()] = &c
+		s.openEncoded = false
 	}
 	return nil
 }
