@@ -137,6 +137,16 @@ func publishEnriched(t testing.TB, js jetstream.JetStream, ms []*pipeline.Mentio
 		msg := &nats.Msg{Subject: pipeline.SubjectEnrichedPrefix + m.Platform, Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, m.ID)
 		f, err := js.PublishMsgAsync(msg)
+		for errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			// A loaded machine stores slower than this loop publishes:
+			// wait for the outstanding acks and try again.
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				t.Fatalf("publish %s: %v", m.ID, ctx.Err())
+			}
+			f, err = js.PublishMsgAsync(msg)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
