@@ -60,6 +60,11 @@ const (
 	chunkBytes   = 48
 	minChunks    = 4
 	stopMinRunes = 48
+	// shortLetters: a text of at most this many letters is scored with
+	// 4- and 5-grams too; longer ones with trigrams only, as before them
+	// (on xlmt_train rows the whole tweets' accuracy stopped rising at
+	// 48-64 letters, and each longer order costs a probe per letter).
+	shortLetters = 64
 )
 
 // ErrUnknownLanguage is returned for a configured code the detector cannot detect.
@@ -78,6 +83,7 @@ type Detector struct {
 	minConf float64
 	temp    float64 // temperature (a field so calibration tests can vary it)
 	stop    float64 // safeMargin (a field so tests can turn early stopping off: 0)
+	short   int     // shortLetters (a field so tests can turn 4- and 5-grams off: -1)
 	pool    sync.Pool
 	// ref, when set (by tests), tallies words instead of tallyWords: the
 	// equality tests run the previous scorer through it.
@@ -97,7 +103,7 @@ func NewDetector(languages []string, minConfidence float64) (*Detector, error) {
 	if minConfidence == 0 {
 		minConfidence = DefaultMinConfidence
 	}
-	d := &Detector{t: t, minConf: minConfidence, temp: temperature, stop: safeMargin}
+	d := &Detector{t: t, minConf: minConfidence, temp: temperature, stop: safeMargin, short: shortLetters}
 	for i := range t.codes {
 		d.prior[i] = otherPrior
 	}
@@ -248,14 +254,27 @@ func (d *Detector) detectClean(s []byte, declared int) Result {
 		}
 		return Result{Detected: code, DetectedConfidence: share, Lang: code, Confidence: share}
 	}
-	return d.score(s, declared)
+	top := 3
+	if letters <= d.short {
+		top = maxOrder
+	}
+	return d.score(s, declared, top)
 }
 
 // tally is the scorer's running sums over the words read so far.
 type tally struct {
 	sum    [maxLangs]float32 // per language, without the floors and priors
-	counts [3]int            // n-grams read, by order
+	counts [maxOrder]int     // n-grams read, by order
 	penSum float32           // the floors' backoff penalties over all runes
+}
+
+// runes is the number of runes read (an n-gram ends at each).
+func (a *tally) runes() int {
+	n := 0
+	for _, c := range a.counts {
+		n += c
+	}
+	return n
 }
 
 // score runs the character n-gram model over the words of s. The score is
@@ -266,13 +285,13 @@ type tally struct {
 // minChunks chunks: the words read then sample the whole scan, not just
 // its beginning, so a text that opens with a line in another language is
 // still decided by most of it.
-func (d *Detector) score(s []byte, declared int) Result {
+func (d *Detector) score(s []byte, declared, top int) Result {
 	t := d.t
 	nl := len(t.codes)
 	var a tally
-	d.read(&a, s, declared)
+	d.read(&a, s, declared, top)
 	sum := &a.sum
-	runes := float32(a.counts[0] + a.counts[1] + a.counts[2])
+	runes := float32(a.runes())
 	for l := 0; l < nl; l++ {
 		sum[l] += runes*t.floor[0][l] - a.penSum
 	}
@@ -295,10 +314,10 @@ func (d *Detector) score(s []byte, declared int) Result {
 // is safe (see score). Reading stops only while every chunk read alone
 // prefers the same language: a text whose parts disagree (a quote, a
 // code-switched post) is read to the end of the scan.
-func (d *Detector) read(a *tally, s []byte, declared int) {
+func (d *Detector) read(a *tally, s []byte, declared, top int) {
 	n := (len(s) + chunkBytes - 1) / chunkBytes
 	if d.stop == 0 || n <= minChunks {
-		d.tally(a, s)
+		d.tally(a, s, top)
 		return
 	}
 	p, bits := 1, 0
@@ -315,11 +334,11 @@ func (d *Detector) read(a *tally, s []byte, declared int) {
 		}
 		chunk := s[wordStart(s, k*chunkBytes):wordStart(s, (k+1)*chunkBytes)]
 		if !agree {
-			d.tally(a, chunk)
+			d.tally(a, chunk, top)
 			continue
 		}
 		var c tally
-		d.tally(&c, chunk)
+		d.tally(&c, chunk, top)
 		w := d.best(&c)
 		for l := 0; l < nl; l++ {
 			a.sum[l] += c.sum[l]
@@ -335,7 +354,7 @@ func (d *Detector) read(a *tally, s []byte, declared int) {
 		if agree = w == first; !agree {
 			continue
 		}
-		if runes := a.counts[0] + a.counts[1] + a.counts[2]; read >= minChunks && runes >= stopMinRunes &&
+		if runes := a.runes(); read >= minChunks && runes >= stopMinRunes &&
 			d.safe(&a.sum, runes, a.penSum, declared) {
 			return
 		}
@@ -346,7 +365,7 @@ func (d *Detector) read(a *tally, s []byte, declared int) {
 // a holds no word).
 func (d *Detector) best(a *tally) int {
 	t := d.t
-	runes := float32(a.counts[0] + a.counts[1] + a.counts[2])
+	runes := float32(a.runes())
 	if runes == 0 {
 		return -1
 	}
@@ -385,7 +404,7 @@ func reverseBits(i uint, bits int) uint {
 }
 
 // tally adds the n-grams of the words of s to a (see tallyWords).
-func (d *Detector) tally(a *tally, s []byte) {
+func (d *Detector) tally(a *tally, s []byte, top int) {
 	if d.ref != nil {
 		c := new(tally) // a copy, so a does not escape (Detect allocates nothing)
 		*c = *a
@@ -393,16 +412,16 @@ func (d *Detector) tally(a *tally, s []byte) {
 		*a = *c
 		return
 	}
-	d.tallyWords(a, s)
+	d.tallyWords(a, s, top)
 }
 
 // tallyWords adds the n-grams of the words of s (which starts at a word's
-// start) to a.
-func (d *Detector) tallyWords(a *tally, s []byte) {
+// start), of orders up to top, to a.
+func (d *Detector) tallyWords(a *tally, s []byte, top int) {
 	t := d.t
 	sum := &a.sum
-	var w [3]rune // the last runes of the current word
-	wn := 0       // runes of the current word so far
+	var w [maxOrder]rune // the last runes of the current word, w[4] the latest
+	wn := 0              // runes of the current word so far
 	for i := 0; i < len(s); {
 		r, n := rune(s[i]), 1
 		if r >= utf8.RuneSelf {
@@ -416,9 +435,9 @@ func (d *Detector) tallyWords(a *tally, s []byte) {
 			wn = 0
 			continue
 		}
-		w[0], w[1], w[2] = w[1], w[2], r
+		w[0], w[1], w[2], w[3], w[4] = w[1], w[2], w[3], w[4], r
 		wn++
-		order := min(wn, 3)
+		order := min(wn, top)
 		a.counts[order-1]++
 		// The n-gram's log-probability per language, backing off to the
 		// shorter n-gram ending at the same rune when a language's table
@@ -438,21 +457,31 @@ func (d *Detector) tallyWords(a *tally, s []byte) {
 		// trigram postings leaves each language with its longest n-gram.
 		hi0 := sum[t.hi]
 		lat := [3]float32{noLatin, noLatin, noLatin} // romanised Hindi, by order
+		key := uint64(r)
 		for o := 1; o <= order; o++ {
-			var key uint64
+			idx := &t.index
 			switch o {
-			case 1:
-				key = uint64(r)
 			case 2:
-				key = uint64(w[1])<<21 | uint64(r)
-			default:
-				key = uint64(w[0])<<42 | uint64(w[1])<<21 | uint64(r)
+				key |= uint64(w[3]) << 21
+			case 3:
+				key |= uint64(w[2]) << 42
+			case 4:
+				key = extendKey(key, w[1])
+				idx = &t.long
+			case 5:
+				key = extendKey(key, w[0])
+				idx = &t.long
 			}
-			sl := t.index.find(key)
+			sl := idx.find(key)
 			if sl == nil {
+				if o >= 3 {
+					break // no longer n-gram has this one as its suffix (see table.long)
+				}
 				continue
 			}
-			lat[o-1] = sl.lat
+			if o <= 3 {
+				lat[o-1] = sl.lat
+			}
 			v := sl.val
 			rel := t.prel[v>>8 : v>>8+v&0xff]
 			lg := t.plang[v>>8:][:len(rel)]

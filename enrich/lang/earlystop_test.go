@@ -168,15 +168,17 @@ func TestReadCoversEveryWord(t *testing.T) {
 	}
 	for _, text := range texts {
 		s := Clean(nil, text[:min(len(text), maxScan)])
-		var got, want tally
-		d.read(&got, s, -1)
-		d.tallyWords(&want, s)
-		if got.counts != want.counts || math.Abs(float64(got.penSum-want.penSum)) > 1e-2 {
-			t.Fatalf("read(%.40q…) counts %v, penalties %v; reading in order: %v, %v", s, got.counts, got.penSum, want.counts, want.penSum)
-		}
-		for l := range d.t.codes {
-			if diff := math.Abs(float64(got.sum[l] - want.sum[l])); diff > 1e-2*max(1, math.Abs(float64(want.sum[l]))/100) {
-				t.Fatalf("read(%.40q…) sum[%s] = %v; reading in order: %v", s, d.t.codes[l], got.sum[l], want.sum[l])
+		for _, top := range []int{3, maxOrder} {
+			var got, want tally
+			d.read(&got, s, -1, top)
+			d.tallyWords(&want, s, top)
+			if got.counts != want.counts || math.Abs(float64(got.penSum-want.penSum)) > 1e-2 {
+				t.Fatalf("read(%.40q…, top %d) counts %v, penalties %v; reading in order: %v, %v", s, top, got.counts, got.penSum, want.counts, want.penSum)
+			}
+			for l := range d.t.codes {
+				if diff := math.Abs(float64(got.sum[l] - want.sum[l])); diff > 1e-2*max(1, math.Abs(float64(want.sum[l]))/100) {
+					t.Fatalf("read(%.40q…, top %d) sum[%s] = %v; reading in order: %v", s, top, d.t.codes[l], got.sum[l], want.sum[l])
+				}
 			}
 		}
 	}

@@ -1,12 +1,17 @@
 package lang
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 	"github.com/earshot-dev/earshot/pipeline"
@@ -303,5 +308,56 @@ func TestResolveDeclared(t *testing.T) {
 	}
 	if m.Enrichment.Lang != "de" || m.Enrichment.LangDetected != "" {
 		t.Errorf("Enrich(%q, declared de) = lang %q, detected %q; want de, \"\"", m.Text, m.Enrichment.Lang, m.Enrichment.LangDetected)
+	}
+}
+
+// tinyTable is an n-gram table in ngramgen's format: one language, "en",
+// with the given n-grams, each at 1 nat.
+func tinyTable(t *testing.T, ngrams ...string) []byte {
+	t.Helper()
+	var raw bytes.Buffer
+	raw.WriteString("ESNG1\x01en")
+	binary.Write(&raw, binary.LittleEndian, uint32(len(ngrams)))
+	for _, g := range ngrams {
+		raw.WriteByte(byte(utf8.RuneCountInString(g)))
+		raw.WriteByte(byte(len(g)))
+		raw.WriteString(g)
+		raw.Write([]byte{1, 0, 10}) // one posting: language 0, 1 nat
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	return gz.Bytes()
+}
+
+// TestLongNGrams: the scorer finds the table's 4- and 5-grams (their
+// hashed keys, computed rune by rune, are the table's) and backs off from
+// them as from trigrams; a table with a 4-gram whose trigram suffix it
+// lacks is refused (the scorer probes a 4-gram only after a trigram hit).
+func TestLongNGrams(t *testing.T) {
+	tb, err := parseTable(tinyTable(t, "a", "b", "c", "d", "e", "de", "cde", "bcde", "abcde"))
+	if err != nil {
+		t.Fatalf("parseTable = %v", err)
+	}
+	tb.hi = 1 // no romanised Hindi in this table
+	d := &Detector{t: tb}
+	// Every kept n-gram is at -1 nat; each step back costs backoffPenalty.
+	// Up to trigrams: a -1, b -1-1 step, c -1-2, d -1-2 (no "cd", "bcd"),
+	// e -1 ("cde"). With 4- and 5-grams: d -1-3 (from order 4), e -1
+	// ("abcde"; its 4-gram "bcde" alone would give -1-1).
+	for _, tt := range []struct {
+		top   int
+		steps float32
+	}{{3, 5}, {maxOrder, 6}} {
+		var a tally
+		d.tallyWords(&a, []byte("abcde"), tt.top)
+		got := a.sum[0] + float32(a.runes())*tb.floor[0][0] - a.penSum
+		if want := -5 - backoffPenalty*tt.steps; math.Abs(float64(got-want)) > 1e-4 {
+			t.Errorf("log-likelihood of %q up to order %d = %v; want %v", "abcde", tt.top, got, want)
+		}
+	}
+	if _, err := parseTable(tinyTable(t, "a", "b", "c", "e", "x", "bcd", "xbce")); !errors.Is(err, errTable) {
+		t.Errorf("parseTable(a 4-gram without its trigram suffix) = %v; want errTable", err)
 	}
 }

@@ -183,6 +183,10 @@ func TestScorerBitIdentical(t *testing.T) {
 		t.Fatal(err)
 	}
 	prev.ref = refTallyWords
+	// The previous scorer read n-grams of up to 3 runes; the current one
+	// reads the same with 4- and 5-grams off (as on texts longer than
+	// shortLetters).
+	cur.short, prev.short = -1, -1
 	texts := evalTexts(t)
 	decls := []string{"", "right", "wrong"}
 	const workers = 2
@@ -219,7 +223,7 @@ func TestScorerBitIdentical(t *testing.T) {
 	for _, r := range texts {
 		s := Clean(nil, r.text[:min(len(r.text), maxScan)])
 		var got, want tally
-		cur.tallyWords(&got, s)
+		cur.tallyWords(&got, s, 3)
 		refTallyWords(prev, &want, s)
 		same := got.counts == want.counts && math.Float32bits(got.penSum) == math.Float32bits(want.penSum)
 		for l := range cur.t.codes {
@@ -258,7 +262,7 @@ func TestScorerBitIdenticalEdges(t *testing.T) {
 	for _, text := range texts {
 		s := Clean(nil, text)
 		var got, want tally
-		d.tallyWords(&got, s)
+		d.tallyWords(&got, s, 3)
 		refTallyWords(d, &want, s)
 		if got != want {
 			t.Errorf("tally of %.60q: now %v, before %v", s, got.sum[:len(d.t.codes)], want.sum[:len(d.t.codes)])

@@ -31,9 +31,19 @@ var hinglishGz []byte
 // maxLangs bounds the languages of the table, so scores fit a stack array.
 const maxLangs = 96
 
+// maxOrder is the longest n-gram of the table: 5 runes.
+const maxOrder = 5
+
 type table struct {
-	codes []string // language index -> ISO 639-1 code
-	index hashIndex
+	codes []string  // language index -> ISO 639-1 code
+	index hashIndex // unigrams, bigrams, trigrams
+	// long indexes the 4- and 5-grams, apart, so that the index of the
+	// lower orders, which every letter of every text probes, stays as
+	// small (and as much in the CPU's caches) as it was without them.
+	// Every 4-gram's trigram suffix, and every 5-gram's 4-gram suffix,
+	// is in the table (parseTable checks), so the scorer probes long only
+	// after a hit one order down.
+	long hashIndex
 	// posts is used while the table is built; the scorer reads the same
 	// postings split in two arrays, plang and prel (1 + 4 bytes a posting
 	// instead of the struct's padded 8: 1.1 MB instead of 1.7 MB, so
@@ -43,7 +53,7 @@ type table struct {
 	prel  []float32
 	// floor[o][l] is the log-probability of an n-gram of order o+1 that
 	// language l's table lacks: just below the least likely one it keeps.
-	floor [3][maxLangs]float32
+	floor [maxOrder][maxLangs]float32
 	// Hindi in Latin letters: the log-probabilities of its n-grams are
 	// kept in index (slot.lat), next to the postings of the same n-gram,
 	// so one probe finds both; latinFloor is the floor of its unigrams;
@@ -108,6 +118,31 @@ func (h *hashIndex) put(k uint64, v uint32) {
 			return
 		}
 	}
+}
+
+// resized is h in a table sized for the keys it holds.
+func (h hashIndex) resized() hashIndex {
+	n := 0
+	for _, s := range h.slots {
+		if s.key != 0 {
+			n++
+		}
+	}
+	r := newHashIndex(n)
+	for _, s := range h.slots {
+		if s.key != 0 {
+			r.put(s.key, s.val)
+		}
+	}
+	return r
+}
+
+// indexOf is the index that holds key: long for 4- and 5-grams.
+func (t *table) indexOf(key uint64) *hashIndex {
+	if key >= 1<<63 {
+		return &t.long
+	}
+	return &t.index
 }
 
 // find returns k's slot, or nil.
@@ -210,15 +245,20 @@ func (t *table) addLatinHindi(gz []byte) error {
 }
 
 // latinLogP is the romanised-Hindi log-probability of the n-gram of order
-// ending at w[2], backing off as the main table does; lat[o-1] is the
-// n-gram of order o's value in the index (noLatin: none).
+// ending at the current rune, backing off as the main table does; lat[o-1]
+// is the n-gram of order o's value in the index (noLatin: none). The
+// romanised-Hindi table stops at trigrams, and on a 4- or 5-gram it is
+// scored as on a trigram, without the steps back from the longer order:
+// paying them took romanised Hindi from 59% to 29% of whole xlmt_train
+// tweets (its model is a trigram model, not one that lacks the 4-gram).
 func (t *table) latinLogP(lat *[3]float32, order int) float32 {
-	for o := order; o >= 1; o-- {
+	from := min(order, 3)
+	for o := from; o >= 1; o-- {
 		if v := lat[o-1]; v != noLatin {
-			return v - backoffPenalty*float32(order-o)
+			return v - backoffPenalty*float32(from-o)
 		}
 	}
-	return t.latinFloor - backoffPenalty*float32(order-1)
+	return t.latinFloor - backoffPenalty*float32(from-1)
 }
 
 var errTable = errors.New("corrupt n-gram table")
@@ -248,21 +288,37 @@ func parseTable(gz []byte) (*table, error) {
 	count := int(binary.LittleEndian.Uint32(raw[p:]))
 	p += 4
 	t.index = newHashIndex(count)
+	t.long = newHashIndex(count)
 	t.posts = make([]posting, 0, count*4)
 	orders := make([]uint8, 0, count*4)
-	var maxQ [3][maxLangs]uint8
+	var maxQ [maxOrder][maxLangs]uint8
+	// The 4- and 5-grams' keys are hashes: chainLong needs the keys of
+	// their suffixes, kept here while the table is built.
+	var long []longEntry
 	for e := 0; e < count; e++ {
 		if p+2 > len(raw) {
 			return nil, fmt.Errorf("%w: truncated at entry %d", errTable, e)
 		}
 		order, gl := int(raw[p]), int(raw[p+1])
 		p += 2
-		if order < 1 || order > 3 || p+gl+1 > len(raw) {
+		if order < 1 || order > maxOrder || p+gl+1 > len(raw) {
 			return nil, fmt.Errorf("%w: entry %d", errTable, e)
 		}
-		key, ok := packString(string(raw[p : p+gl]))
-		if !ok {
+		g := string(raw[p : p+gl])
+		key, ok := ngramKey(g)
+		if !ok || utf8.RuneCountInString(g) != order {
 			return nil, fmt.Errorf("%w: n-gram %q", errTable, raw[p:p+gl])
+		}
+		if _, dup := t.indexOf(key).get(key); dup {
+			return nil, fmt.Errorf("%w: n-gram %q: key taken", errTable, g)
+		}
+		if order > 3 {
+			le := longEntry{key: key, order: order}
+			rs := []rune(g)
+			for o := 1; o < order; o++ {
+				le.sub[o-1], _ = ngramKey(string(rs[len(rs)-o:]))
+			}
+			long = append(long, le)
 		}
 		p += gl
 		np := int(raw[p])
@@ -270,7 +326,7 @@ func parseTable(gz []byte) (*table, error) {
 		if p+2*np > len(raw) {
 			return nil, fmt.Errorf("%w: postings of entry %d", errTable, e)
 		}
-		t.index.put(key, uint32(len(t.posts))<<8|uint32(np))
+		t.indexOf(key).put(key, uint32(len(t.posts))<<8|uint32(np))
 		for k := 0; k < np; k++ {
 			l, q := raw[p], raw[p+1]
 			p += 2
@@ -284,7 +340,7 @@ func parseTable(gz []byte) (*table, error) {
 			}
 		}
 	}
-	for o := range 3 {
+	for o := range maxOrder {
 		for l := 0; l < n; l++ {
 			// One nat below the least likely kept n-gram; a language with no
 			// n-grams of this order (a script of its own) gets a fixed floor.
@@ -300,6 +356,13 @@ func parseTable(gz []byte) (*table, error) {
 		o := orders[i]
 		p.rel += -t.floor[0][p.lang] + backoffPenalty*float32(o)
 	}
+	for _, le := range long {
+		if _, ok := t.indexOf(le.sub[le.order-2]).get(le.sub[le.order-2]); !ok {
+			return nil, fmt.Errorf("%w: a %d-gram whose suffix the table lacks", errTable, le.order)
+		}
+	}
+	t.long = t.long.resized()
+	t.chainLong(long)
 	t.chain()
 	t.plang = make([]uint8, len(t.posts))
 	t.prel = make([]float32, len(t.posts))
@@ -308,6 +371,52 @@ func parseTable(gz []byte) (*table, error) {
 	}
 	t.posts = nil
 	return t, nil
+}
+
+// longEntry is a 4- or 5-gram while the table is built: sub[o-1] is the
+// key of its suffix of order o.
+type longEntry struct {
+	key   uint64
+	order int
+	sub   [maxOrder - 1]uint64
+}
+
+// postRel returns language lang's posting of key, if it has one.
+func (t *table) postRel(key uint64, lang uint8) (float32, bool) {
+	v, ok := t.indexOf(key).get(key)
+	if !ok {
+		return 0, false
+	}
+	for _, p := range t.posts[v>>8 : v>>8+v&0xff] {
+		if p.lang == lang {
+			return p.rel, true
+		}
+	}
+	return 0, false
+}
+
+// chainLong makes each 4- and 5-gram's postings relative to the
+// language's longest n-gram one order down or shorter ending at the same
+// rune (as chain does for bigrams and trigrams). It runs before chain,
+// while the lower orders hold their own values, 5-grams first.
+func (t *table) chainLong(long []longEntry) {
+	for _, order := range []int{5, 4} {
+		for _, le := range long {
+			if le.order != order {
+				continue
+			}
+			v, _ := t.long.get(le.key)
+			for i := v >> 8; i < v>>8+v&0xff; i++ {
+				p := &t.posts[i]
+				for o := order - 1; o >= 1; o-- {
+					if r, ok := t.postRel(le.sub[o-1], p.lang); ok {
+						p.rel -= r
+						break
+					}
+				}
+			}
+		}
+	}
 }
 
 // chain makes each bigram's and trigram's postings relative to what the
@@ -362,9 +471,12 @@ func (t *table) chain() {
 	}
 }
 
-// keyOrder is the number of runes packed in a key.
+// keyOrder is the number of runes packed in a key (4 for the hashed keys
+// of 4- and 5-grams).
 func keyOrder(k uint64) int {
 	switch {
+	case k >= 1<<63:
+		return 4
 	case k >= 1<<42:
 		return 3
 	case k >= 1<<21:
@@ -386,4 +498,46 @@ func packString(s string) (uint64, bool) {
 		n++
 	}
 	return k, n >= 1 && n <= 3
+}
+
+// extendKey is the key of the n-gram made of r followed by the n-gram of
+// key k (a trigram's packed key or a 4-gram's key): a hash with the top
+// bit set, which no packed key has. parseTable rejects a table in which
+// two n-grams share a key; a text's n-gram that no table keeps could take
+// a kept one's key with a probability of about 2^-63 per kept n-gram.
+func extendKey(k uint64, r rune) uint64 {
+	return mix64(mix64(k)^uint64(r)) | 1<<63
+}
+
+// mix64 is splitmix64's finaliser, a bijection on 64 bits.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	x *= 0x94D049BB133111EB
+	x ^= x >> 31
+	return x
+}
+
+// ngramKey is the key of an n-gram of one to five runes: packed (see
+// packString) up to three, extendKey of its trigram suffix beyond.
+func ngramKey(s string) (uint64, bool) {
+	rs := []rune(s)
+	if len(rs) <= 3 {
+		return packString(s)
+	}
+	if len(rs) > maxOrder {
+		return 0, false
+	}
+	k, ok := packString(string(rs[len(rs)-3:]))
+	if !ok {
+		return 0, false
+	}
+	for i := len(rs) - 4; i >= 0; i-- {
+		if rs[i] == utf8.RuneError || rs[i] == 0 {
+			return 0, false
+		}
+		k = extendKey(k, rs[i])
+	}
+	return k, true
 }

@@ -4,8 +4,10 @@
 // language models that lingua-go (Apache-2.0, Peter M. Stahl) ships, so that
 // earshot detects languages with lingua's statistics but without its 120 MB of
 // embedded models or its per-call cost. It keeps, per language, the most
-// frequent unigrams, bigrams and trigrams (ranked by joint probability) with
-// their conditional log-probabilities, quantised to 0.1 nat.
+// frequent unigrams, bigrams and trigrams, and 4- and 5-grams (for short
+// texts), ranked by joint probability, with their conditional
+// log-probabilities, quantised to 0.1 nat. A 4- or 5-gram is kept only if
+// its suffix one order down is.
 //
 //	go run -tags ngramgen ./enrich/lang/internal/ngramgen -out enrich/lang/ngrams.bin.gz
 //
@@ -42,6 +44,8 @@ func main() {
 	k1 := flag.Int("uni", 200, "unigrams kept per language")
 	k2 := flag.Int("bi", 800, "bigrams kept per language")
 	k3 := flag.Int("tri", 2500, "trigrams kept per language")
+	k4 := flag.Int("quad", 20000, "4-grams kept per language")
+	k5 := flag.Int("five", 10000, "5-grams kept per language")
 	flag.Parse()
 
 	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/pemistahl/lingua-go").Output()
@@ -73,19 +77,26 @@ func main() {
 		uni := load(root, code, "unigrams")
 		bi := load(root, code, "bigrams")
 		tri := load(root, code, "trigrams")
+		models := []map[string]float64{uni, bi, tri, {}, {}}
+		if *k4 > 0 {
+			models[3] = load(root, code, "quadrigrams")
+		}
+		if *k5 > 0 {
+			models[4] = load(root, code, "fivegrams")
+		}
+		// joint is the probability of the n-gram as a whole: the chain of
+		// its prefixes' conditional probabilities.
 		joint := func(g string) float64 {
 			r := []rune(g)
-			p := uni[string(r[:1])]
-			if len(r) >= 2 {
-				p *= bi[string(r[:2])]
-			}
-			if len(r) >= 3 {
-				p *= tri[string(r[:3])]
+			p := 1.0
+			for n := 1; n <= len(r); n++ {
+				p *= models[n-1][string(r[:n])]
 			}
 			return p
 		}
-		for order, m := range []map[string]float64{uni, bi, tri} {
-			k := []int{*k1, *k2, *k3}[order]
+		var kept [5]map[string]bool // the n-grams kept, by order
+		for order, m := range models {
+			k := []int{*k1, *k2, *k3, *k4, *k5}[order]
 			gs := make([]string, 0, len(m))
 			for g := range m {
 				gs = append(gs, g)
@@ -97,8 +108,23 @@ func main() {
 				}
 				return gs[i] < gs[j]
 			})
-			if len(gs) > k {
-				gs = gs[:k]
+			// A 4- or 5-gram is kept only if the language keeps its suffix
+			// one order down: the detector probes the longer orders only
+			// after a hit.
+			keep := gs[:0]
+			for _, g := range gs {
+				if len(keep) == k {
+					break
+				}
+				if order >= 3 && !kept[order-1][string([]rune(g)[1:])] {
+					continue
+				}
+				keep = append(keep, g)
+			}
+			gs = keep
+			kept[order] = map[string]bool{}
+			for _, g := range gs {
+				kept[order][g] = true
 			}
 			for _, g := range gs {
 				q := math.Round(-math.Log(m[g]) * 10)
