@@ -87,7 +87,7 @@ type Detector struct {
 	pool    sync.Pool
 	// ref, when set (by tests), tallies words instead of tallyWords: the
 	// equality tests run the previous scorer through it.
-	ref func(d *Detector, a *tally, s []byte)
+	ref func(d *Detector, a *tally, s []byte, top int)
 }
 
 // NewDetector builds a detector expecting the given ISO 639-1 codes (nil:
@@ -408,7 +408,7 @@ func (d *Detector) tally(a *tally, s []byte, top int) {
 	if d.ref != nil {
 		c := new(tally) // a copy, so a does not escape (Detect allocates nothing)
 		*c = *a
-		d.ref(d, c, s)
+		d.ref(d, c, s, top)
 		*a = *c
 		return
 	}
@@ -459,7 +459,6 @@ func (d *Detector) tallyWords(a *tally, s []byte, top int) {
 		lat := [3]float32{noLatin, noLatin, noLatin} // romanised Hindi, by order
 		key := uint64(r)
 		for o := 1; o <= order; o++ {
-			idx := &t.index
 			switch o {
 			case 2:
 				key |= uint64(w[3]) << 21
@@ -467,22 +466,26 @@ func (d *Detector) tallyWords(a *tally, s []byte, top int) {
 				key |= uint64(w[2]) << 42
 			case 4:
 				key = extendKey(key, w[1])
-				idx = &t.long
 			case 5:
 				key = extendKey(key, w[0])
-				idx = &t.long
 			}
-			sl := idx.find(key)
-			if sl == nil {
-				if o >= 3 {
-					break // no longer n-gram has this one as its suffix (see table.long)
+			var v uint32
+			if o >= 4 {
+				var ok bool
+				if v, ok = t.lidx.get(key); !ok {
+					break // no 5-gram has this 4-gram as its suffix (see table.long)
 				}
-				continue
-			}
-			if o <= 3 {
+			} else {
+				sl := t.index.find(key)
+				if sl == nil {
+					if o == 3 {
+						break // no longer n-gram has this one as its suffix (see table.long)
+					}
+					continue
+				}
 				lat[o-1] = sl.lat
+				v = sl.val
 			}
-			v := sl.val
 			rel := t.prel[v>>8 : v>>8+v&0xff]
 			lg := t.plang[v>>8:][:len(rel)]
 			for i, x := range rel {

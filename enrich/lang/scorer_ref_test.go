@@ -35,7 +35,7 @@ func refPosts(t *table) []posting {
 
 // refTallyWords is the scorer before the postings were split (commit
 // 2e0c6c8), word for word but for where it reads the postings.
-func refTallyWords(d *Detector, a *tally, s []byte) {
+func refTallyWords(d *Detector, a *tally, s []byte, _ int) {
 	t := d.t
 	posts := refPosts(t)
 	sum := &a.sum
@@ -224,7 +224,7 @@ func TestScorerBitIdentical(t *testing.T) {
 		s := Clean(nil, r.text[:min(len(r.text), maxScan)])
 		var got, want tally
 		cur.tallyWords(&got, s, 3)
-		refTallyWords(prev, &want, s)
+		refTallyWords(prev, &want, s, 3)
 		same := got.counts == want.counts && math.Float32bits(got.penSum) == math.Float32bits(want.penSum)
 		for l := range cur.t.codes {
 			same = same && math.Float32bits(got.sum[l]) == math.Float32bits(want.sum[l])
@@ -263,7 +263,7 @@ func TestScorerBitIdenticalEdges(t *testing.T) {
 		s := Clean(nil, text)
 		var got, want tally
 		d.tallyWords(&got, s, 3)
-		refTallyWords(d, &want, s)
+		refTallyWords(d, &want, s, 3)
 		if got != want {
 			t.Errorf("tally of %.60q: now %v, before %v", s, got.sum[:len(d.t.codes)], want.sum[:len(d.t.codes)])
 		}
