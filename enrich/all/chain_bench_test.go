@@ -2,8 +2,6 @@ package all_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -23,38 +21,10 @@ import (
 //
 // ns/op is per mention; mentions/s/core = 1e9 / ns/op (single goroutine).
 
-// benchRules generates n topic rules of the shapes analysts write.
+// benchRules are n generated topic rules of the shapes analysts write,
+// and the sample's own brand topics, so matching work is realistic.
 func benchRules(n int) []pipeline.Topic {
-	r := rand.New(rand.NewPCG(7, 11))
-	syl := strings.Fields("zen tra vo lix cor nex qua mo ri ta bel fin gro sol vex ar ky lum pra den osk ul")
-	words := strings.Fields("outage refund recall lawsuit broken crash scam leak boycott delay price launch")
-	brand := func() string {
-		var b strings.Builder
-		for range 2 + r.IntN(2) {
-			b.WriteString(syl[r.IntN(len(syl))])
-		}
-		return b.String()
-	}
-	topics := make([]pipeline.Topic, n)
-	for i := range topics {
-		b := brand()
-		var q string
-		switch i % 5 {
-		case 0:
-			q = b
-		case 1:
-			q = fmt.Sprintf(`%s OR "%s app" OR #%s`, b, b, b)
-		case 2:
-			q = fmt.Sprintf(`%s AND (%s OR %s*)`, b, words[r.IntN(len(words))], words[r.IntN(len(words))])
-		case 3:
-			q = fmt.Sprintf(`%s NEAR/3 %s NOT job*`, b, words[r.IntN(len(words))])
-		case 4:
-			q = fmt.Sprintf(`"%s %s" OR @%s`, b, words[r.IntN(len(words))], b)
-		}
-		topics[i] = pipeline.Topic{ID: fmt.Sprintf("t%04d", i), Query: q}
-	}
-	// The sample's own brand topics, so matching work is realistic.
-	return append(topics, sample.Topics()...)
+	return append(sample.Rules(n, "t"), sample.Topics()...)
 }
 
 func chain(b *testing.B, topics []pipeline.Topic) []pipeline.Enricher {

@@ -6,10 +6,8 @@ package dedup
 import (
 	"math/bits"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/earshot-dev/earshot/enrich/internal/sample"
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 )
 
 // refMaxWords bounds the words fingerprinted per text: the first 256 words of
@@ -561,48 +560,9 @@ func BenchmarkFingerprintVsReference(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			cur := func(k int) { Fingerprint(c.texts[k], 5) }
 			ref := func(k int) { refFingerprint(c.texts[k], 5) }
-			benchPair(b, len(c.texts), cur, ref)
+			stagetest.BenchPair(b, len(c.texts), cur, ref, "ref")
 		})
 	}
-}
-
-// benchPair runs cur and ref over blocks of 16 of n inputs, b.N of each
-// in all, and reports the median ns per input of each and the median of
-// the blocks' ratios ref/cur.
-func benchPair(b *testing.B, n int, cur, ref func(k int)) {
-	const block = 16
-	var curNs, refNs, ratio []float64
-	k := 0
-	for i := 0; i < b.N; i += block {
-		first := k
-		var dc, dr time.Duration
-		for side := range 2 {
-			t0 := time.Now()
-			for j := range block {
-				if (side == 0) == (i/block%2 == 0) {
-					cur((first + j) % n)
-				} else {
-					ref((first + j) % n)
-				}
-			}
-			if (side == 0) == (i/block%2 == 0) {
-				dc = time.Since(t0)
-			} else {
-				dr = time.Since(t0)
-			}
-		}
-		k = (first + block) % n
-		curNs = append(curNs, float64(dc.Nanoseconds())/block)
-		refNs = append(refNs, float64(dr.Nanoseconds())/block)
-		ratio = append(ratio, float64(dr)/float64(dc))
-	}
-	median := func(xs []float64) float64 {
-		slices.Sort(xs)
-		return xs[len(xs)/2]
-	}
-	b.ReportMetric(median(curNs), "ns/text")
-	b.ReportMetric(median(refNs), "ref-ns/text")
-	b.ReportMetric(median(ratio), "speedup")
 }
 
 // TestRuneTables: the tables behind isWordRune and fold answer as the

@@ -3,7 +3,6 @@ package topics
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"reflect"
 	"strings"
@@ -76,40 +75,6 @@ func wordRules(texts []string) []pipeline.Topic {
 	return out
 }
 
-// chainRules are the rules of the chain benchmark (benchRules in
-// enrich/all/chain_bench_test.go), with ids that do not collide.
-func chainRules(n int) []pipeline.Topic {
-	r := rand.New(rand.NewPCG(7, 11))
-	syl := strings.Fields("zen tra vo lix cor nex qua mo ri ta bel fin gro sol vex ar ky lum pra den osk ul")
-	words := strings.Fields("outage refund recall lawsuit broken crash scam leak boycott delay price launch")
-	brand := func() string {
-		var b strings.Builder
-		for range 2 + r.IntN(2) {
-			b.WriteString(syl[r.IntN(len(syl))])
-		}
-		return b.String()
-	}
-	topics := make([]pipeline.Topic, n)
-	for i := range topics {
-		b := brand()
-		var q string
-		switch i % 5 {
-		case 0:
-			q = b
-		case 1:
-			q = fmt.Sprintf(`%s OR "%s app" OR #%s`, b, b, b)
-		case 2:
-			q = fmt.Sprintf(`%s AND (%s OR %s*)`, b, words[r.IntN(len(words))], words[r.IntN(len(words))])
-		case 3:
-			q = fmt.Sprintf(`%s NEAR/3 %s NOT job*`, b, words[r.IntN(len(words))])
-		case 4:
-			q = fmt.Sprintf(`"%s %s" OR @%s`, b, words[r.IntN(len(words))], b)
-		}
-		topics[i] = pipeline.Topic{ID: fmt.Sprintf("c%04d", i), Query: q}
-	}
-	return topics
-}
-
 // TestMatchMatchesFormer checks Match finds the same topics and spans as the
 // former index, on the sample posts and articles, the generated benchmark
 // posts and every text of shared/data (alone, as articles with a title, and
@@ -134,7 +99,7 @@ func TestMatchMatchesFormer(t *testing.T) {
 	for _, m := range ms {
 		entities.Apply(m)
 	}
-	rules := append(benchTopics(1000), chainRules(1000)...)
+	rules := append(benchTopics(1000), sample.Rules(1000, "c")...)
 	rules = append(rules, sample.Topics()...)
 	if len(texts) > 0 {
 		rules = append(rules, wordRules(texts)...)

@@ -8,12 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/earshot-dev/earshot/enrich/internal/evaldata"
 	"github.com/earshot-dev/earshot/enrich/internal/sample"
+	"github.com/earshot-dev/earshot/enrich/internal/stagetest"
 )
 
 // prevIsWord is isWord as package unicode answers it.
@@ -306,48 +306,9 @@ func BenchmarkTermsVsPrevious(b *testing.B) {
 			var dst []string
 			cur := func(k int) { dst = Terms(dst[:0], c.titles[k], c.texts[k]) }
 			prev := func(k int) { dst = prevTermsN(dst[:0], MaxTerms, c.titles[k], c.texts[k]) }
-			benchPair(b, len(c.texts), cur, prev)
+			stagetest.BenchPair(b, len(c.texts), cur, prev, "prev")
 		})
 	}
-}
-
-// benchPair runs cur and prev over blocks of 16 of n inputs, b.N of each
-// in all, and reports the median ns per input of each and the median of
-// the blocks' ratios prev/cur.
-func benchPair(b *testing.B, n int, cur, prev func(k int)) {
-	const block = 16
-	var curNs, prevNs, ratio []float64
-	k := 0
-	for i := 0; i < b.N; i += block {
-		first := k
-		var dc, dp time.Duration
-		for side := range 2 {
-			t0 := time.Now()
-			for j := range block {
-				if (side == 0) == (i/block%2 == 0) {
-					cur((first + j) % n)
-				} else {
-					prev((first + j) % n)
-				}
-			}
-			if (side == 0) == (i/block%2 == 0) {
-				dc = time.Since(t0)
-			} else {
-				dp = time.Since(t0)
-			}
-		}
-		k = (first + block) % n
-		curNs = append(curNs, float64(dc.Nanoseconds())/block)
-		prevNs = append(prevNs, float64(dp.Nanoseconds())/block)
-		ratio = append(ratio, float64(dp)/float64(dc))
-	}
-	median := func(xs []float64) float64 {
-		slices.Sort(xs)
-		return xs[len(xs)/2]
-	}
-	b.ReportMetric(median(curNs), "ns/text")
-	b.ReportMetric(median(prevNs), "prev-ns/text")
-	b.ReportMetric(median(ratio), "speedup")
 }
 
 // TestRuneTables: isWord, class and isSpace answer as package unicode
