@@ -99,6 +99,7 @@ FUZZ_TARGETS := \
 	./connectors/youtube:FuzzCommentThreads \
 	./connectors/appstore:FuzzReviewsFeed \
 	./pipeline:FuzzMentionCodec \
+	./pipeline:FuzzMentionCodecMatchesEncodingJSON \
 	./pipeline:FuzzDecodeAll \
 	./cmd/earshot:FuzzParseConfig \
 	./enrich/topics/query:FuzzParse \

@@ -94,7 +94,16 @@ func TestCodecSameBytesAsEncodingJSON(t *testing.T) {
 	fillEvery(t, reflect.ValueOf(&full).Elem(), "Mention", &n)
 	full.Schema = SchemaVersion
 	empty := Mention{Schema: 1, ID: "x:1", Platform: "rss"}
-	for i, m := range append(codecFixtures(), &full, &empty) {
+	// Strings encoding/json rewrites: invalid UTF-8 (to U+FFFD), HTML
+	// characters, U+2028 and U+2029, control bytes (\b and \f short since
+	// Go 1.22); also as map keys, and
+	// empty but non-nil lists and maps (omitempty leaves them out).
+	odd := "a\xffb\xc3 <script>&amp;</script> \u2028\u2029 \x00\x01\b\f\t\r\n\x1f\x7f \"q\" \\ \U0001F600"
+	hostile := Mention{Schema: 1, ID: odd, Platform: "rss", Title: odd, Text: odd, Author: Author{Name: odd},
+		Enrichment: Enrichment{Topics: []string{}, Spans: []Span{}, Hashtags: []string{odd, ""},
+			Versions:  map[string]string{odd: odd, "<b>": "&", "a": "", "": "z"},
+			Sentiment: &Sentiment{Score: -0.0000001, Label: odd}, LangConfidence: 1e21}}
+	for i, m := range append(codecFixtures(), &full, &empty, &hostile) {
 		got, err := m.Marshal()
 		if err != nil {
 			t.Fatal(err)
@@ -128,6 +137,12 @@ func TestUnmarshalRejects(t *testing.T) {
 		{`{"schema":1}`, "no id"},
 		{`[1,2]`, "decode mention"},
 		{`{"id":"a:1","created_at":"yesterday"}`, "decode mention"},
+		{`{"id":"a:1"} {}`, "decode mention"},
+		{`{"id":"a:1","rating":1.5}`, "decode mention"},
+		{`{"id":"a:1","author":{"followers":1e300}}`, "decode mention"},
+		{`{"id":"a:1","deleted":"true"}`, "decode mention"},
+		{`{"id":"a:1","text":"a` + "\n" + `b"}`, "decode mention"},
+		{`{"id":"a:1","x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, "decode mention"},
 	} {
 		if _, err := Unmarshal([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Unmarshal(%q) = %v; want an error containing %q", tc.in, err, tc.want)

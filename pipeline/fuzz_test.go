@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"bytes"
+	stdjson "encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,23 +20,8 @@ import (
 // Normalize every field is valid UTF-8 without NUL, within the size limits,
 // and Unmarshal(Marshal(m)) equals m exactly.
 func FuzzMentionCodec(f *testing.F) {
-	good := &pipeline.Mention{ID: "rss:1", Platform: "rss", Source: "s/f", Kind: "article", Text: "acme \u2b50",
-		CreatedAt: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC), Author: pipeline.Author{Name: "Ana", Followers: 3},
-		Enrichment: pipeline.Enrichment{Sentiment: &pipeline.Sentiment{Score: 0.5, Label: "positive"}, Topics: []string{"acme"},
-			Spans: []pipeline.Span{{Topic: "acme", Field: "text", Start: 0, End: 4}}, Versions: map[string]string{"topics": "1"}}}
-	b, _ := good.Marshal()
-	f.Add(b)
-	for _, s := range []string{
-		`null`, `{}`, `{"id":null}`, `[]`, `{"id":"x","schema":2}`, `{"id":"x","schema":-9}`,
-		`{"id":"x","text":"` + strings.Repeat("é", 100000) + `"}`,
-		"{\"id\":\"x\\u0000y\",\"platform\":\"a.b\",\"text\":\"caf\xe9 \\ud800 \x7f\\u001b\"}",
-		`{"id":"x","enrichment":{"sentiment":null,"spans":[null,{"start":-1,"end":99999999999}],"versions":{"":null}}}`,
-		`{"id":"x","created_at":"2026-11-24T08:00:00+14:00","collected_at":"0001-01-01T00:00:00Z"}`,
-		`{"id":"x","author":{"followers":1e300}}`,
-		`{"id":"x","engagement":` + strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5000) + `}`,
-		`{"id":"x","text":"<script>alert(1)</script>","url":"javascript:alert(1)"}`,
-	} {
-		f.Add([]byte(s))
+	for _, seed := range mentionSeeds() {
+		f.Add(seed)
 	}
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -88,6 +74,69 @@ func FuzzMentionCodec(f *testing.F) {
 		m3, err := pipeline.Unmarshal(b3)
 		if err != nil || !reflect.DeepEqual(m3, m) {
 			t.Fatalf("Unmarshal(Marshal(normalized)) = %+v, %v; want %+v", m3, err, m)
+		}
+	})
+}
+
+// mentionSeeds are the codec fuzzers' seed corpus: a whole mention and
+// hostile ones (nulls, wrong types, huge and deeply nested values, invalid
+// UTF-8 and escapes, script, case-folded and repeated keys).
+func mentionSeeds() [][]byte {
+	good := &pipeline.Mention{ID: "rss:1", Platform: "rss", Source: "s/f", Kind: "article", Text: "acme \u2b50",
+		CreatedAt: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC), Author: pipeline.Author{Name: "Ana", Followers: 3},
+		Enrichment: pipeline.Enrichment{Sentiment: &pipeline.Sentiment{Score: 0.5, Label: "positive"}, Topics: []string{"acme"},
+			Spans: []pipeline.Span{{Topic: "acme", Field: "text", Start: 0, End: 4}}, Versions: map[string]string{"topics": "1"}}}
+	b, _ := good.Marshal()
+	seeds := [][]byte{b}
+	for _, s := range []string{
+		`null`, `{}`, `{"id":null}`, `[]`, `{"id":"x","schema":2}`, `{"id":"x","schema":-9}`,
+		`{"id":"x","text":"` + strings.Repeat("é", 100000) + `"}`,
+		"{\"id\":\"x\\u0000y\",\"platform\":\"a.b\",\"text\":\"caf\xe9 \\ud800 \x7f\\u001b\"}",
+		`{"id":"x","enrichment":{"sentiment":null,"spans":[null,{"start":-1,"end":99999999999}],"versions":{"":null}}}`,
+		`{"id":"x","created_at":"2026-11-24T08:00:00+14:00","collected_at":"0001-01-01T00:00:00Z"}`,
+		`{"id":"x","author":{"followers":1e300}}`,
+		`{"id":"x","engagement":` + strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5000) + `}`,
+		`{"id":"x","text":"<script>alert(1)</script>","url":"javascript:alert(1)"}`,
+		`{"ID":"x","PLATFORM":"rss","Enrichment":{"LANG":"en"}}`,
+		"{\"\u017fource\":\"s\",\"id\":\"x\",\"\u212aind\":\"k\"}",
+		`{"id":"x","id":"y","enrichment":{"versions":{"a":"1"},"versions":{"b":"2"},"topics":["a"],"topics":null}}`,
+		`{"id":"x","schema":1.0,"rating":01,"deleted":"true"}`,
+		`{"id":"x"} {"id":"y"}`,
+		`{"id":"\b\f\u0008\u000c","text":"\u007f\u00ad"}`,
+		"{\"id\":\"x\",\"text\":\"\u2028\u2029 \\u2028 \\ud83d\\ude00 \\udead\"}",
+		`{"id":"x","engagement":` + strings.Repeat(`[`, 9000) + strings.Repeat(`]`, 9000) + `}`,
+	} {
+		seeds = append(seeds, []byte(s))
+	}
+	return seeds
+}
+
+// FuzzMentionCodecMatchesEncodingJSON checks the wire codec against
+// encoding/json on any bytes: Unmarshal accepts exactly what encoding/json
+// decodes into a Mention (with an id and a known schema), into the same
+// Mention, and Marshal writes the same bytes as encoding/json.
+func FuzzMentionCodecMatchesEncodingJSON(f *testing.F) {
+	for _, seed := range mentionSeeds() {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := pipeline.Unmarshal(data)
+		var std pipeline.Mention
+		serr := stdjson.Unmarshal(data, &std)
+		stdOK := serr == nil && std.ID != "" && std.Schema <= pipeline.SchemaVersion
+		if (err == nil) != stdOK {
+			t.Fatalf("Unmarshal() error = %v; encoding/json error = %v (id %q, schema %d)", err, serr, std.ID, std.Schema)
+		}
+		if err != nil {
+			return
+		}
+		if !reflect.DeepEqual(m, &std) {
+			t.Fatalf("Unmarshal() =\n%+v\nencoding/json =\n%+v", m, &std)
+		}
+		got, gerr := m.Marshal()
+		want, werr := stdjson.Marshal(&std)
+		if (gerr == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("Marshal() = %s, %v\nencoding/json = %s, %v", got, gerr, want, werr)
 		}
 	})
 }
