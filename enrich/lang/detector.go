@@ -65,6 +65,12 @@ const (
 	// (on xlmt_train rows the whole tweets' accuracy stopped rising at
 	// 48-64 letters, and each longer order costs a probe per letter).
 	shortLetters = 64
+	// longGate: on a short text the trigrams are scored first, and the 4-
+	// and 5-grams are added only when the trigrams' answer has a
+	// confidence below longGate (without a declared language, and, when
+	// one is declared, with it too). Chosen on xlmt_train rows (see README,
+	// "Short texts: the 4- and 5-grams only when needed").
+	longGate = 0.9
 )
 
 // ErrUnknownLanguage is returned for a configured code the detector cannot detect.
@@ -84,6 +90,7 @@ type Detector struct {
 	temp    float64 // temperature (a field so calibration tests can vary it)
 	stop    float64 // safeMargin (a field so tests can turn early stopping off: 0)
 	short   int     // shortLetters (a field so tests can turn 4- and 5-grams off: -1)
+	gate    float64 // longGate (a field so tests can vary it; 0: the former single pass)
 	pool    sync.Pool
 	// ref, when set (by tests), tallies words instead of tallyWords: the
 	// equality tests run the previous scorer through it.
@@ -103,7 +110,7 @@ func NewDetector(languages []string, minConfidence float64) (*Detector, error) {
 	if minConfidence == 0 {
 		minConfidence = DefaultMinConfidence
 	}
-	d := &Detector{t: t, minConf: minConfidence, temp: temperature, stop: safeMargin, short: shortLetters}
+	d := &Detector{t: t, minConf: minConfidence, temp: temperature, stop: safeMargin, short: shortLetters, gate: longGate}
 	for i := range t.codes {
 		d.prior[i] = otherPrior
 	}
@@ -286,39 +293,60 @@ func (a *tally) runes() int {
 // its beginning, so a text that opens with a line in another language is
 // still decided by most of it.
 func (d *Detector) score(s []byte, declared, top int) Result {
+	var a tally
+	long := top > 3 && d.gate > 0
+	if long {
+		top = 3 // the 4- and 5-grams only if the trigrams are unsure
+	}
+	whole := d.read(&a, s, declared, top)
+	if a.counts[0] == 0 {
+		return Result{}
+	}
+	r, sure := d.result(&a, declared)
+	if !long || !whole || sure >= d.gate {
+		return r // a text read only in part was stopped safe: sure
+	}
+	d.tallyLong(&a, s)
+	r, _ = d.result(&a, declared)
+	return r
+}
+
+// result is the answer on a's words, and the lower of the confidences
+// without and with the declared language (before the minimum confidence).
+func (d *Detector) result(a *tally, declared int) (Result, float64) {
 	t := d.t
 	nl := len(t.codes)
-	var a tally
-	d.read(&a, s, declared, top)
-	sum := &a.sum
+	sum := a.sum
 	runes := float32(a.runes())
 	for l := 0; l < nl; l++ {
 		sum[l] += runes*t.floor[0][l] - a.penSum
-	}
-	if a.counts[0] == 0 {
-		return Result{}
 	}
 	for l := 0; l < nl; l++ {
 		sum[l] += d.prior[l]
 	}
 	var r Result
-	r.Detected, r.DetectedConfidence = d.posterior(sum, nl, -1)
+	best, sure := d.posteriorOf(&sum, nl, -1)
+	r.Detected, r.DetectedConfidence = d.answer(best, sure)
 	r.Lang, r.Confidence = r.Detected, r.DetectedConfidence
 	if declared >= 0 {
-		r.Lang, r.Confidence = d.posterior(sum, nl, declared)
+		b, c := d.posteriorOf(&sum, nl, declared)
+		r.Lang, r.Confidence = d.answer(b, c)
+		sure = min(sure, c)
 	}
-	return r
+	return r, sure
 }
 
 // read tallies the words of s, in chunks spread over it, until the lead
 // is safe (see score). Reading stops only while every chunk read alone
 // prefers the same language: a text whose parts disagree (a quote, a
 // code-switched post) is read to the end of the scan.
-func (d *Detector) read(a *tally, s []byte, declared, top int) {
+//
+// It reports whether it read all of s.
+func (d *Detector) read(a *tally, s []byte, declared, top int) bool {
 	n := (len(s) + chunkBytes - 1) / chunkBytes
 	if d.stop == 0 || n <= minChunks {
 		d.tally(a, s, top)
-		return
+		return true
 	}
 	p, bits := 1, 0
 	for p < n {
@@ -356,9 +384,10 @@ func (d *Detector) read(a *tally, s []byte, declared, top int) {
 		}
 		if runes := a.runes(); read >= minChunks && runes >= stopMinRunes &&
 			d.safe(&a.sum, runes, a.penSum, declared) {
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // best is the language with the highest score on a's words alone (-1 when
@@ -503,6 +532,63 @@ func (d *Detector) tallyWords(a *tally, s []byte, top int) {
 	}
 }
 
+// tallyLong adds to a, which holds the n-grams of s up to trigrams (see
+// tallyWords), what the 4- and 5-grams change: on each rune that ends one,
+// the backoff steps from the longer order and the 4- and 5-gram postings,
+// which are relative to the language's trigram (see table.chainLong). The
+// result is the tally of s with top maxOrder, up to the order of the float
+// additions. Romanised Hindi, scored on a 4- or 5-gram as on its trigram,
+// keeps its score.
+func (d *Detector) tallyLong(a *tally, s []byte) {
+	t := d.t
+	sum := &a.sum
+	var w [maxOrder]rune
+	wn := 0
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(s[i:])
+		}
+		i += n
+		if r >= utf8.RuneSelf && unicode.IsMark(r) {
+			continue
+		}
+		if r == ' ' || r == '\'' {
+			wn = 0
+			continue
+		}
+		w[0], w[1], w[2], w[3], w[4] = w[1], w[2], w[3], w[4], r
+		wn++
+		if wn < 4 {
+			continue
+		}
+		order := min(wn, maxOrder)
+		a.counts[2]--
+		a.counts[order-1]++
+		extra := backoffPenalty * float32(order-3)
+		a.penSum += extra
+		hi0 := sum[t.hi]
+		// A 4-gram is kept only with its trigram suffix (see table.long):
+		// probing it without the trigram finds what tallyWords finds.
+		key := uint64(r) | uint64(w[3])<<21 | uint64(w[2])<<42
+		for o := 4; o <= order; o++ {
+			key = extendKey(key, w[5-o])
+			v, ok := t.lidx.get(key)
+			if !ok {
+				break
+			}
+			rel := t.prel[v>>8 : v>>8+v&0xff]
+			lg := t.plang[v>>8:][:len(rel)]
+			for i, x := range rel {
+				sum[lg[i]] += x
+			}
+		}
+		if r < 0x900 || r > 0x97f {
+			sum[t.hi] = hi0 + extra
+		}
+	}
+}
+
 // safe reports whether the best language leads every other (and the
 // declared language, given DeclaredPrior) by at least d.stop tempered nats,
 // on the scores so far (sum without the floors and priors, which are added
@@ -527,11 +613,10 @@ func (d *Detector) safe(sum *[maxLangs]float32, runes int, penSum float32, decla
 	return declared < 0 || declared == bi || best-(total(declared)+DeclaredPrior) >= need
 }
 
-// posterior returns the best language of the scores and its posterior
+// posteriorOf returns the best language of the scores and its posterior
 // probability (the scores are log-likelihoods plus log-priors, tempered by
-// temperature), with DeclaredPrior added to language boost (-1: none); ""
-// when the best is below the minimum confidence.
-func (d *Detector) posterior(sum *[maxLangs]float32, nl, boost int) (string, float64) {
+// temperature), with DeclaredPrior added to language boost (-1: none).
+func (d *Detector) posteriorOf(sum *[maxLangs]float32, nl, boost int) (int, float64) {
 	score := func(l int) float64 {
 		v := float64(sum[l])
 		if l == boost {
@@ -553,7 +638,12 @@ func (d *Detector) posterior(sum *[maxLangs]float32, nl, boost int) (string, flo
 			z += math.Exp(d)
 		}
 	}
-	conf := 1 / z
+	return best, 1 / z
+}
+
+// answer is language best's code and conf, or "" below the minimum
+// confidence.
+func (d *Detector) answer(best int, conf float64) (string, float64) {
 	if conf < d.minConf {
 		return "", 0
 	}
