@@ -19,6 +19,11 @@ type ids struct {
 	refs   []int32  // open buckets counting the term
 	free   []uint32
 	peak   int // most terms byTerm held since it was built
+	// expected[id] is the tracker's Expected(term) as of tracker state
+	// expectedAt[id] (0: not known): the tracker changes only when
+	// buckets close, so a term judged again before then reads it here.
+	expected   []float64
+	expectedAt []uint64
 }
 
 func newIDs() ids { return ids{byTerm: make(map[string]uint32)} }
@@ -38,6 +43,8 @@ func (t *ids) intern(term string) uint32 {
 		id = uint32(len(t.terms))
 		t.terms = append(t.terms, term)
 		t.refs = append(t.refs, 0)
+		t.expected = append(t.expected, 0)
+		t.expectedAt = append(t.expectedAt, 0)
 	}
 	t.byTerm[term] = id
 	t.peak = max(t.peak, len(t.byTerm))
@@ -50,6 +57,7 @@ func (t *ids) release(id uint32) {
 	if t.refs[id]--; t.refs[id] == 0 {
 		delete(t.byTerm, t.terms[id])
 		t.terms[id] = ""
+		t.expectedAt[id] = 0
 		t.free = append(t.free, id)
 	}
 }

@@ -112,6 +112,9 @@ type Stage struct {
 	// over (nil where none is open); scratch for closing buckets.
 	span   []*counts
 	spanLo int64
+	// epoch numbers the tracker's states: it moves on whenever buckets
+	// are closed into the tracker (from 1).
+	epoch  uint64
 	order  []uint32
 	sorted []string
 	nums   []float64
@@ -183,7 +186,7 @@ func NewWithOptions(o Options) (*Stage, error) {
 		return nil, fmt.Errorf("reorder %s must not be negative", o.Reorder)
 	}
 	return &Stage{tracker: t, terms: o.Terms == nil || *o.Terms, maxTags: o.MaxTags, warmup: o.Warmup, bucket: c.Bucket,
-		reorder: o.Reorder, minCount: c.MinCount, beta: math.Exp2(-float64(c.Bucket) / float64(c.HalfLife)), open: make(map[int64]*counts), ids: newIDs()}, nil
+		reorder: o.Reorder, minCount: c.MinCount, beta: math.Exp2(-float64(c.Bucket) / float64(c.HalfLife)), open: make(map[int64]*counts), ids: newIDs(), epoch: 1}, nil
 }
 
 // Name implements pipeline.Enricher.
@@ -369,7 +372,10 @@ func (s *Stage) judge(f string, id uint32, b int64) (v verdict) {
 	if prev < s.minCount && cur < s.minCount {
 		return v
 	}
-	e := s.tracker.Expected(f)
+	if s.ids.expectedAt[id] != s.epoch {
+		s.ids.expected[id], s.ids.expectedAt[id] = s.tracker.Expected(f), s.epoch
+	}
+	e := s.ids.expected[id]
 	o := s.closed
 	if o == 0 {
 		o = s.first
@@ -446,6 +452,7 @@ func (s *Stage) close() {
 	s.ids.shrink()
 	s.closed = done[len(done)-1] + int64(s.bucket)
 	s.tracker.Advance(time.Unix(0, s.closed))
+	s.epoch++
 }
 
 // containsBefore reports whether feats[i] occurs in feats[:i].
