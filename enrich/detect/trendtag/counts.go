@@ -24,6 +24,10 @@ type ids struct {
 	// buckets close, so a term judged again before then reads it here.
 	expected   []float64
 	expectedAt []uint64
+	// verdict[id] is the term's verdict in judging round verdictAt[id]
+	// (a bucket of a batch; 0: none).
+	verdict   []verdict
+	verdictAt []uint64
 }
 
 func newIDs() ids { return ids{byTerm: make(map[string]uint32)} }
@@ -45,6 +49,8 @@ func (t *ids) intern(term string) uint32 {
 		t.refs = append(t.refs, 0)
 		t.expected = append(t.expected, 0)
 		t.expectedAt = append(t.expectedAt, 0)
+		t.verdict = append(t.verdict, verdict{})
+		t.verdictAt = append(t.verdictAt, 0)
 	}
 	t.byTerm[term] = id
 	t.peak = max(t.peak, len(t.byTerm))

@@ -128,6 +128,9 @@ func TestTagsMatchFormer(t *testing.T) {
 				batches[i], batches[i+1] = batches[i+1], batches[i]
 			}
 			ctx := context.Background()
+			if err := cur.Enrich(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
 			// The tracker breaks ties among the terms it evicts in Go map
 			// order, so after its first eviction the former stage itself
 			// tags the same traffic differently from run to run: tags are

@@ -115,6 +115,7 @@ type Stage struct {
 	// epoch numbers the tracker's states: it moves on whenever buckets
 	// are closed into the tracker (from 1).
 	epoch  uint64
+	round  uint64 // judging rounds (see Enrich)
 	order  []uint32
 	sorted []string
 	nums   []float64
@@ -278,8 +279,9 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 	}
 	s.spanOpen()
 	step := int64(s.bucket)
-	judged := make(map[uint32]verdict)
-	judgedIn := int64(0) // the bucket whose verdicts judged holds
+	// A term is judged once per bucket and batch: a round is a run of
+	// the batch's mentions in one bucket.
+	judging, judgedIn := false, int64(0)
 	var tags []ranked
 	for i := range items {
 		it := &items[i]
@@ -291,9 +293,9 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 		// Most terms are below MinCount in both buckets: two reads settle
 		// them; the others are judged once per bucket and batch.
 		cur, prev := s.counts(it.bucket), s.counts(it.bucket-step)
-		if it.bucket != judgedIn {
-			clear(judged)
-			judgedIn = it.bucket
+		if !judging || it.bucket != judgedIn {
+			s.round++
+			judging, judgedIn = true, it.bucket
 		}
 		tags = tags[:0]
 		for k, f := range it.feats {
@@ -301,11 +303,10 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 			if id == noID || float64(cur.get(id)) < s.minCount && float64(prev.get(id)) < s.minCount {
 				continue
 			}
-			d, ok := judged[id]
-			if !ok {
-				d = s.judge(f, id, it.bucket)
-				judged[id] = d
+			if s.ids.verdictAt[id] != s.round {
+				s.ids.verdict[id], s.ids.verdictAt[id] = s.judge(f, id, it.bucket), s.round
 			}
+			d := s.ids.verdict[id]
 			if d.burst && !slices.Contains(it.m.Enrichment.Trends, f) && !slices.ContainsFunc(tags, func(r ranked) bool { return r.f == f }) {
 				tags = append(tags, ranked{f: f, z: d.z})
 			}
