@@ -18,16 +18,28 @@ type ids struct {
 	terms  []string // by id; "" when free
 	refs   []int32  // open buckets counting the term
 	free   []uint32
-	peak   int // most terms byTerm held since it was built
-	// expected[id] is the tracker's Expected(term) as of tracker state
-	// expectedAt[id] (0: not known): the tracker changes only when
-	// buckets close, so a term judged again before then reads it here.
-	expected   []float64
-	expectedAt []uint64
-	// verdict[id] is the term's verdict in judging round verdictAt[id]
-	// (a bucket of a batch; 0: none).
-	verdict   []verdict
-	verdictAt []uint64
+	peak   int    // most terms byTerm held since it was built
+	memo   []memo // by id
+}
+
+// memo is what a term's judgements reuse: the tracker's Expected(term) as
+// of tracker state expectedAt (it changes only when buckets close), and
+// the term's verdict in judging round judgedAt (a bucket of a batch): the
+// burst's z, 0 for none. A stamp of 0 is none.
+type memo struct {
+	expected, z          float64
+	expectedAt, judgedAt uint32
+}
+
+// next moves a stamp on, and when it wraps around forgets every memo it
+// stamps (at, its field).
+func (t *ids) next(stamp *uint32, at func(*memo) *uint32) {
+	if *stamp++; *stamp == 0 {
+		for i := range t.memo {
+			*at(&t.memo[i]) = 0
+		}
+		*stamp = 1
+	}
 }
 
 func newIDs() ids { return ids{byTerm: make(map[string]uint32)} }
@@ -47,10 +59,7 @@ func (t *ids) intern(term string) uint32 {
 		id = uint32(len(t.terms))
 		t.terms = append(t.terms, term)
 		t.refs = append(t.refs, 0)
-		t.expected = append(t.expected, 0)
-		t.expectedAt = append(t.expectedAt, 0)
-		t.verdict = append(t.verdict, verdict{})
-		t.verdictAt = append(t.verdictAt, 0)
+		t.memo = append(t.memo, memo{})
 	}
 	t.byTerm[term] = id
 	t.peak = max(t.peak, len(t.byTerm))
@@ -63,7 +72,7 @@ func (t *ids) release(id uint32) {
 	if t.refs[id]--; t.refs[id] == 0 {
 		delete(t.byTerm, t.terms[id])
 		t.terms[id] = ""
-		t.expectedAt[id] = 0
+		t.memo[id] = memo{}
 		t.free = append(t.free, id)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -127,6 +128,8 @@ func TestTagsMatchFormer(t *testing.T) {
 			for i := 0; i+1 < len(batches); i += 2 + r.IntN(3) {
 				batches[i], batches[i+1] = batches[i+1], batches[i]
 			}
+			// Its stamps wrap around during the run.
+			cur.epoch, cur.round = math.MaxUint32-3, math.MaxUint32-40
 			ctx := context.Background()
 			if err := cur.Enrich(ctx, nil); err != nil {
 				t.Fatal(err)

@@ -114,8 +114,8 @@ type Stage struct {
 	spanLo int64
 	// epoch numbers the tracker's states: it moves on whenever buckets
 	// are closed into the tracker (from 1).
-	epoch  uint64
-	round  uint64 // judging rounds (see Enrich)
+	epoch  uint32
+	round  uint32 // judging rounds (see Enrich)
 	order  []uint32
 	sorted []string
 	nums   []float64
@@ -294,7 +294,7 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 		// them; the others are judged once per bucket and batch.
 		cur, prev := s.counts(it.bucket), s.counts(it.bucket-step)
 		if !judging || it.bucket != judgedIn {
-			s.round++
+			s.ids.next(&s.round, func(m *memo) *uint32 { return &m.judgedAt })
 			judging, judgedIn = true, it.bucket
 		}
 		tags = tags[:0]
@@ -303,12 +303,16 @@ func (s *Stage) Enrich(_ context.Context, batch []*pipeline.Mention) error {
 			if id == noID || float64(cur.get(id)) < s.minCount && float64(prev.get(id)) < s.minCount {
 				continue
 			}
-			if s.ids.verdictAt[id] != s.round {
-				s.ids.verdict[id], s.ids.verdictAt[id] = s.judge(f, id, it.bucket), s.round
+			if m := &s.ids.memo[id]; m.judgedAt != s.round {
+				d := s.judge(f, id, it.bucket)
+				m.z, m.judgedAt = 0, s.round
+				if d.burst {
+					m.z = d.z // more than Z, so more than 0
+				}
 			}
-			d := s.ids.verdict[id]
-			if d.burst && !slices.Contains(it.m.Enrichment.Trends, f) && !slices.ContainsFunc(tags, func(r ranked) bool { return r.f == f }) {
-				tags = append(tags, ranked{f: f, z: d.z})
+			z := s.ids.memo[id].z
+			if z > 0 && !slices.Contains(it.m.Enrichment.Trends, f) && !slices.ContainsFunc(tags, func(r ranked) bool { return r.f == f }) {
+				tags = append(tags, ranked{f: f, z: z})
 			}
 		}
 		s.tag(it.m, tags)
@@ -373,10 +377,11 @@ func (s *Stage) judge(f string, id uint32, b int64) (v verdict) {
 	if prev < s.minCount && cur < s.minCount {
 		return v
 	}
-	if s.ids.expectedAt[id] != s.epoch {
-		s.ids.expected[id], s.ids.expectedAt[id] = s.tracker.Expected(f), s.epoch
+	m := &s.ids.memo[id]
+	if m.expectedAt != s.epoch {
+		m.expected, m.expectedAt = s.tracker.Expected(f), s.epoch
 	}
-	e := s.ids.expected[id]
+	e := m.expected
 	o := s.closed
 	if o == 0 {
 		o = s.first
@@ -453,7 +458,7 @@ func (s *Stage) close() {
 	s.ids.shrink()
 	s.closed = done[len(done)-1] + int64(s.bucket)
 	s.tracker.Advance(time.Unix(0, s.closed))
-	s.epoch++
+	s.ids.next(&s.epoch, func(m *memo) *uint32 { return &m.expectedAt })
 }
 
 // containsBefore reports whether feats[i] occurs in feats[:i].
