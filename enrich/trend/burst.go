@@ -325,12 +325,23 @@ func (b *BurstTracker) ObserveCounts(t time.Time, counts map[string]float64) {
 		}
 	}
 	slices.Sort(terms)
+	n := make([]float64, len(terms))
+	for i, term := range terms {
+		n[i] = counts[term]
+	}
+	b.ObserveSorted(t, terms, n)
+}
+
+// ObserveSorted is ObserveCounts for terms given in sorted order, each
+// once and not empty, with counts[i] mentions carrying terms[i] (more
+// than 0), for a caller that keeps its counts in another form.
+func (b *BurstTracker) ObserveSorted(t time.Time, terms []string, counts []float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.roll(t)
 	var idx [sketchDepth]int
-	for _, term := range terms {
-		b.count(term, counts[term], &idx)
+	for i, term := range terms {
+		b.count(term, counts[i], &idx)
 	}
 }
 
