@@ -110,6 +110,7 @@ type BurstTracker struct {
 	rate  []float64 // sketch of EWMA rates
 	mask  uint64
 	vols  []float64 // scratch for evict
+	tied  []string  // scratch for evict: the terms at the cut
 }
 
 type termState struct {
@@ -230,8 +231,11 @@ func (b *BurstTracker) roll(t time.Time) {
 	}
 }
 
-// evict drops a quarter of the tracked terms, those with the least volume
-// (ties broken arbitrarily); they go back to living in the sketches.
+// evict drops a quarter of the tracked terms, those with the least volume;
+// they go back to living in the sketches. Among terms tied at the cut the
+// lexically smallest go, so the same traffic always keeps the same terms
+// (Go's map order is random: a replay or re-enrichment of the same mentions
+// would otherwise tag differently after an eviction).
 func (b *BurstTracker) evict() {
 	vols := b.vols[:0]
 	for _, ts := range b.terms {
@@ -241,24 +245,25 @@ func (b *BurstTracker) evict() {
 	n := len(vols) - b.cfg.Capacity + b.cfg.Capacity/4
 	cut := vols[min(n, len(vols))-1]
 	b.vols = vols
+	// Every term below the cut goes (there are fewer than n of them,
+	// since the cut is the n-th smallest volume); the rest of n comes
+	// from the terms at the cut.
+	tied := b.tied[:0]
 	for term, ts := range b.terms {
-		if n <= 0 {
-			break
-		}
-		if ts.rate+ts.cur+ts.last < cut {
+		switch v := ts.rate + ts.cur + ts.last; {
+		case v < cut:
 			delete(b.terms, term)
 			n--
+		case v == cut:
+			tied = append(tied, term)
 		}
 	}
-	for term, ts := range b.terms {
-		if n <= 0 {
-			break
-		}
-		if ts.rate+ts.cur+ts.last == cut {
-			delete(b.terms, term)
-			n--
-		}
+	slices.Sort(tied)
+	for _, term := range tied[:max(0, min(n, len(tied)))] {
+		delete(b.terms, term)
 	}
+	clear(tied)
+	b.tied = tied[:0]
 }
 
 func (b *BurstTracker) burstZ(count, expected float64) float64 {

@@ -69,6 +69,45 @@ func TestBurstTrackerBoundedMemory(t *testing.T) {
 	}
 }
 
+// Eviction must not depend on Go's random map order: replaying the same
+// traffic (re-enrichment, a restarted enrich role) must track the same terms
+// and so tag the same mentions. Every term here has the same volume, so each
+// eviction is decided by its tie-break alone.
+func TestBurstTrackerEvictionDeterministic(t *testing.T) {
+	cfg := DefaultBurstConfig()
+	cfg.Capacity = 100
+	cfg.Admit = 1
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func() []string {
+		b, err := NewBurstTracker(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 1000 {
+			b.Observe(base, []string{fmt.Sprintf("t%04d", i)})
+		}
+		var kept []string
+		for term := range b.terms {
+			kept = append(kept, term)
+		}
+		slices.Sort(kept)
+		return kept
+	}
+	first := run()
+	if len(first) > cfg.Capacity || len(first) < cfg.Capacity*3/4 {
+		t.Fatalf("tracked %d terms; want between %d and %d", len(first), cfg.Capacity*3/4, cfg.Capacity)
+	}
+	for range 5 {
+		if got := run(); !slices.Equal(got, first) {
+			t.Fatalf("the same traffic kept different terms:\n%v\n%v", first, got)
+		}
+	}
+	// The lexically smallest of the tied terms go, so the newest stay.
+	if first[len(first)-1] != "t0999" {
+		t.Errorf("last kept term %q; want t0999", first[len(first)-1])
+	}
+}
+
 func TestBurstConfigValidate(t *testing.T) {
 	if err := DefaultBurstConfig().Validate(); err != nil {
 		t.Fatalf("DefaultBurstConfig().Validate() = %v", err)
