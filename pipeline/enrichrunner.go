@@ -86,7 +86,7 @@ func (r *EnrichRunner) Run(ctx context.Context) error {
 // work is one fetch-enrich-publish-ack loop; workers share the consumer.
 func (r *EnrichRunner) work(ctx context.Context, log *slog.Logger, cons jetstream.Consumer) error {
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(r.BatchSize, jetstream.FetchMaxWait(time.Second))
+		msgs, err := r.fetch(cons)
 		if err != nil {
 			if isClosed(ctx, err) {
 				break
@@ -95,10 +95,6 @@ func (r *EnrichRunner) work(ctx context.Context, log *slog.Logger, cons jetstrea
 			log.Warn("fetch", "err", err)
 			sleepCtx(ctx, time.Second)
 			continue
-		}
-		var msgs []jetstream.Msg
-		for msg := range batch.Messages() {
-			msgs = append(msgs, msg)
 		}
 		if len(msgs) == 0 {
 			continue
@@ -111,6 +107,32 @@ func (r *EnrichRunner) work(ctx context.Context, log *slog.Logger, cons jetstrea
 		}
 	}
 	return nil
+}
+
+// fetch returns up to BatchSize messages: those waiting now or, when none
+// are, those that arrive within a second. A backlog smaller than a batch
+// (the tail of a burst) is enriched at once, instead of waiting out the
+// second for a batch that will not fill.
+func (r *EnrichRunner) fetch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
+	batch, err := cons.FetchNoWait(r.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	if msgs := collect(batch); len(msgs) > 0 {
+		return msgs, nil
+	}
+	if batch, err = cons.Fetch(r.BatchSize, jetstream.FetchMaxWait(time.Second)); err != nil {
+		return nil, err
+	}
+	return collect(batch), nil
+}
+
+func collect(batch jetstream.MessageBatch) []jetstream.Msg {
+	var msgs []jetstream.Msg
+	for msg := range batch.Messages() {
+		msgs = append(msgs, msg)
+	}
+	return msgs
 }
 
 func (r *EnrichRunner) process(ctx context.Context, log *slog.Logger, msgs []jetstream.Msg) error {
