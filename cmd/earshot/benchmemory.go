@@ -194,10 +194,10 @@ func trendBound(o trendtag.Options, start time.Time, d time.Duration) stateBound
 // idsBound replays, from what ClickHouse holds of the run, how detect's
 // ids of the open buckets (each mention's id, kept to count it once)
 // filled: ids are kept by slot of mention time (the finest resolution),
-// and a slot goes once it ended grace + the coarsest resolution before
-// the buckets closed (Reorder of wall time behind the newest mention
-// time). The state is steady once it held its bound (ids past it are not
-// kept) or first let a slot go.
+// and a slot goes once every coarsest bucket holding it closed, grace
+// after its end (the buckets close Reorder of wall time behind the newest
+// mention time). The state is steady once it held its bound (ids past it
+// are not kept) or first let a slot go.
 func (b *bench) idsBound(ctx context.Context, prefix string) (stateBound, error) {
 	cfg := b.o.cfg.Detect.WithDefaults()
 	sb := stateBound{State: "detect ids of the open buckets", Key: "fixed (detect.DefaultMaxIDs)", Bound: detect.DefaultMaxIDs,
@@ -218,24 +218,26 @@ func (b *bench) idsBound(ctx context.Context, prefix string) (stateBound, error)
 	if err := rows.Err(); err != nil {
 		return sb, err
 	}
-	keep := cfg.Reorder + cfg.Grace + slices.Max(cfg.Resolutions)
-	sb.ReachedSeconds, sb.Entries = idsFill(secs, int64(cfg.Resolutions[0]/time.Second), int64(keep/time.Second), sb.Bound, b.steadyStart.Unix())
+	sb.ReachedSeconds, sb.Entries = idsFill(secs, int64(cfg.Resolutions[0]/time.Second), int64((cfg.Reorder+cfg.Grace)/time.Second),
+		int64(slices.Max(cfg.Resolutions)/time.Second), sb.Bound, b.steadyStart.Unix())
 	return sb, nil
 }
 
-// idsFill replays an id set of at most bound ids, kept by slot (width
-// seconds) and let go slot by slot once a slot ended keep seconds before
-// the newest mention time, over the mentions of each second ([unix second,
-// mentions], in order). It returns when the set first held bound ids or
-// let a slot with ids go, in seconds after start (-1: neither), and the
-// ids held at the end.
-func idsFill(secs [][2]int64, width, keep, bound, start int64) (reached float64, held int64) {
+// idsFill replays an id set of at most bound ids over the mentions of each
+// second ([unix second, mentions], in order): ids are kept by slot (width
+// seconds), and a slot goes once it ends at or before the newest mention
+// time minus lag, floored to coarse seconds (the end of the last coarsest
+// bucket closed). It returns when the set first held bound ids or let a
+// slot with ids go, in seconds after start (-1: neither), and the ids held
+// at the end.
+func idsFill(secs [][2]int64, width, lag, coarse, bound, start int64) (reached float64, held int64) {
 	reached = -1
 	slots := map[int64]int64{}
 	for _, x := range secs {
 		t := x[0]
+		line := floorDiv(t-lag, coarse) * coarse
 		for k, n := range slots {
-			if k+width <= t-keep {
+			if k+width <= line {
 				held -= n
 				delete(slots, k)
 				if reached < 0 && n > 0 {
@@ -244,13 +246,22 @@ func idsFill(secs [][2]int64, width, keep, bound, start int64) (reached float64,
 			}
 		}
 		add := min(x[1], bound-held)
-		slots[t-t%width] += add
+		slots[floorDiv(t, width)*width] += add
 		held += add
 		if held >= bound && reached < 0 {
 			reached = float64(max(t-start, 0))
 		}
 	}
 	return reached, held
+}
+
+// floorDiv is a / b rounded down.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
 }
 
 // stageEnabled reports whether the enrich chain runs the named stage.

@@ -104,7 +104,8 @@ func TestJudgeFlatLiveHeap(t *testing.T) {
 }
 
 // TestIDsFill: detect's ids of the open buckets are steady once the set
-// holds its bound, or once it first lets a slot of mention time go.
+// holds its bound, or once it first lets a slot of mention time go: when
+// the coarsest bucket holding it closed, grace (+ reorder) after its end.
 func TestIDsFill(t *testing.T) {
 	const start = 1_000_100 // 200 s into a 300 s slot (the slot starts at 999,900)
 	steady := func(rate, secs int64) [][2]int64 {
@@ -114,20 +115,25 @@ func TestIDsFill(t *testing.T) {
 		}
 		return out
 	}
-	// 2,000/s, bound 1,048,576: full after 524.3 s, before any slot goes
-	// (the first ends at 100 s, and goes keep = 610 s later).
-	if r, held := idsFill(steady(2000, 600), 300, 610, 1<<20, start); r != 524 || held != 1<<20 {
-		t.Errorf("2000/s: reached after %v s, held %d; want 524, %d", r, held, 1<<20)
+	// 4,000/s, bound 1,048,576: full after 262.1 s, before any slot goes
+	// (the first ends at 100 s, and goes lag = 310 s later).
+	if r, held := idsFill(steady(4000, 600), 300, 310, 300, 1<<20, start); r != 262 || held != 1<<20 {
+		t.Errorf("4000/s: reached after %v s, held %d; want 262, %d", r, held, 1<<20)
 	}
 	// 500/s never fills 2^20: steady when the first slot (100 s of ids)
-	// goes, at 100 + 610 s; then the set holds the slots of the last
-	// 610–910 s.
-	r, held := idsFill(steady(500, 1200), 300, 610, 1<<20, start)
-	if r != 710 || held < 500*610 || held > 500*910 {
-		t.Errorf("500/s: reached after %v s, held %d; want 710, 305,000 to 455,000", r, held)
+	// goes, at 100 + 310 s; then the set holds the slots of the last
+	// 310–610 s (here 500 s: the line is at 1,000,800 at 1,001,299).
+	if r, held := idsFill(steady(500, 1200), 300, 310, 300, 1<<20, start); r != 410 || held != 500*500 {
+		t.Errorf("500/s: reached after %v s, held %d; want 410, 250,000", r, held)
 	}
-	if r, _ := idsFill(steady(500, 600), 300, 610, 1<<20, start); r != -1 {
-		t.Errorf("500/s for 600 s: reached after %v s; want -1 (still filling)", r)
+	if r, held := idsFill(steady(500, 400), 300, 310, 300, 1<<20, start); r != -1 || held != 500*400 {
+		t.Errorf("500/s for 400 s: reached after %v s, held %d; want -1 (still filling), 200,000", r, held)
+	}
+	// With a coarser resolution of 15 minutes, a 5-minute slot goes only
+	// when its 15-minute bucket closed: the first slot's bucket (999,900
+	// to 1,000,800) ends at 1,000,800, and the slot goes 310 s later.
+	if r, _ := idsFill(steady(500, 1200), 300, 310, 900, 1<<20, start); r != 1010 {
+		t.Errorf("500/s, coarsest 15m: reached after %v s; want 1010", r)
 	}
 }
 
