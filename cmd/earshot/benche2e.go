@@ -1201,7 +1201,7 @@ func printE2E(w io.Writer, r *e2eReport) error {
 			fmt.Fprintf(tw, "  live heap\t%d → %d MiB, %+.1f%% (Go runtime, same quarters)\n", m.FirstHeapLive>>20, m.LastHeapLive>>20, 100*m.HeapLiveGrowth)
 		}
 		for _, sb := range m.Bounds {
-			fmt.Fprintf(tw, "  %s (%s %d)\t%d entries, bound reached after %.0f s (-1: not reached)\n", sb.State, sb.Key, sb.Bound, sb.Entries, sb.ReachedSeconds)
+			fmt.Fprintf(tw, "  %s (%s %d)\t%d %s, bound reached after %.0f s (-1: not reached)\n", sb.State, sb.Key, sb.Bound, sb.Entries, sb.unit(), sb.ReachedSeconds)
 		}
 		if m.Reason != "" {
 			fmt.Fprintf(tw, "  why\t%s\n", m.Reason)
