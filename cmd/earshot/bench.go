@@ -40,7 +40,7 @@ func init() {
 		steps := fs.Bool("steps", false, "instead: time each step in one process next to its own baseline")
 		withCH := fs.Bool("clickhouse", true, "with --steps: also measure the sink against a managed local clickhouse-server")
 		cpuProfile := fs.String("cpuprofile", "", "with --steps: write a CPU profile of the run to `file` (go tool pprof)")
-		profileDir := fs.String("profile", "", "write CPU profiles of the earshot and NATS processes to `dir` (earshot.pprof, nats.pprof)")
+		profileDir := fs.String("profile", "", "write CPU profiles of the earshot and NATS processes to `dir` (earshot.pprof, nats.pprof), their heap profiles when they stop (.heap.pprof), and with --duration earshot's heap profile every minute (earshot.heap.<seconds>.pprof)")
 		cfgPath := fs.String("config", "", "config `file` whose topics, enrich and sink settings to use (default: 1,000 generated topic rules)")
 		if err := fs.Parse(args); err != nil {
 			return err

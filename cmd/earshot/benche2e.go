@@ -138,6 +138,22 @@ type memoryReport struct {
 	// and sink consumers): when it grows, the rate is above what the
 	// machine sustains and in-flight batches grow RSS.
 	Backlog []int64 `json:"backlog_mentions"`
+	// earshot's Go runtime figures at each RSS sample (-1 when not read):
+	// the heap marked live by the last collection, the heap in use, and
+	// the goroutines. RSS is about twice the live heap at Go's default
+	// GOGC; when RSS grows and the live heap does not, the growth is the
+	// collector's slack or freed memory not yet returned, not state.
+	HeapLiveBytes  []int64 `json:"heap_live_bytes"`
+	HeapInuseBytes []int64 `json:"heap_inuse_bytes"`
+	Goroutines     []int64 `json:"goroutines"`
+	// The medians of the live heap over the quarters the verdict compares.
+	FirstHeapLive  int64   `json:"first_quarter_heap_live_bytes"`
+	LastHeapLive   int64   `json:"last_quarter_heap_live_bytes"`
+	HeapLiveGrowth float64 `json:"heap_live_growth_fraction"`
+	// HeapProfiles (--profile) are earshot's heap profiles, one a minute:
+	// DIR/earshot.heap.<seconds>.pprof, seconds from the start of
+	// publishing. Compare two with go tool pprof -base.
+	HeapProfiles []string `json:"heap_profiles,omitempty"`
 }
 
 type e2eOptions struct {
@@ -168,9 +184,15 @@ type bench struct {
 	log     io.Writer // progress lines (stderr)
 	// steadyStart is when a steady run started publishing.
 	steadyStart time.Time
+	rt          *runtimeClient // earshot's Go runtime figures and heap profile
 }
 
 func runBenchE2E(ctx context.Context, o e2eOptions, stdout, stderr io.Writer) error {
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return err
+		}
+	}
 	dir, err := os.MkdirTemp("", "earshot-bench-")
 	if err != nil {
 		return err
@@ -332,7 +354,10 @@ func (b *bench) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.earshot, _, err = startChild("earshot", []string{"run", "--config", cfgPath}, filepath.Join(b.dir, "earshot.log"), b.profile("earshot"))
+	statsAddr := filepath.Join(b.dir, "earshot.runtime.addr")
+	b.rt = newRuntimeClient(statsAddr)
+	b.earshot, _, err = startChild("earshot", []string{"run", "--config", cfgPath}, filepath.Join(b.dir, "earshot.log"), b.profile("earshot"),
+		runtimeStatsEnv+"="+statsAddr)
 	if err != nil {
 		return err
 	}
@@ -814,6 +839,7 @@ func (b *bench) paced(ctx context.Context, prefix string, rate float64, d time.D
 						mem.NATSRSSBytes = append(mem.NATSRSSBytes, ps.rss)
 					}
 					mem.Backlog = append(mem.Backlog, b.backlog(pctx))
+					b.sampleRuntime(pctx, mem)
 					// A long run would fill the streams' max_bytes:
 					// drop what every consumer acknowledged, as a
 					// retention policy would.
@@ -1171,8 +1197,11 @@ func printE2E(w io.Writer, r *e2eReport) error {
 	fmt.Fprintf(tw, "lost / duplicated (ClickHouse: sent − uniqExact(id) / count() FINAL − uniqExact(id))\t%d / %d\n", r.Lost, r.Duplicated)
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(tw, "memory flat\t%v (RSS %d → %d MiB, %+.1f%%, after a %.0f s warm-up)\n", m.Flat, m.FirstRSS>>20, m.LastRSS>>20, 100*m.Growth, m.WarmupSeconds)
+		if m.FirstHeapLive > 0 {
+			fmt.Fprintf(tw, "  live heap\t%d → %d MiB, %+.1f%% (Go runtime, same quarters)\n", m.FirstHeapLive>>20, m.LastHeapLive>>20, 100*m.HeapLiveGrowth)
+		}
 		for _, sb := range m.Bounds {
-			fmt.Fprintf(tw, "  %s (%s %d)\t%d entries, bound reached after %.0f s (-1: not reached)\n", sb.State, sb.Key, sb.Bound, sb.Entries, sb.ReachedSeconds)
+			fmt.Fprintf(tw, "  %s (%s %d)\t%d %s, bound reached after %.0f s (-1: not reached)\n", sb.State, sb.Key, sb.Bound, sb.Entries, sb.unit(), sb.ReachedSeconds)
 		}
 		if m.Reason != "" {
 			fmt.Fprintf(tw, "  why\t%s\n", m.Reason)

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/earshot-dev/earshot/enrich/dedup"
+	"github.com/earshot-dev/earshot/enrich/detect"
+	"github.com/earshot-dev/earshot/enrich/detect/trendtag"
+	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/pipeline"
 )
 
@@ -34,12 +37,28 @@ import (
 type stateBound struct {
 	State   string `json:"state"`
 	Key     string `json:"key"`   // the config key of the bound
-	Bound   int64  `json:"bound"` // entries
+	Bound   int64  `json:"bound"` // in Unit
 	Entries int64  `json:"entries"`
+	// Unit of Bound and Entries: "entries", or "seconds of mention time"
+	// for a state that keeps a window of it (then Entries is how much of
+	// the window the run covered).
+	Unit string `json:"unit"`
 	// ReachedSeconds is when the bound was reached, from the start of
 	// publishing; -1 when it was not.
 	ReachedSeconds float64 `json:"reached_after_seconds"`
 }
+
+func (b stateBound) unit() string {
+	if b.Unit == "" {
+		return unitEntries
+	}
+	return b.Unit
+}
+
+const (
+	unitEntries     = "entries"
+	unitMentionTime = "seconds of mention time"
+)
 
 // flatGrowth is the RSS growth (last quarter over first, after warm-up)
 // below which memory counts as flat.
@@ -61,7 +80,7 @@ func judgeFlat(mem *memoryReport, bounds []stateBound, rate float64) {
 			continue
 		}
 		if b.ReachedSeconds < 0 {
-			filling = append(filling, fmt.Sprintf("%s (%s) still filling: %d of %d entries at the end", b.State, b.Key, b.Entries, b.Bound))
+			filling = append(filling, fmt.Sprintf("%s (%s) still filling: %d of %d %s at the end", b.State, b.Key, b.Entries, b.Bound, b.unit()))
 			continue
 		}
 		warm = max(warm, b.ReachedSeconds)
@@ -75,6 +94,14 @@ func judgeFlat(mem *memoryReport, bounds []stateBound, rate float64) {
 		mem.FirstRSS, mem.LastRSS = int64(first), int64(last)
 		mem.Growth = last/first - 1
 	}
+	// The live heap over the same quarters: whether what grew is what
+	// earshot holds.
+	mem.FirstHeapLive, mem.LastHeapLive, mem.HeapLiveGrowth = 0, 0, 0
+	heapKnown := len(mem.HeapLiveBytes) == n && !slices.ContainsFunc(mem.HeapLiveBytes[from:], func(v int64) bool { return v < 0 })
+	if first, last, ok := quarterMedians(mem.HeapLiveBytes, from); ok && heapKnown {
+		mem.FirstHeapLive, mem.LastHeapLive = int64(first), int64(last)
+		mem.HeapLiveGrowth = last/first - 1
+	}
 	switch {
 	case len(filling) > 0:
 		mem.Reason = "not shown flat: " + strings.Join(filling, "; ") + "; run longer or with smaller bounds"
@@ -86,6 +113,9 @@ func judgeFlat(mem *memoryReport, bounds []stateBound, rate float64) {
 		mem.Reason = fmt.Sprintf("RSS grew %.1f%% after every bound was reached (from the first quarter after warm-up to the last)", 100*mem.Growth)
 		if first, last, ok := quarterMedians(mem.Backlog, from); ok && last-first > 5*rate {
 			mem.Reason += fmt.Sprintf(", while the pipeline fell behind (backlog %.0f → %.0f mentions): the rate was above what the machine sustained then, and batches in flight hold the difference", first, last)
+		}
+		if mem.FirstHeapLive > 0 {
+			mem.Reason += fmt.Sprintf("; the live heap went %d → %d MiB (%+.1f%%) meanwhile", mem.FirstHeapLive>>20, mem.LastHeapLive>>20, 100*mem.HeapLiveGrowth)
 		}
 	default:
 		mem.Flat = true
@@ -107,17 +137,131 @@ func (b *bench) steadyBounds(ctx context.Context, prefix string, rate float64, s
 		// the last capacity ids (the signature and link indexes hold at
 		// most as many).
 		sb := stateBound{State: "dedup index", Key: "enrich.options.dedup.capacity", Bound: int64(o.Capacity),
-			Entries: int64(min(sent, o.Capacity)), ReachedSeconds: -1}
+			Entries: int64(min(sent, o.Capacity)), Unit: unitEntries, ReachedSeconds: -1}
 		if sent >= o.Capacity {
 			sb.ReachedSeconds = float64(o.Capacity) / rate
 		}
 		out = append(out, sb)
 	}
+	if b.stageEnabled("trend") {
+		o := trendtag.Options{}
+		if node, ok := b.o.cfg.Enrich.Options["trend"]; ok {
+			if err := node.Decode(&o); err != nil {
+				return nil, fmt.Errorf("bench: enrich.options.trend: %w", err)
+			}
+		}
+		out = append(out, trendBound(o, b.steadyStart, b.o.duration))
+	}
 	sb, err := b.explainBound(ctx, prefix)
 	if err != nil {
 		return nil, err
 	}
+	out = append(out, sb)
+	if sb, err = b.idsBound(ctx, prefix); err != nil {
+		return nil, err
+	}
 	return append(out, sb), nil
+}
+
+// trendBound is the trend tagging stage's open buckets in a run that
+// published for d from start. The stage keeps every distinct term of each
+// bucket (of mention time) until the newest bucket starts more than
+// reorder after it: the open buckets span bucket × (reorder/bucket + 1),
+// rounded down, of mention time, and the first is closed (then one bucket
+// goes as one comes) when the newest bucket starts that long after the
+// first, counted from the first bucket's start (whole buckets: mention
+// time is floored to them).
+func trendBound(o trendtag.Options, start time.Time, d time.Duration) stateBound {
+	bucket, reorder := o.Bucket, o.Reorder
+	if bucket <= 0 {
+		bucket = trend.DefaultBurstConfig().Bucket
+	}
+	if reorder <= 0 {
+		reorder = trendtag.DefaultReorder
+	}
+	span := bucket * (reorder/bucket + 1)
+	first := start.Truncate(bucket) // buckets are aligned to the Unix epoch
+	sb := stateBound{State: "trend tagging open buckets", Key: "enrich.options.trend.reorder", Bound: int64(span / time.Second),
+		Unit: unitMentionTime, ReachedSeconds: -1}
+	full := first.Add(span).Sub(start)
+	sb.Entries = int64(min(start.Add(d).Sub(first), span) / time.Second)
+	if full <= d {
+		sb.ReachedSeconds = full.Seconds()
+	}
+	return sb
+}
+
+// idsBound replays, from what ClickHouse holds of the run, how detect's
+// ids of the open buckets (each mention's id, kept to count it once)
+// filled: ids are kept by slot of mention time (the finest resolution),
+// and a slot goes once every coarsest bucket holding it closed, grace
+// after its end (the buckets close Reorder of wall time behind the newest
+// mention time). The state is steady once it held its bound (ids past it
+// are not kept) or first let a slot go.
+func (b *bench) idsBound(ctx context.Context, prefix string) (stateBound, error) {
+	cfg := b.o.cfg.Detect.WithDefaults()
+	sb := stateBound{State: "detect ids of the open buckets", Key: "fixed (detect.DefaultMaxIDs)", Bound: detect.DefaultMaxIDs,
+		Unit: unitEntries, ReachedSeconds: -1}
+	rows, err := b.store.Conn().Query(ctx, `SELECT toInt64(toUInt32(created_at)) AS t, toInt64(count()) FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY t ORDER BY t`, prefix+":%")
+	if err != nil {
+		return sb, fmt.Errorf("bench: detect ids: %w", err)
+	}
+	defer rows.Close()
+	var secs [][2]int64
+	for rows.Next() {
+		var t, n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			return sb, fmt.Errorf("bench: detect ids: %w", err)
+		}
+		secs = append(secs, [2]int64{t, n})
+	}
+	if err := rows.Err(); err != nil {
+		return sb, err
+	}
+	sb.ReachedSeconds, sb.Entries = idsFill(secs, int64(cfg.Resolutions[0]/time.Second), int64((cfg.Reorder+cfg.Grace)/time.Second),
+		int64(slices.Max(cfg.Resolutions)/time.Second), sb.Bound, b.steadyStart.Unix())
+	return sb, nil
+}
+
+// idsFill replays an id set of at most bound ids over the mentions of each
+// second ([unix second, mentions], in order): ids are kept by slot (width
+// seconds), and a slot goes once it ends at or before the newest mention
+// time minus lag, floored to coarse seconds (the end of the last coarsest
+// bucket closed). It returns when the set first held bound ids or let a
+// slot with ids go, in seconds after start (-1: neither), and the ids held
+// at the end.
+func idsFill(secs [][2]int64, width, lag, coarse, bound, start int64) (reached float64, held int64) {
+	reached = -1
+	slots := map[int64]int64{}
+	for _, x := range secs {
+		t := x[0]
+		line := floorDiv(t-lag, coarse) * coarse
+		for k, n := range slots {
+			if k+width <= line {
+				held -= n
+				delete(slots, k)
+				if reached < 0 && n > 0 {
+					reached = float64(max(t-start, 0))
+				}
+			}
+		}
+		add := min(x[1], bound-held)
+		slots[floorDiv(t, width)*width] += add
+		held += add
+		if held >= bound && reached < 0 {
+			reached = float64(max(t-start, 0))
+		}
+	}
+	return reached, held
+}
+
+// floorDiv is a / b rounded down.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
 }
 
 // stageEnabled reports whether the enrich chain runs the named stage.
@@ -136,7 +280,7 @@ func (b *bench) stageEnabled(name string) bool {
 func (b *bench) explainBound(ctx context.Context, prefix string) (stateBound, error) {
 	cfg := b.o.cfg.Detect.WithDefaults()
 	slot := max(cfg.Resolutions[0], 5*time.Minute)
-	sb := stateBound{State: "detect explanation samples", Key: "detect.explain.max_items", Bound: int64(cfg.Explain.MaxItems), ReachedSeconds: -1}
+	sb := stateBound{State: "detect explanation samples", Key: "detect.explain.max_items", Bound: int64(cfg.Explain.MaxItems), Unit: unitEntries, ReachedSeconds: -1}
 	secs := int64(slot / time.Second)
 	// Each mention in each of its scopes, with its slot.
 	slotOf := `toUInt64(intDiv(toUInt32(created_at), ` + fmt.Sprint(secs) + `))`

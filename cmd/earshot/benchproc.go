@@ -103,9 +103,10 @@ type child struct {
 	done chan struct{}
 }
 
-// startChild runs this executable with args; stdout lines are passed to
-// firstLine (if not nil) until it returns true; stderr goes to logPath.
-func startChild(name string, args []string, logPath, profile string) (*child, *bufio.Reader, error) {
+// startChild runs this executable with args and env added to this
+// process's environment; stdout lines are passed to firstLine (if not nil)
+// until it returns true; stderr goes to logPath.
+func startChild(name string, args []string, logPath, profile string, env ...string) (*child, *bufio.Reader, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, nil, err
@@ -115,7 +116,7 @@ func startChild(name string, args []string, logPath, profile string) (*child, *b
 		return nil, nil, err
 	}
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), benchChildEnv+"=1")
+	cmd.Env = append(append(os.Environ(), benchChildEnv+"=1"), env...)
 	if profile != "" {
 		cmd.Env = append(cmd.Env, profileEnv+"="+profile)
 	}

@@ -84,6 +84,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return 2
 	}
 	stopProfile := startProfile(ctx) // only in processes `earshot bench --profile` starts
+	serveRuntimeStats(ctx)           // only in the earshot process `earshot bench` starts
 	err := cmd.run(ctx, args[1:], stdin, stdout, stderr)
 	stopProfile()
 	switch {

@@ -109,7 +109,7 @@ func TestStateEncodingMatchesFormer(t *testing.T) {
 // skipped walks when the oldest slot had not ended) is still held.
 func checkPruned(tb testing.TB, c *Counter) {
 	tb.Helper()
-	idLine := c.closed.Add(-c.cfg.Grace - c.maxRes)
+	idLine := idsPruneLine(c.closed, c.cfg.Grace, c.maxRes)
 	for k := range c.ids.slots {
 		if !time.Unix(0, k).Add(c.ids.slot).After(idLine) {
 			tb.Fatalf("id slot %s outlived the prune at %s", time.Unix(0, k).UTC(), idLine)
