@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/earshot-dev/earshot/enrich/dedup"
-	"github.com/earshot-dev/earshot/enrich/detect"
 	"github.com/earshot-dev/earshot/enrich/detect/trendtag"
 	"github.com/earshot-dev/earshot/enrich/trend"
 	"github.com/earshot-dev/earshot/pipeline"
@@ -200,7 +199,7 @@ func trendBound(o trendtag.Options, start time.Time, d time.Duration) stateBound
 // are not kept) or first let a slot go.
 func (b *bench) idsBound(ctx context.Context, prefix string) (stateBound, error) {
 	cfg := b.o.cfg.Detect.WithDefaults()
-	sb := stateBound{State: "detect ids of the open buckets", Key: "fixed (detect.DefaultMaxIDs)", Bound: detect.DefaultMaxIDs,
+	sb := stateBound{State: "detect ids of the open buckets", Key: "detect.max_ids", Bound: int64(cfg.MaxIDs),
 		Unit: unitEntries, ReachedSeconds: -1}
 	rows, err := b.store.Conn().Query(ctx, `SELECT toInt64(toUInt32(created_at)) AS t, toInt64(count()) FROM earshot.mentions FINAL WHERE id LIKE ? GROUP BY t ORDER BY t`, prefix+":%")
 	if err != nil {

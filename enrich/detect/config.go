@@ -55,6 +55,14 @@ type Config struct {
 	// MaxPlatforms bounds the per-platform series (default 32); mentions of
 	// further platforms count in the topic and overall series only.
 	MaxPlatforms int `yaml:"max_platforms"`
+	// MaxIDs bounds the ids of the open buckets remembered so a mention
+	// published twice (under new stream sequences, past NATS's duplicate
+	// window) is counted once (default 1<<20, about 24 MB full). They are
+	// kept 5 to 10 minutes of mention time at the defaults, so the default
+	// holds about 1,700 mentions/s; past the bound newer ids are not
+	// remembered (counted as earshot_stage_errors_total{stage="detect",type="max_ids"} and
+	// logged) until a slot closes.
+	MaxIDs int `yaml:"max_ids"`
 	// Series says which scopes get series: topics, platforms, overall
 	// (default all three).
 	Series SeriesConfig `yaml:"series"`
@@ -247,6 +255,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxPlatforms == 0 {
 		c.MaxPlatforms = DefaultMaxPlatforms
 	}
+	if c.MaxIDs == 0 {
+		c.MaxIDs = DefaultMaxIDs
+	}
 	if c.Correlate == nil {
 		d := DefaultCorrelate
 		c.Correlate = &d
@@ -321,6 +332,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPlatforms < 0 || c.MaxPlatforms > 256 {
 		bad("max_platforms", "%d must be in [0, 256]", c.MaxPlatforms)
+	}
+	if c.MaxIDs < 0 || c.MaxIDs > 1<<28 {
+		bad("max_ids", "%d must be in [0, %d] (0: the default, %d)", c.MaxIDs, 1<<28, DefaultMaxIDs)
 	}
 	if *c.Correlate < 0 {
 		bad("correlate", "%s must not be negative", *c.Correlate)

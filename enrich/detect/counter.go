@@ -99,7 +99,7 @@ func NewCounter(cfg Config, topics []pipeline.Topic) (*Counter, error) {
 	for _, r := range cfg.Resolutions {
 		c.rampMax = max(c.rampMax, cfg.Detector.Trend(r).RampWindow)
 	}
-	c.ids = newIDSet(cfg.Resolutions[0], DefaultMaxIDs)
+	c.ids = newIDSet(cfg.Resolutions[0], cfg.MaxIDs)
 	c.samples = newSamples(cfg.Explain.Samples, max(cfg.Resolutions[0], sampleWidth), max(cfg.Explain.MaxItems, 0))
 	for _, t := range topics {
 		c.topics[t.ID] = true
@@ -358,6 +358,14 @@ func (c *Counter) AdvanceTo(t time.Time) {
 	if t.After(c.watermark) {
 		c.watermark = t.UTC()
 	}
+}
+
+// IDsOverflow reports whether, since the last call, a counted mention's id
+// was not remembered because detect.max_ids ids were already held.
+func (c *Counter) IDsOverflow() bool {
+	v := c.ids.full
+	c.ids.full = false
+	return v
 }
 
 // PlatformOverflow reports (once) that a platform was refused a series

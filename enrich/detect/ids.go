@@ -20,7 +20,8 @@ type idSet struct {
 	oldest int64
 }
 
-// DefaultMaxIDs bounds the ids remembered in the open buckets (about 40 MB).
+// DefaultMaxIDs is detect.max_ids's default: the ids remembered in the open
+// buckets (about 24 MB full).
 const DefaultMaxIDs = 1 << 20
 
 func newIDSet(slot time.Duration, max int) *idSet {

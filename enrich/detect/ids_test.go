@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +64,54 @@ func TestIDsOnlyForOpenBuckets(t *testing.T) {
 		if dup == 0 || late == 0 {
 			t.Errorf("%v: %d duplicates, %d late; want both tried", res, dup, late)
 		}
+	}
+}
+
+// TestMaxIDs: detect.max_ids bounds the counted-once set; past it a
+// mention is still counted, its id is not remembered (a copy published
+// again counts again), and IDsOverflow says so once, for the runner's
+// error metric and log. Within the bound a copy is a duplicate.
+func TestMaxIDs(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxIDs = 10
+	c := newTestCounter(t, cfg)
+	tr := newTraffic(3)
+	base := time.Date(2026, 11, 24, 12, 0, 7, 0, time.UTC)
+	now := base.Add(time.Hour)
+	var ms []*pipeline.Mention
+	var seq uint64
+	for i := range 15 {
+		m := tr.mention(base.Add(time.Duration(i)*time.Second), "acme news", nil, false)
+		seq++
+		if o, err := c.Count(m, seq, now); err != nil || o != Counted {
+			t.Fatalf("Count(%s) = %v, %v; want counted", m.ID, o, err)
+		}
+		if full := c.IDsOverflow(); full != (i >= cfg.MaxIDs) {
+			t.Fatalf("after mention %d: IDsOverflow() = %v; want %v", i+1, full, i >= cfg.MaxIDs)
+		}
+		ms = append(ms, m)
+	}
+	for i, m := range ms {
+		seq++
+		o, err := c.Count(m, seq, now)
+		want := Duplicate
+		if i >= cfg.MaxIDs {
+			want = Counted
+		}
+		if err != nil || o != want {
+			t.Errorf("mention %d published again: %v, %v; want %v", i+1, o, err, want)
+		}
+	}
+	if c.IDsOverflow() != true {
+		t.Error("IDsOverflow() = false after ids went unremembered")
+	}
+	if c.IDsOverflow() {
+		t.Error("IDsOverflow() = true twice; want it reset by the call")
+	}
+
+	bad := testConfig()
+	bad.MaxIDs = -1
+	if err := bad.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), "max_ids") {
+		t.Errorf("max_ids -1: %v; want an error naming max_ids", err)
 	}
 }

@@ -419,6 +419,10 @@ func (r *Runner) step(ctx context.Context, log *slog.Logger, cfg Config, ls *lea
 			r.m.Mentions.WithLabelValues(Outcome(out).String()).Add(float64(n))
 		}
 	}
+	if counter.IDsOverflow() {
+		r.Metrics.Errors.WithLabelValues(stage, "max_ids").Inc()
+		log.Warn("detect.max_ids ids of the open buckets are held; newer ids are not remembered until a slot closes, so a copy of one of their mentions published again would count twice", "max_ids", cfg.MaxIDs)
+	}
 	if counter.PlatformOverflow() {
 		r.Metrics.Errors.WithLabelValues(stage, "max_platforms").Inc()
 		log.Warn("more platforms than detect.max_platforms; the others count only in topic and overall series", "max_platforms", cfg.MaxPlatforms)
