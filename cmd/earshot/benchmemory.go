@@ -110,15 +110,29 @@ func judgeFlat(mem *memoryReport, bounds []stateBound, rate float64) {
 		mem.Reason = "not shown flat: too few samples after the warm-up"
 	case mem.Growth >= flatGrowth:
 		mem.Reason = fmt.Sprintf("RSS grew %.1f%% after every bound was reached (from the first quarter after warm-up to the last)", 100*mem.Growth)
-		if first, last, ok := quarterMedians(mem.Backlog, from); ok && last-first > 5*rate {
+		if backlogGrew(mem, from, rate) {
+			first, last, _ := quarterMedians(mem.Backlog, from)
 			mem.Reason += fmt.Sprintf(", while the pipeline fell behind (backlog %.0f → %.0f mentions): the rate was above what the machine sustained then, and batches in flight hold the difference", first, last)
 		}
 		if mem.FirstHeapLive > 0 {
 			mem.Reason += fmt.Sprintf("; the live heap went %d → %d MiB (%+.1f%%) meanwhile", mem.FirstHeapLive>>20, mem.LastHeapLive>>20, 100*mem.HeapLiveGrowth)
 		}
+	case backlogGrew(mem, from, rate):
+		// earshot's memory can look level while what it cannot keep up
+		// with waits in NATS: that is not a steady state to judge.
+		first, last, _ := quarterMedians(mem.Backlog, from)
+		mem.Reason = fmt.Sprintf("not shown flat: the pipeline fell behind (backlog %.0f → %.0f mentions, first to last quarter after warm-up), so the rate was above what it sustains and the difference waits in NATS; earshot's RSS went %+.1f%% meanwhile; run at a rate it keeps", first, last, 100*mem.Growth)
 	default:
 		mem.Flat = true
 	}
+}
+
+// backlogGrew reports whether the mentions pending at the enrich and sink
+// consumers grew by more than 5 s of the rate from the first quarter after
+// the warm-up to the last.
+func backlogGrew(mem *memoryReport, from int, rate float64) bool {
+	first, last, ok := quarterMedians(mem.Backlog, from)
+	return ok && last-first > 5*rate
 }
 
 // steadyBounds works out, for a steady run that published at rate under
