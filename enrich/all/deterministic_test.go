@@ -2,9 +2,7 @@ package all_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -24,13 +22,7 @@ import (
 // tracker's eviction order, once random, has its own test in enrich/trend:
 // this stream does not make it matter.)
 func TestChainDeterministic(t *testing.T) {
-	dir, err := evaldata.Dir()
-	if err != nil {
-		if errors.Is(err, evaldata.ErrNotFound) && os.Getenv("CI") == "" {
-			t.Skipf("no evaluation data: %v", err)
-		}
-		t.Fatalf("evaldata.Dir: %v", err)
-	}
+	dir := evaldata.DirOrSkip(t)
 	xlmt, err := evaldata.XLMT(dir, "val")
 	if err != nil {
 		t.Fatalf("XLMT(val): %v", err)

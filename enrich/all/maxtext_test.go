@@ -2,9 +2,7 @@ package all_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -17,13 +15,7 @@ import (
 // the language they are written in.
 func xlmtArticles(t *testing.T) (ms []*pipeline.Mention, want []string) {
 	t.Helper()
-	dir, err := evaldata.Dir()
-	if err != nil {
-		if errors.Is(err, evaldata.ErrNotFound) && os.Getenv("CI") == "" {
-			t.Skipf("no evaluation data: %v", err)
-		}
-		t.Fatalf("evaldata.Dir: %v", err)
-	}
+	dir := evaldata.DirOrSkip(t)
 	rows, err := evaldata.XLMT(dir, "val")
 	if err != nil {
 		t.Fatalf("XLMT(val): %v", err)

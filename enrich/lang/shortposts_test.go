@@ -1,7 +1,6 @@
 package lang
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -19,13 +18,7 @@ var eight = []string{"ar", "de", "en", "es", "fr", "hi", "it", "pt"}
 // first 4 words.
 func shortPosts(t testing.TB, split string) (full, short []labelled) {
 	t.Helper()
-	dir, err := evaldata.Dir()
-	if err != nil {
-		if errors.Is(err, evaldata.ErrNotFound) && os.Getenv("CI") == "" {
-			t.Skipf("no evaluation data: %v", err)
-		}
-		t.Fatalf("evaldata.Dir: %v", err)
-	}
+	dir := evaldata.DirOrSkip(t)
 	rows, err := evaldata.XLMT(dir, split)
 	if err != nil {
 		t.Fatalf("XLMT(%s): %v", split, err)

@@ -15,13 +15,7 @@ import (
 // dataDir finds shared/data; a run without it skips, except in CI.
 func dataDir(t *testing.T) string {
 	t.Helper()
-	d, err := evaldata.Dir()
-	if err != nil {
-		if errors.Is(err, evaldata.ErrNotFound) && os.Getenv("CI") == "" {
-			t.Skipf("no evaluation data: %v", err)
-		}
-		t.Fatalf("evaldata.Dir: %v", err)
-	}
+	d := evaldata.DirOrSkip(t)
 	return d
 }
 

@@ -49,6 +49,30 @@ func Dir() (string, error) {
 	}
 }
 
+// TB is the part of testing.TB that DirOrSkip uses.
+type TB interface {
+	Helper()
+	Skipf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// DirOrSkip returns the shared data directory for a test that needs it:
+// the test is skipped when there is none outside CI (a checkout without
+// ../shared), and fails in CI (CI set), where the data must be found.
+func DirOrSkip(t TB) string {
+	t.Helper()
+	d, err := Dir()
+	if err != nil {
+		if errors.Is(err, ErrNotFound) && os.Getenv("CI") == "" {
+			t.Skipf("no evaluation data: %v", err)
+			return ""
+		}
+		t.Fatalf("evaldata.Dir: %v", err)
+		return ""
+	}
+	return d
+}
+
 // Rated is one VADER ground-truth row: the mean of about 20 human ratings on
 // a -4 … +4 scale.
 type Rated struct {

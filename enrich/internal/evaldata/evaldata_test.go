@@ -140,3 +140,32 @@ func TestVADERParts(t *testing.T) {
 		t.Errorf("a training row repeating a scored text: part %d; want PartUnused", p)
 	}
 }
+
+// fakeTB records what DirOrSkip asked of its test.
+type fakeTB struct{ skipped, failed bool }
+
+func (f *fakeTB) Helper()               {}
+func (f *fakeTB) Skipf(string, ...any)  { f.skipped = true }
+func (f *fakeTB) Fatalf(string, ...any) { f.failed = true }
+
+// TestDirOrSkip: a test needing the data gets its directory; without it,
+// it is skipped on a developer's checkout and fails in CI, where a
+// skipped quality test would pass unseen.
+func TestDirOrSkip(t *testing.T) {
+	d := t.TempDir()
+	t.Setenv(EnvDir, d)
+	if f := (&fakeTB{}); DirOrSkip(f) != d || f.skipped || f.failed {
+		t.Errorf("with the data: skipped %v, failed %v; want its directory", f.skipped, f.failed)
+	}
+	// Not found anywhere: from a directory with no shared/data above it.
+	t.Setenv(EnvDir, "")
+	t.Chdir(t.TempDir())
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		f := &fakeTB{}
+		DirOrSkip(f)
+		if ci == "" && (!f.skipped || f.failed) || ci != "" && !f.failed {
+			t.Errorf("CI=%q without the data: skipped %v, failed %v", ci, f.skipped, f.failed)
+		}
+	}
+}
