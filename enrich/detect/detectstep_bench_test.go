@@ -64,13 +64,7 @@ func BenchmarkDetectStep(b *testing.B) {
 		dec decoder
 		i   int
 	)
-	reset := func() {
-		var err error
-		if c, err = NewCounter(Config{}, st.topics); err != nil {
-			b.Fatal(err)
-		}
-		i = 0
-	}
+	reset := func() { c, i = st.counter(b), 0 }
 	reset()
 	msgs := 0
 	b.ReportAllocs()
@@ -81,21 +75,9 @@ func BenchmarkDetectStep(b *testing.B) {
 			reset()
 			b.StartTimer()
 		}
-		now := st.t0.Add(time.Duration(i+batch)*time.Second/time.Duration(st.rate) + 2*time.Second)
-		for j := i; j < i+batch; j++ {
-			m, err := dec.decode(st.data[j])
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := c.count(m, &dec, uint64(j+1), now); err != nil {
-				b.Fatal(err)
-			}
-		}
+		st.step(b, c, &dec, i, batch)
 		i += batch
 		msgs += batch
-		if _, _, err := c.Close(c.Watermark().Add(-DefaultReorder), now); err != nil {
-			b.Fatal(err)
-		}
 		stepCheckpoint(b, c)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(msgs), "ns/msg")
@@ -103,6 +85,36 @@ func BenchmarkDetectStep(b *testing.B) {
 	// 1 batch's worth each): on a loaded machine the ratio of two builds is
 	// steadier in it than in wall time.
 	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(msgs), "cpu-ns/msg")
+}
+
+// counter is a fresh Counter of the default config over the stream's topics.
+func (st *stepStream) counter(tb testing.TB) *Counter {
+	tb.Helper()
+	c, err := NewCounter(Config{}, st.topics)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// step decodes and counts the stream's messages [i, i+batch) as a leader
+// does, its clock 2 s after the last of them, then closes the buckets
+// DefaultReorder behind the watermark.
+func (st *stepStream) step(tb testing.TB, c *Counter, dec *decoder, i, batch int) {
+	tb.Helper()
+	now := st.t0.Add(time.Duration(i+batch)*time.Second/time.Duration(st.rate) + 2*time.Second)
+	for j := i; j < i+batch; j++ {
+		m, err := dec.decode(st.data[j])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := c.count(m, dec, uint64(j+1), now); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if _, _, err := c.Close(c.Watermark().Add(-DefaultReorder), now); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // cpuTime is the CPU time (user and system) this process used so far.

@@ -19,13 +19,7 @@ func BenchmarkStateEncoding(b *testing.B) {
 		i    int
 		took [2]time.Duration
 	)
-	reset := func() {
-		var err error
-		if c, err = NewCounter(Config{}, st.topics); err != nil {
-			b.Fatal(err)
-		}
-		i = 0
-	}
+	reset := func() { c, i = st.counter(b), 0 }
 	reset()
 	size := 0
 	for b.Loop() {
@@ -33,20 +27,8 @@ func BenchmarkStateEncoding(b *testing.B) {
 		if i == n {
 			reset()
 		}
-		now := st.t0.Add(time.Duration(i+batch)*time.Second/time.Duration(st.rate) + 2*time.Second)
-		for j := i; j < i+batch; j++ {
-			m, err := dec.decode(st.data[j])
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := c.count(m, &dec, uint64(j+1), now); err != nil {
-				b.Fatal(err)
-			}
-		}
+		st.step(b, c, &dec, i, batch)
 		i += batch
-		if _, _, err := c.Close(c.Watermark().Add(-DefaultReorder), now); err != nil {
-			b.Fatal(err)
-		}
 		b.StartTimer()
 		t0 := time.Now()
 		former, err := refState(c)
