@@ -1,8 +1,6 @@
 package entities
 
 import (
-	"errors"
-	"os"
 	"reflect"
 	"testing"
 
@@ -17,18 +15,7 @@ import (
 func realMentions(t testing.TB) []*pipeline.Mention {
 	t.Helper()
 	ms := append(sample.Mentions(), sample.Articles()...)
-	dir, err := evaldata.Dir()
-	if err != nil {
-		if errors.Is(err, evaldata.ErrNotFound) && os.Getenv("CI") == "" {
-			t.Logf("no shared data, sample texts only: %v", err)
-			return ms
-		}
-		t.Fatalf("evaldata.Dir: %v", err)
-	}
-	texts, err := evaldata.Texts(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	texts := evaldata.TextsIfAny(t)
 	for i, s := range texts {
 		m := &pipeline.Mention{ID: "t", Text: s}
 		if i%7 == 0 {

@@ -1,9 +1,7 @@
 package topics
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,19 +17,7 @@ import (
 // there outside CI.
 func realTexts(t testing.TB) []string {
 	t.Helper()
-	dir, err := evaldata.Dir()
-	if err != nil {
-		if errors.Is(err, evaldata.ErrNotFound) && os.Getenv("CI") == "" {
-			t.Logf("no shared data, sample and generated texts only: %v", err)
-			return nil
-		}
-		t.Fatalf("evaldata.Dir: %v", err)
-	}
-	texts, err := evaldata.Texts(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return texts
+	return evaldata.TextsIfAny(t)
 }
 
 // wordRules builds rules of every shape from the words of real texts, so

@@ -49,28 +49,52 @@ func Dir() (string, error) {
 	}
 }
 
-// TB is the part of testing.TB that DirOrSkip uses.
+// TB is the part of testing.TB that DirOrSkip and TextsIfAny use.
 type TB interface {
 	Helper()
+	Logf(format string, args ...any)
 	Skipf(format string, args ...any)
 	Fatalf(format string, args ...any)
 }
 
-// DirOrSkip returns the shared data directory for a test that needs it:
-// the test is skipped when there is none outside CI (a checkout without
-// ../shared), and fails in CI (CI set), where the data must be found.
-func DirOrSkip(t TB) string {
+// forTest looks the shared data up for a test: err is ErrNotFound's when
+// there is none outside CI (a checkout without ../shared); in CI (CI set),
+// where the data must be found, and on any other error the test fails.
+func forTest(t TB) (string, error) {
 	t.Helper()
 	d, err := Dir()
-	if err != nil {
-		if errors.Is(err, ErrNotFound) && os.Getenv("CI") == "" {
-			t.Skipf("no evaluation data: %v", err)
-			return ""
-		}
+	if err != nil && !(errors.Is(err, ErrNotFound) && os.Getenv("CI") == "") {
 		t.Fatalf("evaldata.Dir: %v", err)
-		return ""
+	}
+	return d, err
+}
+
+// DirOrSkip returns the shared data directory for a test that needs it:
+// the test is skipped when there is none outside CI, and fails in CI.
+func DirOrSkip(t TB) string {
+	t.Helper()
+	d, err := forTest(t)
+	if err != nil {
+		t.Skipf("no evaluation data: %v", err)
 	}
 	return d
+}
+
+// TextsIfAny returns Texts of the shared data for a test that also runs on
+// texts of its own: none (and a log line) when there is no data outside
+// CI; in CI the test fails.
+func TextsIfAny(t TB) []string {
+	t.Helper()
+	d, err := forTest(t)
+	if err != nil {
+		t.Logf("no shared data, the test's own texts only: %v", err)
+		return nil
+	}
+	texts, err := Texts(d)
+	if err != nil {
+		t.Fatalf("evaldata.Texts: %v", err)
+	}
+	return texts
 }
 
 // Rated is one VADER ground-truth row: the mean of about 20 human ratings on

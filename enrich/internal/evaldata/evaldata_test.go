@@ -145,12 +145,14 @@ func TestVADERParts(t *testing.T) {
 type fakeTB struct{ skipped, failed bool }
 
 func (f *fakeTB) Helper()               {}
+func (f *fakeTB) Logf(string, ...any)   {}
 func (f *fakeTB) Skipf(string, ...any)  { f.skipped = true }
 func (f *fakeTB) Fatalf(string, ...any) { f.failed = true }
 
 // TestDirOrSkip: a test needing the data gets its directory; without it,
 // it is skipped on a developer's checkout and fails in CI, where a
-// skipped quality test would pass unseen.
+// skipped quality test would pass unseen. TextsIfAny, for tests that also
+// run on their own texts, gives none outside CI and fails in CI.
 func TestDirOrSkip(t *testing.T) {
 	d := t.TempDir()
 	t.Setenv(EnvDir, d)
@@ -166,6 +168,11 @@ func TestDirOrSkip(t *testing.T) {
 		DirOrSkip(f)
 		if ci == "" && (!f.skipped || f.failed) || ci != "" && !f.failed {
 			t.Errorf("CI=%q without the data: skipped %v, failed %v", ci, f.skipped, f.failed)
+		}
+		f = &fakeTB{}
+		if texts := TextsIfAny(f); texts != nil || f.skipped || f.failed != (ci != "") {
+			t.Errorf("TextsIfAny, CI=%q without the data: %d texts, skipped %v, failed %v; want none, failed only in CI",
+				ci, len(texts), f.skipped, f.failed)
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package query
 
 import (
-	"errors"
-	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -44,18 +42,7 @@ func tokenizerTexts(t testing.TB) []string {
 	for _, m := range sample.Articles() {
 		texts = append(texts, m.Title, m.Text)
 	}
-	dir, err := evaldata.Dir()
-	if err != nil {
-		if errors.Is(err, evaldata.ErrNotFound) && os.Getenv("CI") == "" {
-			t.Logf("no shared data, sample texts only: %v", err)
-			return texts
-		}
-		t.Fatalf("evaldata.Dir: %v", err)
-	}
-	real, err := evaldata.Texts(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	real := evaldata.TextsIfAny(t)
 	texts = append(texts, real...)
 	return append(texts, evaldata.Joined(real, 1200, 5)...)
 }
